@@ -1,0 +1,1 @@
+"""The consent-aware data-exchange gateway: the HTTP service agency systems call."""

@@ -1,0 +1,1 @@
+"""The client registry: agencies (with kind and municipality), DPO and monitoring clients."""

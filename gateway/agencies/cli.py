@@ -1,0 +1,146 @@
+"""``gateway agency``, ``gateway dpo`` and ``gateway monitoring``: the client registry."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from gateway.agencies import service
+from gateway.agencies.service import Credential, RegistryError
+from gateway.agencies.tables import ClientRole
+from gateway.cli.context import load_settings, transaction
+
+_JWKS_FILE = click.Path(exists=True, dir_okay=False, readable=True, path_type=Path)
+
+
+@click.group("agency")
+def agency_group() -> None:
+    """Register, list and disable agencies."""
+
+
+@agency_group.command("add")
+@click.option("--id", "agency_id", required=True, help="e.g. koeln-jobcenter")
+@click.option("--kind", required=True, help="foreigners_office, job_centre, ...")
+@click.option("--municipality", required=True)
+@click.option("--name", required=True)
+@click.option("--jwks", "jwks_file", type=_JWKS_FILE, help="The agency's public JWK set.")
+@click.option(
+    "--secret-stdin", is_flag=True, help="Read a client secret (32+ characters) from stdin."
+)
+@click.option("--provider-url", help="Base URL of the agency system's provider API.")
+def agency_add(
+    agency_id: str,
+    kind: str,
+    municipality: str,
+    name: str,
+    jwks_file: Path | None,
+    secret_stdin: bool,
+    provider_url: str | None,
+) -> None:
+    """Register an agency with its public keys (private_key_jwt) or a secret."""
+    credential = _credential(jwks_file, secret_stdin)
+    settings = load_settings()
+    try:
+        with transaction(settings) as session:
+            service.register_agency(
+                session,
+                agency_id=agency_id,
+                kind=kind,
+                municipality=municipality,
+                name=name,
+                credential=credential,
+                provider_url=provider_url,
+            )
+    except RegistryError as refused:
+        raise click.ClickException(str(refused)) from None
+    click.echo(f"registered agency {agency_id}")
+
+
+@agency_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
+def agency_list(as_json: bool) -> None:
+    """List every registered client: agencies, DPO and monitoring clients."""
+    settings = load_settings()
+    with transaction(settings) as session:
+        rows = []
+        for client in service.list_clients(session):
+            agency = client.agency
+            rows.append(
+                {
+                    "id": client.id,
+                    "role": client.role,
+                    "kind": agency.kind if agency else "",
+                    "municipality": agency.municipality if agency else "",
+                    "name": client.name,
+                    "auth": "private_key_jwt" if client.jwks else "client_secret_basic",
+                    "enabled": client.enabled,
+                    "demo": client.demo,
+                }
+            )
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        return
+    columns = ("id", "role", "kind", "municipality", "name", "auth", "enabled", "demo")
+    widths = {c: max([len(c)] + [len(str(r[c])) for r in rows]) for c in columns}
+    click.echo("  ".join(c.upper().ljust(widths[c]) for c in columns))
+    for row in rows:
+        click.echo("  ".join(str(row[c]).ljust(widths[c]) for c in columns))
+
+
+@agency_group.command("disable")
+@click.argument("agency_id")
+def agency_disable(agency_id: str) -> None:
+    """Disable a client at once: no new tokens, and its current tokens stop working."""
+    settings = load_settings()
+    try:
+        with transaction(settings) as session:
+            service.disable(session, agency_id)
+    except RegistryError as refused:
+        raise click.ClickException(str(refused)) from None
+    click.echo(f"disabled {agency_id}")
+
+
+def _role_group(role: ClientRole, help_text: str) -> click.Group:
+    @click.group(role.value, help=help_text)
+    def group() -> None:
+        pass
+
+    @group.command("add")
+    @click.option("--id", "client_id", required=True)
+    @click.option("--jwks", "jwks_file", type=_JWKS_FILE, required=True)
+    @click.option("--name", help="Defaults to the id.")
+    def add(client_id: str, jwks_file: Path, name: str | None) -> None:
+        """Register an OAuth client of this kind with its public JWK set."""
+        settings = load_settings()
+        try:
+            with transaction(settings) as session:
+                service.register_client(
+                    session,
+                    client_id=client_id,
+                    role=role,
+                    name=name or client_id,
+                    credential=Credential(jwks_text=jwks_file.read_text()),
+                )
+        except RegistryError as refused:
+            raise click.ClickException(str(refused)) from None
+        click.echo(f"registered {role.value} client {client_id}")
+
+    return group
+
+
+dpo_group = _role_group(ClientRole.DPO, "Data-protection officers' clients (scope audit:read).")
+monitoring_group = _role_group(
+    ClientRole.MONITORING, "The city's monitoring office (scope monitoring:read only)."
+)
+
+
+def _credential(jwks_file: Path | None, secret_stdin: bool) -> Credential:
+    if (jwks_file is None) == (not secret_stdin):
+        raise click.UsageError("give exactly one of --jwks FILE or --secret-stdin")
+    if jwks_file is not None:
+        return Credential(jwks_text=jwks_file.read_text())
+    return Credential(secret=sys.stdin.read().strip())

@@ -1,0 +1,32 @@
+"""All SQL of the client registry."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gateway.agencies.tables import Agency, Client
+
+
+def get_client(session: Session, client_id: str) -> Client | None:
+    return session.get(Client, client_id)
+
+
+def get_agency(session: Session, agency_id: str) -> Agency | None:
+    return session.get(Agency, agency_id)
+
+
+def add(session: Session, client: Client, agency: Agency | None = None) -> None:
+    session.add(client)
+    if agency is not None:
+        session.add(agency)
+    session.flush()
+
+
+def list_clients(session: Session, role: str | None = None) -> Sequence[Client]:
+    query = select(Client).order_by(Client.role, Client.id)
+    if role is not None:
+        query = query.where(Client.role == role)
+    return session.scalars(query).all()

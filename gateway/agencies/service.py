@@ -1,0 +1,155 @@
+"""Registering, listing and disabling the gateway's clients."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from consent.vocabulary import AgencyKind
+from gateway.agencies import repository
+from gateway.agencies.credentials import CredentialError, hash_secret, parse_public_jwks
+from gateway.agencies.tables import Agency, Client, ClientRole
+from gateway.auth.scopes import ROLE_SCOPES, scope_string
+from gateway.db.base import utcnow
+
+_CLIENT_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+
+
+class RegistryError(ValueError):
+    """A registration the registry refuses; the message is meant for the operator."""
+
+
+@dataclass(frozen=True)
+class Credential:
+    """Exactly one of a public JWK set (JSON text) or a client secret."""
+
+    jwks_text: str | None = None
+    secret: str | None = None
+
+
+def register_agency(
+    session: Session,
+    *,
+    agency_id: str,
+    kind: str,
+    municipality: str,
+    name: str,
+    credential: Credential,
+    provider_url: str | None = None,
+    demo: bool = False,
+) -> Agency:
+    _check_id(agency_id)
+    try:
+        agency_kind = AgencyKind(kind)
+    except ValueError:
+        kinds = ", ".join(k.value for k in AgencyKind)
+        raise RegistryError(f"unknown agency kind {kind!r}; one of: {kinds}") from None
+    municipality = _required_text("municipality", municipality, 100)
+    name = _required_text("name", name, 200)
+    if provider_url is not None:
+        _check_url(provider_url)
+    client = _new_client(session, agency_id, ClientRole.AGENCY, name, credential, demo)
+    agency = Agency(
+        id=agency_id, kind=agency_kind.value, municipality=municipality, provider_url=provider_url
+    )
+    _store(session, client, agency)
+    return agency
+
+
+def register_client(
+    session: Session,
+    *,
+    client_id: str,
+    role: ClientRole,
+    name: str,
+    credential: Credential,
+) -> Client:
+    """Register a client that is not an agency: a DPO tool or the monitoring office."""
+    if role is ClientRole.AGENCY:
+        raise RegistryError("agencies are registered with register_agency")
+    _check_id(client_id)
+    name = _required_text("name", name, 200)
+    client = _new_client(session, client_id, role, name, credential, demo=False)
+    _store(session, client, None)
+    return client
+
+
+def disable(session: Session, client_id: str) -> Client:
+    client = repository.get_client(session, client_id)
+    if client is None:
+        raise RegistryError(f"no client with id {client_id!r}")
+    if client.enabled:
+        client.enabled = False
+        client.disabled_at = utcnow()
+        session.flush()
+    return client
+
+
+def list_clients(session: Session, role: ClientRole | None = None) -> Sequence[Client]:
+    return repository.list_clients(session, role.value if role else None)
+
+
+def _new_client(
+    session: Session,
+    client_id: str,
+    role: ClientRole,
+    name: str,
+    credential: Credential,
+    demo: bool,
+) -> Client:
+    if repository.get_client(session, client_id) is not None:
+        raise RegistryError(f"a client with id {client_id!r} is already registered")
+    if (credential.jwks_text is None) == (credential.secret is None):
+        raise RegistryError("give exactly one credential: a public JWK set or a client secret")
+    try:
+        jwks = parse_public_jwks(credential.jwks_text) if credential.jwks_text is not None else None
+        secret_hash = hash_secret(credential.secret) if credential.secret is not None else None
+    except CredentialError as bad:
+        raise RegistryError(str(bad)) from bad
+    return Client(
+        id=client_id,
+        role=role.value,
+        name=name,
+        jwks=jwks,
+        secret_hash=secret_hash,
+        scopes=scope_string(ROLE_SCOPES[role]),
+        enabled=True,
+        demo=demo,
+        created_at=utcnow(),
+    )
+
+
+def _store(session: Session, client: Client, agency: Agency | None) -> None:
+    try:
+        repository.add(session, client, agency)
+    except IntegrityError as clash:
+        # Another registration of the same id won the race.
+        raise RegistryError(f"a client with id {client.id!r} is already registered") from clash
+
+
+def _check_id(client_id: str) -> None:
+    if not _CLIENT_ID.match(client_id):
+        raise RegistryError(
+            "an id is 1 to 64 lower-case letters, digits and hyphens, "
+            "starting and ending with a letter or digit (e.g. koeln-jobcenter)"
+        )
+
+
+def _required_text(field: str, value: str, limit: int) -> str:
+    value = value.strip()
+    if not value:
+        raise RegistryError(f"{field} must not be empty")
+    if len(value) > limit:
+        raise RegistryError(f"{field} must be at most {limit} characters")
+    return value
+
+
+def _check_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise RegistryError("the provider URL must be an absolute http(s) URL")

@@ -1,0 +1,93 @@
+"""The FastAPI application: routers of every feature, error handling and the request envelope."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from gateway import __doc__ as description
+from gateway.auth.routes import router as auth_router
+from gateway.errors import PROBLEM_MEDIA_TYPE, ProblemDetail, install_error_handlers
+from gateway.keys.routes import router as keys_router
+from gateway.meta.routes import router as meta_router
+from gateway.observability.logging import configure_logging
+from gateway.observability.middleware import RequestEnvelope
+from gateway.runtime import Runtime
+from gateway.settings import Settings
+
+API_VERSION = "1.0.0"
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    if runtime is None:
+        runtime = Runtime.start(settings or Settings())
+    owns_runtime = settings is not None or runtime is None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_runtime:
+            runtime.database.dispose()
+
+    app = FastAPI(
+        title="Consent gateway",
+        version=API_VERSION,
+        description=(description or "").strip(),
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    for router in (meta_router, auth_router, keys_router):
+        app.include_router(router)
+    app.add_middleware(
+        RequestEnvelope,
+        max_body_bytes=runtime.settings.max_body_bytes,
+        metrics=runtime.metrics,
+    )
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """Factory for uvicorn (``--factory``): each worker builds its app from GATEWAY_* settings."""
+    settings = Settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document, with every error documented as RFC 9457 problem+json."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    document = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas["ProblemDetail"] = ProblemDetail.model_json_schema(
+        ref_template="#/components/schemas/{model}"
+    )
+    problem = {
+        "description": "Problem details (RFC 9457)",
+        "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemDetail"}}},
+    }
+    for path_item in document.get("paths", {}).values():
+        for operation in path_item.values():
+            responses = operation.setdefault("responses", {})
+            for status, response in list(responses.items()):
+                if _is_fastapi_validation(response):
+                    responses[status] = problem
+            # Anything undeclared (405, 413, 500, ...) is a problem document too.
+            responses.setdefault("default", problem)
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    app.openapi_schema = document
+    return document
+
+
+def _is_fastapi_validation(response: dict[str, Any]) -> bool:
+    schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+    return schema.get("$ref", "").endswith("/HTTPValidationError")

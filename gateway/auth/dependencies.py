@@ -1,0 +1,108 @@
+"""The reusable guard of every protected route: a valid bearer token with the needed scope."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
+
+from fastapi import Request
+
+from gateway.agencies import repository as registry
+from gateway.auth.scopes import Scope
+from gateway.auth.tokens import InvalidAccessToken, verify_access_token
+from gateway.db.session import DbSession
+from gateway.errors import GatewayError, ProblemType, problem_type
+from gateway.runtime import RuntimeDep
+
+INVALID_TOKEN = problem_type(
+    "invalid-token",
+    "Invalid access token",
+    401,
+    "The request carries no bearer token, or one this gateway did not issue, or one that has "
+    "expired, or its client has been disabled. Get a new token at /oauth/token.",
+)
+INSUFFICIENT_SCOPE = problem_type(
+    "insufficient-scope",
+    "Insufficient scope",
+    403,
+    "The access token does not carry the scope this endpoint needs.",
+)
+
+
+class InvalidToken(GatewayError):
+    kind: ClassVar[ProblemType] = INVALID_TOKEN
+
+    def __init__(self, detail: str):
+        super().__init__(
+            detail,
+            headers={
+                "WWW-Authenticate": f'Bearer error="invalid_token", error_description="{detail}"'
+            },
+        )
+
+
+class InsufficientScope(GatewayError):
+    kind: ClassVar[ProblemType] = INSUFFICIENT_SCOPE
+
+    def __init__(self, scope: Scope):
+        detail = f"this endpoint needs the scope {scope.value}"
+        super().__init__(
+            detail,
+            headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope.value}"'},
+        )
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller: a registry client, and its agency if it is one."""
+
+    client_id: str
+    role: str
+    scopes: frozenset[str]
+    agency_kind: str | None = None
+    municipality: str | None = None
+
+
+def require_scope(scope: Scope | None) -> Callable[..., Principal]:
+    """A dependency admitting callers whose token is valid now and carries ``scope``
+    (any valid token when ``scope`` is None)."""
+
+    def authenticate(request: Request, runtime: RuntimeDep, session: DbSession) -> Principal:
+        token = _bearer_token(request)
+        settings = runtime.settings
+        try:
+            claims = verify_access_token(
+                token,
+                runtime.keys,
+                issuer=settings.issuer,
+                audience=settings.audience,
+                leeway=settings.clock_leeway,
+            )
+        except InvalidAccessToken as invalid:
+            raise InvalidToken(str(invalid)) from None
+        granted = frozenset(str(claims.get("scope", "")).split())
+        if scope is not None and scope.value not in granted:
+            raise InsufficientScope(scope)
+        client = registry.get_client(session, claims["client_id"])
+        if client is None or not client.enabled or (client.demo and not settings.demo):
+            raise InvalidToken("the token's client is disabled")
+        request.state.client_id = client.id
+        agency = client.agency
+        return Principal(
+            client_id=client.id,
+            role=client.role,
+            scopes=granted,
+            agency_kind=agency.kind if agency else None,
+            municipality=agency.municipality if agency else None,
+        )
+
+    return authenticate
+
+
+def _bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidToken("a bearer token is required")
+    return token.strip()

@@ -1,0 +1,48 @@
+"""Response shapes of the auth feature."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class TokenAnswer(BaseModel):
+    """RFC 6749 §5.1 access token response."""
+
+    access_token: str
+    token_type: str = Field(examples=["Bearer"])
+    expires_in: int
+    scope: str
+
+
+class TokenErrorAnswer(BaseModel):
+    """RFC 6749 §5.2 error response."""
+
+    error: str = Field(
+        examples=["invalid_client"],
+        description="invalid_request, invalid_client, invalid_grant, unauthorized_client, "
+        "unsupported_grant_type or invalid_scope",
+    )
+    error_description: str | None = None
+
+
+class ServerMetadata(BaseModel):
+    """RFC 8414 authorization server metadata."""
+
+    issuer: str
+    token_endpoint: str
+    jwks_uri: str
+    grant_types_supported: list[str]
+    response_types_supported: list[str]
+    token_endpoint_auth_methods_supported: list[str]
+    token_endpoint_auth_signing_alg_values_supported: list[str]
+    scopes_supported: list[str]
+
+
+class Me(BaseModel):
+    """Who the gateway takes the caller to be."""
+
+    client_id: str
+    role: str = Field(examples=["agency"])
+    scopes: list[str]
+    agency_kind: str | None = None
+    municipality: str | None = None

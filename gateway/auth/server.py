@@ -1,0 +1,247 @@
+"""The OAuth 2.0 token endpoint, built on authlib's framework-independent server core.
+
+Client credentials grant only (RFC 6749 §4.4). Clients authenticate with ``private_key_jwt``
+(RFC 7523, an assertion signed with their registered key) or ``client_secret_basic``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from authlib.oauth2.rfc6749 import (
+    AuthorizationServer,
+    ClientMixin,
+    InvalidClientError,
+    InvalidScopeError,
+    OAuth2Request,
+)
+from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+from sqlalchemy.orm import Session
+
+from gateway.agencies import repository as registry
+from gateway.agencies.credentials import verify_secret
+from gateway.agencies.tables import Client
+from gateway.auth import repository
+from gateway.auth.jose import ASSERTION_ALGORITHMS
+from gateway.auth.scopes import ALL_SCOPES
+from gateway.auth.tokens import issue_access_token
+from gateway.keys.store import KeyStore
+from gateway.settings import Settings
+
+PRIVATE_KEY_JWT = "private_key_jwt"
+CLIENT_SECRET_BASIC = "client_secret_basic"
+
+
+@dataclass(frozen=True)
+class TokenResponse:
+    status: int
+    body: dict[str, Any]
+    headers: list[tuple[str, str]]
+
+
+class RegisteredClient(ClientMixin):
+    """A registry client as authlib sees it."""
+
+    def __init__(self, row: Client):
+        self.row = row
+
+    def get_client_id(self) -> str:
+        return self.row.id
+
+    def get_default_redirect_uri(self) -> None:
+        return None
+
+    def get_allowed_scope(self, scope: str | None) -> str:
+        # No scope asked for: every scope the client may hold. Asked for: validated to be a
+        # subset already (ClientCredentials.validate_requested_scope).
+        allowed = self.row.scope_set
+        requested = set(scope.split()) if scope else allowed
+        return " ".join(sorted(requested & allowed))
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        return False
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        return self.row.secret_hash is not None and verify_secret(
+            client_secret, self.row.secret_hash
+        )
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        if endpoint != "token":
+            return False
+        if method == PRIVATE_KEY_JWT:
+            return self.row.jwks is not None
+        if method == CLIENT_SECRET_BASIC:
+            return self.row.secret_hash is not None
+        return False
+
+    def check_response_type(self, response_type: str) -> bool:
+        return False
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type == "client_credentials"
+
+
+class ClientCredentials(ClientCredentialsGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = [CLIENT_SECRET_BASIC, PRIVATE_KEY_JWT]  # noqa: RUF012
+
+    def validate_requested_scope(self) -> None:
+        requested = set((self.request.payload.scope or "").split())
+        if not requested <= ALL_SCOPES:
+            raise InvalidScopeError(description="The request names an unknown scope.")
+        client = self.request.client
+        if not requested <= client.row.scope_set:
+            raise InvalidScopeError(description="The client may not hold the requested scope.")
+
+
+class PrivateKeyJwt(JWTBearerClientAssertion):
+    """``private_key_jwt`` with an algorithm allow-list, short lifetimes and one use per ``jti``."""
+
+    CLIENT_AUTH_METHOD = PRIVATE_KEY_JWT
+
+    def __init__(self, session: Session, settings: Settings):
+        super().__init__(validate_jti=True, leeway=settings.clock_leeway)
+        self.session = session
+        self.settings = settings
+
+    def get_audiences(self) -> list[str]:
+        # RFC 7523 names the token endpoint; newer guidance (RFC 7523bis) the issuer. Both
+        # identify this server alone.
+        return [self.settings.token_endpoint, self.settings.issuer]
+
+    def resolve_client_public_key(self, client: RegisteredClient) -> KeySet:
+        return KeySet.import_key_set(client.row.jwks)
+
+    def process_assertion_claims(self, assertion: str, resolve_key: Any) -> dict[str, Any]:
+        try:
+            token = jwt.decode(assertion, resolve_key, algorithms=list(ASSERTION_ALGORITHMS))
+        except JoseError as failed:
+            raise InvalidClientError(description=_assertion_problem(failed)) from None
+        self.verify_claims(token.claims)
+        return token.claims
+
+    def verify_claims(self, claims: Any) -> None:
+        expires = claims.get("exp")
+        if not isinstance(expires, int):
+            raise InvalidClientError(description="The assertion needs a numeric 'exp'.")
+        now = int(time.time())
+        if expires - now > self.settings.assertion_max_lifetime + self.settings.clock_leeway:
+            raise InvalidClientError(
+                description="The assertion lives too long; "
+                f"'exp' may be at most {self.settings.assertion_max_lifetime} s ahead."
+            )
+        super().verify_claims(claims)
+
+    def validate_jti(self, claims: Any, jti: Any) -> bool:
+        if not isinstance(jti, str) or not 8 <= len(jti) <= 255:
+            return False
+        now = datetime.now(UTC)
+        client_id = claims["sub"]
+        expires_at = datetime.fromtimestamp(claims["exp"] + self.settings.clock_leeway, UTC)
+        repository.forget_expired_assertions(self.session, client_id, now)
+        return repository.remember_assertion(self.session, client_id, jti, expires_at)
+
+
+def _assertion_problem(failed: JoseError) -> str:
+    if failed.error == "unsupported_algorithm":
+        return "The assertion's signing algorithm is not accepted."
+    if failed.error == "bad_signature":
+        return "The assertion's signature does not verify with the client's registered keys."
+    return "The assertion is not a valid signed JWT."
+
+
+class TokenServer(AuthorizationServer):
+    """One token request's authorization server, bound to that request's transaction."""
+
+    def __init__(self, session: Session, settings: Settings, keys: KeyStore):
+        super().__init__(scopes_supported=sorted(ALL_SCOPES))
+        self.session = session
+        self.settings = settings
+        self.keys = keys
+        self.register_grant(ClientCredentials)
+        self.register_client_auth_method(PRIVATE_KEY_JWT, PrivateKeyJwt(session, settings))
+        self.register_token_generator("default", self._generate_token)
+
+    def query_client(self, client_id: str) -> RegisteredClient | None:
+        row = registry.get_client(self.session, client_id)
+        if row is None or not row.enabled:
+            return None
+        if row.demo and not self.settings.demo:
+            # Demo keys lie around in a demo folder; they must never open a real deployment.
+            return None
+        return RegisteredClient(row)
+
+    def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
+        """Access tokens are self-contained JWTs; nothing to store."""
+
+    def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
+        """No listeners."""
+
+    def create_oauth2_request(self, request: OAuth2Request) -> OAuth2Request:
+        return request
+
+    def handle_response(
+        self, status: int, body: dict[str, Any], headers: list[tuple[str, str]]
+    ) -> TokenResponse:
+        return TokenResponse(status, body, list(headers))
+
+    def _generate_token(
+        self,
+        grant_type: str,
+        client: RegisteredClient,
+        user: Any = None,
+        scope: str | None = None,
+        expires_in: int | None = None,
+        include_refresh_token: bool = False,
+    ) -> dict[str, Any]:
+        granted = client.get_allowed_scope(scope)
+        lifetime = self.settings.access_token_lifetime
+        access_token = issue_access_token(
+            self.keys,
+            issuer=self.settings.issuer,
+            audience=self.settings.audience,
+            client_id=client.get_client_id(),
+            scope=granted,
+            lifetime=lifetime,
+        )
+        return {
+            "token_type": "Bearer",
+            "access_token": access_token,
+            "expires_in": lifetime,
+            "scope": granted,
+        }
+
+
+class FormRequest(OAuth2Request):
+    """A token request whose form body the web layer has already parsed."""
+
+    def __init__(self, form: dict[str, str], headers: Any, settings: Settings):
+        # The URI is the configured endpoint, not the one the request arrived at: behind a
+        # TLS-terminating proxy the latter is plain http.
+        super().__init__("POST", settings.token_endpoint, headers=headers)
+        self.payload = BasicOAuth2Payload(form)
+        self._form = form
+
+    @property
+    def args(self) -> dict[str, str]:
+        return {}
+
+    @property
+    def form(self) -> dict[str, str]:
+        return self._form
+
+
+def respond_to_token_request(
+    session: Session, settings: Settings, keys: KeyStore, request: OAuth2Request
+) -> TokenResponse:
+    response = TokenServer(session, settings, keys).create_token_response(request)
+    assert isinstance(response, TokenResponse)
+    return response

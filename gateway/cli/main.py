@@ -1,0 +1,24 @@
+"""Entry point of the ``gateway`` command; each feature contributes its own commands."""
+
+from __future__ import annotations
+
+import click
+
+from gateway.agencies.cli import agency_group, dpo_group, monitoring_group
+from gateway.cli.serve import serve
+from gateway.db.cli import db_group
+from gateway.demo.cli import demo_group
+from gateway.keys.cli import keys_group
+
+
+@click.group()
+@click.version_option(package_name="consent-gateway")
+def cli() -> None:
+    """Consent-aware data-exchange gateway for city agencies.
+
+    Configuration comes from GATEWAY_* environment variables (see README).
+    """
+
+
+for command in (serve, db_group, agency_group, dpo_group, monitoring_group, keys_group, demo_group):
+    cli.add_command(command)

@@ -1,0 +1,79 @@
+"""``gateway serve``: migrate, then serve with uvicorn."""
+
+from __future__ import annotations
+
+import os
+
+import click
+import uvicorn
+
+from gateway.cli.context import load_settings, migrated_database
+from gateway.demo.agencies import set_up
+from gateway.runtime import open_key_store
+from gateway.settings import Settings
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option("--demo", is_flag=True, help="Register demo agencies and accept their keys.")
+def serve(host: str, port: int, workers: int, demo: bool) -> None:
+    """Migrate the database and serve the gateway."""
+    settings = load_settings()
+    # Workers build their own settings from the environment: pass what the flags decided.
+    if demo:
+        os.environ["GATEWAY_DEMO"] = "true"
+    if "issuer" not in settings.model_fields_set:
+        os.environ["GATEWAY_ISSUER"] = f"http://{_url_host(host)}:{port}"
+    settings = load_settings()
+
+    database = migrated_database(settings)
+    # Made here, once, so that several workers starting together do not each create a key.
+    open_key_store(settings).ensure()
+    if settings.demo:
+        _announce_demo(settings, set_up(database, settings.demo_dir))
+    database.dispose()
+
+    uvicorn.run(
+        "gateway.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        server_header=False,
+    )
+
+
+def _url_host(host: str) -> str:
+    if host in {"0.0.0.0", "::"}:  # noqa: S104 (recognising, not binding)
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
+def _announce_demo(settings: Settings, agencies: list) -> None:
+    folder = settings.demo_dir.resolve()
+    lines = [
+        "",
+        "Demo mode: never use these keys for real data.",
+        f"Demo agencies (municipality koeln), private keys in {folder}:",
+    ]
+    lines += [f"  {agency.id:<26} {agency.kind.value:<22} {path.name}" for agency, path in agencies]
+    first = agencies[1][0].id
+    default_issuer = Settings.model_fields["issuer"].default
+    gateway_option = "" if settings.issuer == default_issuer else f" --gateway {settings.issuer}"
+    lines += [
+        "",
+        "Try it (in another terminal, in this folder):",
+        f"  TOKEN=$(gateway demo token {first}{gateway_option})",
+        f'  curl -s -H "Authorization: Bearer $TOKEN" {settings.issuer}/v1/me',
+        "",
+        "Or in Python, with the gateway's SDK (authlib private_key_jwt underneath):",
+        "  from pathlib import Path",
+        "  from gateway.client import AgencyKey, TokenSource",
+        f"  key = AgencyKey.from_jwk_file('{first}', Path('{settings.demo_dir / (first + '.private.jwk.json')}'))",
+        f"  print(TokenSource('{settings.token_endpoint}', key).token())",
+        "",
+    ]
+    click.echo("\n".join(lines))

@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy engine and sessions, the declarative base and Alembic migrations."""

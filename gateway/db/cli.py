@@ -1,0 +1,21 @@
+"""``gateway db``: the database schema."""
+
+from __future__ import annotations
+
+import click
+
+from gateway.cli.context import load_settings
+from gateway.db.migrate import upgrade
+
+
+@click.group("db")
+def db_group() -> None:
+    """Manage the database schema."""
+
+
+@db_group.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the database to the newest schema."""
+    settings = load_settings()
+    upgrade(settings.database_url)
+    click.echo("database is up to date")

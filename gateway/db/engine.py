@@ -1,0 +1,67 @@
+"""Engine and session factory for the configured database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+
+@dataclass(frozen=True)
+class Database:
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work: committed when the block ends, rolled back if it raises."""
+        with self.sessions.begin() as session:
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def connect(url: str, **engine_options: Any) -> Database:
+    engine = make_engine(url, **engine_options)
+    return Database(engine, sessionmaker(engine, expire_on_commit=False))
+
+
+def make_engine(url: str, **engine_options: Any) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(url, **engine_options)
+    if parsed.drivername == "postgresql":
+        # Plain "postgresql://" would select psycopg2, which we do not ship.
+        url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return create_engine(url, pool_pre_ping=True, **engine_options)
+
+
+def _sqlite_engine(url: str, **engine_options: Any) -> Engine:
+    engine = create_engine(url, connect_args={"check_same_thread": False}, **engine_options)
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(connection: Any) -> None:
+        # A deferred transaction that reads and then writes can fail at once with
+        # SQLITE_BUSY when another writer got in between; taking the write lock up front makes
+        # writers queue (up to busy_timeout) instead. WAL keeps readers of other connections
+        # unblocked.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine

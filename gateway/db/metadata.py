@@ -1,0 +1,7 @@
+"""All tables of all features, gathered for Alembic and for test set-up."""
+
+from gateway.agencies import tables as _agencies  # noqa: F401  (registers the tables)
+from gateway.auth import tables as _auth  # noqa: F401
+from gateway.db.base import Base
+
+metadata = Base.metadata

@@ -1,0 +1,78 @@
+"""The demo city's agencies and their keys.
+
+Their private keys are written to the demo folder so that a person trying the gateway can get
+tokens. Demo clients are marked as such and refused whenever the gateway runs without --demo.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from joserfc.jwk import OKPKey
+
+from consent.vocabulary import AgencyKind
+from gateway.agencies import repository, service
+from gateway.db.engine import Database
+
+DEMO_MUNICIPALITY = "koeln"
+
+
+@dataclass(frozen=True)
+class DemoAgency:
+    id: str
+    kind: AgencyKind
+    name: str
+
+
+DEMO_AGENCIES = (
+    DemoAgency("koeln-auslaenderbehoerde", AgencyKind.FOREIGNERS_OFFICE, "Ausländerbehörde Köln"),
+    DemoAgency("koeln-jobcenter", AgencyKind.JOB_CENTRE, "Jobcenter Köln"),
+    DemoAgency("koeln-jugendamt", AgencyKind.YOUTH_WELFARE_OFFICE, "Jugendamt Köln"),
+    DemoAgency("koeln-sozialamt", AgencyKind.SOCIAL_OFFICE, "Sozialamt Köln"),
+)
+
+
+def key_path(demo_dir: Path, agency_id: str) -> Path:
+    return demo_dir / f"{agency_id}.private.jwk.json"
+
+
+def set_up(database: Database, demo_dir: Path) -> list[tuple[DemoAgency, Path]]:
+    """Register the demo agencies (once) with keys from the demo folder (made if missing)."""
+    demo_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    prepared = []
+    with database.transaction() as session:
+        for agency in DEMO_AGENCIES:
+            path = key_path(demo_dir, agency.id)
+            key = _load_or_create_key(path)
+            public_jwks = json.dumps({"keys": [key.as_dict(private=False)]})
+            client = repository.get_client(session, agency.id)
+            if client is None:
+                service.register_agency(
+                    session,
+                    agency_id=agency.id,
+                    kind=agency.kind.value,
+                    municipality=DEMO_MUNICIPALITY,
+                    name=agency.name,
+                    credential=service.Credential(jwks_text=public_jwks),
+                    demo=True,
+                )
+            elif client.demo:
+                # The demo folder may have been deleted since: the keys on disk are the truth.
+                client.jwks = json.loads(public_jwks)
+            prepared.append((agency, path))
+    return prepared
+
+
+def _load_or_create_key(path: Path) -> OKPKey:
+    if path.exists():
+        key = OKPKey.import_key(json.loads(path.read_text()))
+        return OKPKey.import_key(key.as_dict(private=True), {"kid": key.thumbprint()})
+    key = OKPKey.generate_key("Ed25519", private=True)
+    jwk = key.as_dict(private=True) | {"kid": key.thumbprint()}
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        json.dump(jwk, handle, indent=2)
+    return OKPKey.import_key(jwk)

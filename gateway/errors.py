@@ -1,0 +1,227 @@
+"""One exception hierarchy and its rendering as RFC 9457 problem details.
+
+Every error the gateway answers with is ``application/problem+json`` with a stable ``type``.
+The types are relative URIs (``/problems/<slug>``) that the gateway itself documents.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_BASE = "/problems/"
+
+
+@dataclass(frozen=True)
+class ProblemType:
+    slug: str
+    title: str
+    status: int
+    description: str
+
+    @property
+    def uri(self) -> str:
+        return PROBLEM_BASE + self.slug
+
+
+PROBLEM_TYPES: dict[str, ProblemType] = {}
+
+
+def problem_type(slug: str, title: str, status: int, description: str) -> ProblemType:
+    kind = ProblemType(slug, title, status, description)
+    PROBLEM_TYPES[slug] = kind
+    return kind
+
+
+NOT_FOUND = problem_type("not-found", "Not found", 404, "No resource at this address.")
+METHOD_NOT_ALLOWED = problem_type(
+    "method-not-allowed", "Method not allowed", 405, "This address does not accept the method."
+)
+INVALID_REQUEST = problem_type(
+    "invalid-request",
+    "Invalid request",
+    422,
+    "The request's parameters or body do not match what the endpoint accepts; "
+    "`errors` lists each problem with its location.",
+)
+MALFORMED_REQUEST = problem_type(
+    "malformed-request", "Malformed request", 400, "The request could not be read."
+)
+PAYLOAD_TOO_LARGE = problem_type(
+    "payload-too-large", "Payload too large", 413, "The request body exceeds the size limit."
+)
+UNSUPPORTED_MEDIA_TYPE = problem_type(
+    "unsupported-media-type", "Unsupported media type", 415, "The body's media type is not accepted."
+)
+INTERNAL_ERROR = problem_type(
+    "internal-error",
+    "Internal error",
+    500,
+    "The gateway failed unexpectedly. Nothing was released; quote the request id when reporting.",
+)
+NOT_READY = problem_type(
+    "not-ready", "Not ready", 503, "The gateway cannot serve yet (database or keys unavailable)."
+)
+
+
+class ProblemDetail(BaseModel):
+    """RFC 9457 problem details, as every error response of the gateway carries them."""
+
+    type: str = Field(description="A stable URI reference naming the kind of problem.")
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    request_id: str | None = None
+    reason: str | None = Field(default=None, description="Machine-readable reason of a denial.")
+    errors: list[dict[str, str]] | None = Field(
+        default=None, description="Each validation problem: `path` and `message`."
+    )
+
+
+class GatewayError(Exception):
+    """Base of every error the gateway answers deliberately."""
+
+    kind: ClassVar[ProblemType] = INTERNAL_ERROR
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        reason: str | None = None,
+        errors: list[dict[str, str]] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ):
+        super().__init__(detail or self.kind.title)
+        self.detail = detail
+        self.reason = reason
+        self.errors = errors
+        self.headers = dict(headers or {})
+
+
+class NotFound(GatewayError):
+    kind = NOT_FOUND
+
+
+class InvalidRequest(GatewayError):
+    kind = INVALID_REQUEST
+
+
+class PayloadTooLarge(GatewayError):
+    kind = PAYLOAD_TOO_LARGE
+
+
+class NotReady(GatewayError):
+    kind = NOT_READY
+
+
+def problem_response(
+    kind: ProblemType,
+    request: Request | None,
+    *,
+    detail: str | None = None,
+    reason: str | None = None,
+    errors: list[dict[str, str]] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {"type": kind.uri, "title": kind.title, "status": kind.status}
+    if detail:
+        body["detail"] = detail
+    if request is not None:
+        body["instance"] = request.url.path
+        request_id = getattr(request.state, "request_id", None)
+        if request_id:
+            body["request_id"] = request_id
+    if reason:
+        body["reason"] = reason
+    if errors is not None:
+        body["errors"] = errors
+    return JSONResponse(
+        body, status_code=kind.status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
+    )
+
+
+def problem_responses(
+    *kinds: ProblemType, validation: bool = True
+) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for a route's error answers (500 always, 422 by default)."""
+    responses: dict[int | str, dict[str, Any]] = {}
+    standard = (INVALID_REQUEST, INTERNAL_ERROR) if validation else (INTERNAL_ERROR,)
+    for kind in (*kinds, *standard):
+        entry = responses.setdefault(
+            kind.status,
+            {
+                "description": kind.title,
+                "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemDetail"}}},
+            },
+        )
+        if kind.title not in entry["description"]:
+            entry["description"] += f"; {kind.title}"
+    return responses
+
+
+def _location(loc: tuple[Any, ...] | list[Any]) -> str:
+    return "/" + "/".join(str(part) for part in loc)
+
+
+async def _gateway_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, GatewayError)
+    return problem_response(
+        error.kind,
+        request,
+        detail=error.detail,
+        reason=error.reason,
+        errors=error.errors,
+        headers=error.headers,
+    )
+
+
+async def _validation_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    # Messages only, never the offending input: it may be personal data.
+    errors = [
+        {"path": _location(item.get("loc", ())), "message": str(item.get("msg", "invalid"))}
+        for item in error.errors()
+    ]
+    return problem_response(INVALID_REQUEST, request, errors=errors)
+
+
+_HTTP_KINDS = {404: NOT_FOUND, 405: METHOD_NOT_ALLOWED, 413: PAYLOAD_TOO_LARGE, 400: MALFORMED_REQUEST, 415: UNSUPPORTED_MEDIA_TYPE}
+
+
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, StarletteHTTPException)
+    kind = _HTTP_KINDS.get(error.status_code)
+    if kind is None:
+        phrase = HTTPStatus(error.status_code).phrase
+        slug = phrase.lower().replace(" ", "-").replace("'", "")
+        kind = ProblemType(slug, phrase, error.status_code, phrase)
+    return problem_response(kind, request, headers=error.headers)
+
+
+async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
+    log.error(
+        "unhandled error",
+        exc_info=error,
+        extra={"request_id": getattr(request.state, "request_id", None)},
+    )
+    return problem_response(INTERNAL_ERROR, request)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(GatewayError, _gateway_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

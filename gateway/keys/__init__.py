@@ -1,0 +1,1 @@
+"""The gateway's own signing keys: kept in the key folder, rotated without downtime."""

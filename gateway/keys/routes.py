@@ -1,0 +1,22 @@
+"""The gateway's public keys, for anyone verifying what it signed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from gateway.runtime import RuntimeDep
+
+router = APIRouter(tags=["auth"])
+
+
+@router.get(
+    "/.well-known/jwks.json",
+    summary="The gateway's public signing keys (JWK set)",
+    response_model=dict[str, list[dict[str, Any]]],
+)
+def jwks(runtime: RuntimeDep) -> JSONResponse:
+    # Short caching: after a rotation, verifiers should see the new key within a minute.
+    return JSONResponse(runtime.keys.public_jwks(), headers={"Cache-Control": "max-age=60"})

@@ -1,0 +1,1 @@
+"""Operational endpoints: liveness, readiness, metrics, and the documentation of problem types."""

@@ -1,0 +1,86 @@
+"""Liveness, readiness, Prometheus metrics and problem-type documentation."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from pydantic import BaseModel
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from gateway.errors import NOT_FOUND, NOT_READY, PROBLEM_TYPES, NotFound, NotReady, problem_responses
+from gateway.observability.metrics import CONTENT_TYPE_LATEST
+from gateway.runtime import RuntimeDep
+
+router = APIRouter(tags=["operations"])
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str
+    database: str
+    keys: str
+
+
+class ProblemTypeDoc(BaseModel):
+    type: str
+    title: str
+    status: int
+    description: str
+
+
+@router.get("/healthz", summary="Liveness: the process answers", response_model=Health)
+def healthz() -> Health:
+    return Health(status="ok")
+
+
+@router.get(
+    "/readyz",
+    summary="Readiness: database reachable and signing keys loaded",
+    response_model=Readiness,
+    responses=problem_responses(NOT_READY, validation=False),
+)
+def readyz(runtime: RuntimeDep) -> Readiness:
+    database_ok = _database_reachable(runtime)
+    keys_ok = runtime.keys.is_loaded()
+    if not (database_ok and keys_ok):
+        missing = [name for name, ok in (("database", database_ok), ("keys", keys_ok)) if not ok]
+        raise NotReady(f"not available: {', '.join(missing)}")
+    return Readiness(status="ready", database="ok", keys="ok")
+
+
+def _database_reachable(runtime: RuntimeDep) -> bool:
+    try:
+        with runtime.database.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        return False
+    return True
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (no personal data)",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}},
+)
+def metrics(runtime: RuntimeDep) -> Response:
+    return Response(runtime.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get(
+    "/problems/{slug}",
+    summary="What a problem type means",
+    response_model=ProblemTypeDoc,
+    responses=problem_responses(NOT_FOUND),
+)
+def problem(slug: str) -> ProblemTypeDoc:
+    kind = PROBLEM_TYPES.get(slug)
+    if kind is None:
+        raise NotFound("no such problem type")
+    return ProblemTypeDoc(
+        type=kind.uri, title=kind.title, status=kind.status, description=kind.description
+    )

@@ -1,0 +1,1 @@
+"""Logs, metrics and the per-request envelope (request id, body limit)."""

@@ -1,0 +1,49 @@
+"""Prometheus metrics: requests and latency by route template, method and status.
+
+Labels are route templates (``/v1/consents/{consent_id}``), never concrete paths, so neither
+identifiers nor personal data reach the metrics.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+__all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "gateway_http_requests",
+            "HTTP requests answered, by route template, method and status.",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "gateway_http_request_duration_seconds",
+            "Time from request to the start of the response, by route template and method.",
+            ["route", "method"],
+            buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=self.registry,
+        )
+        self.tokens_issued = Counter(
+            "gateway_oauth_tokens_issued",
+            "Access tokens issued, by client authentication method.",
+            ["method"],
+            registry=self.registry,
+        )
+        self.token_refusals = Counter(
+            "gateway_oauth_token_refusals",
+            "Token requests refused, by OAuth error code.",
+            ["error"],
+            registry=self.registry,
+        )
+
+    def observe(self, route: str, method: str, status: int, seconds: float) -> None:
+        self.requests.labels(route, method, str(status)).inc()
+        self.latency.labels(route, method).observe(seconds)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,42 @@
+"""What a running gateway holds for its whole life, reachable from every request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from gateway.db.engine import Database, connect
+from gateway.keys.store import KeyStore
+from gateway.observability.metrics import Metrics
+from gateway.settings import Settings
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    database: Database
+    keys: KeyStore
+    metrics: Metrics
+
+    @classmethod
+    def start(cls, settings: Settings) -> Runtime:
+        keys = open_key_store(settings)
+        keys.ensure()
+        return cls(settings, connect(settings.database_url), keys, Metrics())
+
+
+def open_key_store(settings: Settings) -> KeyStore:
+    # A retired key must verify everything it signed for as long as that can be valid.
+    grace = timedelta(seconds=settings.access_token_lifetime + settings.clock_leeway)
+    return KeyStore(settings.key_dir, grace=grace, reload_interval=settings.key_reload_interval)
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(_runtime)]

@@ -1,0 +1,65 @@
+"""The one place that reads configuration: environment variables prefixed ``GATEWAY_``."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", frozen=True)
+
+    database_url: str = Field(
+        default="sqlite:///gateway.db",
+        description="SQLAlchemy URL; a SQLite file in the working folder by default.",
+    )
+    key_dir: Path = Field(
+        default=Path("gateway-keys"),
+        description="Folder with the gateway's private keys (signing keys). Keep it out of backups "
+        "of the database.",
+    )
+    policy_dir: Path = Field(default=Path("policies"))
+    schema_dir: Path = Field(default=Path("schemas"))
+    issuer: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The gateway's public base URL: the `iss` of its tokens and the base of "
+        "its endpoints' addresses.",
+    )
+    access_token_lifetime: int = Field(default=300, ge=30, le=3600, description="Seconds.")
+    assertion_max_lifetime: int = Field(
+        default=300,
+        ge=10,
+        le=3600,
+        description="Longest accepted `exp - iat` of a client assertion (private_key_jwt).",
+    )
+    clock_leeway: int = Field(default=30, ge=0, le=300, description="Seconds of clock skew.")
+    max_body_bytes: int = Field(default=MIB, ge=1024)
+    key_reload_interval: float = Field(
+        default=1.0,
+        ge=0,
+        description="How often (seconds) a running gateway looks for rotated keys.",
+    )
+    demo: bool = Field(default=False, description="Demo mode: demo agencies may sign in.")
+    demo_dir: Path = Field(default=Path("gateway-demo"))
+    log_level: str = Field(default="INFO")
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer_is_a_base_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")
+
+    @cached_property
+    def token_endpoint(self) -> str:
+        return f"{self.issuer}/oauth/token"
+
+    @cached_property
+    def audience(self) -> str:
+        """The `aud` of access tokens for this gateway's own API."""
+        return self.issuer
