@@ -6,7 +6,6 @@ The types are relative URIs (``/problems/<slug>``) that the gateway itself docum
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -17,8 +16,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
-
-log = logging.getLogger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "/problems/"
@@ -63,7 +60,10 @@ PAYLOAD_TOO_LARGE = problem_type(
     "payload-too-large", "Payload too large", 413, "The request body exceeds the size limit."
 )
 UNSUPPORTED_MEDIA_TYPE = problem_type(
-    "unsupported-media-type", "Unsupported media type", 415, "The body's media type is not accepted."
+    "unsupported-media-type",
+    "Unsupported media type",
+    415,
+    "The body's media type is not accepted.",
 )
 INTERNAL_ERROR = problem_type(
     "internal-error",
@@ -164,7 +164,9 @@ def problem_responses(
             kind.status,
             {
                 "description": kind.title,
-                "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemDetail"}}},
+                "content": {
+                    PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemDetail"}}
+                },
             },
         )
         if kind.title not in entry["description"]:
@@ -198,7 +200,13 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
     return problem_response(INVALID_REQUEST, request, errors=errors)
 
 
-_HTTP_KINDS = {404: NOT_FOUND, 405: METHOD_NOT_ALLOWED, 413: PAYLOAD_TOO_LARGE, 400: MALFORMED_REQUEST, 415: UNSUPPORTED_MEDIA_TYPE}
+_HTTP_KINDS = {
+    404: NOT_FOUND,
+    405: METHOD_NOT_ALLOWED,
+    413: PAYLOAD_TOO_LARGE,
+    400: MALFORMED_REQUEST,
+    415: UNSUPPORTED_MEDIA_TYPE,
+}
 
 
 async def _http_error(request: Request, error: Exception) -> JSONResponse:
@@ -211,17 +219,9 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
     return problem_response(kind, request, headers=error.headers)
 
 
-async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
-    log.error(
-        "unhandled error",
-        exc_info=error,
-        extra={"request_id": getattr(request.state, "request_id", None)},
-    )
-    return problem_response(INTERNAL_ERROR, request)
-
-
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(GatewayError, _gateway_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected_error)
+    # Unexpected exceptions are answered by the request envelope (observability.middleware),
+    # which sits inside Starlette's error middleware and so can attach the request id.

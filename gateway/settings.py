@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import cached_property
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -51,8 +53,14 @@ class Settings(BaseSettings):
     @field_validator("issuer")
     @classmethod
     def _issuer_is_a_base_url(cls, value: str) -> str:
-        if not value.startswith(("https://", "http://")):
-            raise ValueError("must be an http(s) URL")
+        parts = urlsplit(value)
+        if parts.scheme not in {"https", "http"} or not parts.hostname:
+            raise ValueError("must be an absolute https URL")
+        if parts.query or parts.fragment:
+            raise ValueError("must not have a query or fragment")
+        if parts.scheme == "http" and not _is_loopback(parts.hostname):
+            # OAuth 2.0 requires TLS; plain http is only for trying the gateway out locally.
+            raise ValueError("must use https unless the host is localhost or a loopback address")
         return value.rstrip("/")
 
     @cached_property
@@ -63,3 +71,12 @@ class Settings(BaseSettings):
     def audience(self) -> str:
         """The `aud` of access tokens for this gateway's own API."""
         return self.issuer
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

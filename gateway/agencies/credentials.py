@@ -17,7 +17,7 @@ from joserfc.jwk import ECKey, OKPKey, import_key
 _ACCEPTED_CURVES = {"OKP": "Ed25519", "EC": "P-256"}
 _PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "k", "oth"}
 
-SECRET_PREFIX = "gws_"  # issued secrets are recognisable in leak scanners
+SECRET_PREFIX = "gws_"  # noqa: S105 (a prefix, not a secret: makes leaked secrets recognisable)
 MIN_SECRET_LENGTH = 32
 
 # scrypt parameters: memory-hard (16 MiB), so a stolen database does not give away weak secrets.
@@ -60,7 +60,9 @@ def _public_key(member: object, position: int) -> dict[str, Any]:
     if member.get("crv") != _ACCEPTED_CURVES[kty]:
         raise CredentialError(f"key {position}: {kty} keys must use curve {_ACCEPTED_CURVES[kty]}")
     if _PRIVATE_MEMBERS & member.keys():
-        raise CredentialError(f"key {position} contains private key material; register public keys only")
+        raise CredentialError(
+            f"key {position} contains private key material; register public keys only"
+        )
     if member.get("use", "sig") != "sig":
         raise CredentialError(f"key {position}: use must be 'sig'")
     try:
@@ -96,8 +98,12 @@ def verify_secret(secret: str, stored: str) -> bool:
         return False
     if scheme != "scrypt":
         return False
-    candidate = _scrypt(secret, _unb64(salt), int(n), int(r), int(p))
-    return hmac.compare_digest(candidate, _unb64(digest))
+    try:
+        candidate = _scrypt(secret, _unb64(salt), int(n), int(r), int(p))
+        expected = _unb64(digest)
+    except ValueError:  # a damaged hash (bad number, base64 or scrypt parameters) matches nothing
+        return False
+    return hmac.compare_digest(candidate, expected)
 
 
 def _scrypt(secret: str, salt: bytes, n: int, r: int, p: int) -> bytes:

@@ -19,10 +19,11 @@ def get_agency(session: Session, agency_id: str) -> Agency | None:
 
 
 def add(session: Session, client: Client, agency: Agency | None = None) -> None:
-    session.add(client)
-    if agency is not None:
-        session.add(agency)
-    session.flush()
+    """Insert; raises IntegrityError (with the transaction still usable) if the id is taken."""
+    with session.begin_nested():
+        session.add(client)
+        if agency is not None:
+            session.add(agency)
 
 
 def list_clients(session: Session, role: str | None = None) -> Sequence[Client]:

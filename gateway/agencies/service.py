@@ -127,9 +127,11 @@ def _new_client(
 def _store(session: Session, client: Client, agency: Agency | None) -> None:
     try:
         repository.add(session, client, agency)
-    except IntegrityError as clash:
+    except IntegrityError:
+        if repository.get_client(session, client.id) is None:
+            raise
         # Another registration of the same id won the race.
-        raise RegistryError(f"a client with id {client.id!r} is already registered") from clash
+        raise RegistryError(f"a client with id {client.id!r} is already registered") from None
 
 
 def _check_id(client_id: str) -> None:

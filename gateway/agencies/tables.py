@@ -30,7 +30,7 @@ class Client(Base):
     name: Mapped[str] = mapped_column(String(200))
     # Exactly one of the two credentials is set: a public JWK set (private_key_jwt) or the
     # scrypt hash of a client secret (client_secret_basic).
-    jwks: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    jwks: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     secret_hash: Mapped[str | None] = mapped_column(Text, nullable=True)
     scopes: Mapped[str] = mapped_column(Text)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -49,7 +49,9 @@ class InsufficientScope(GatewayError):
         detail = f"this endpoint needs the scope {scope.value}"
         super().__init__(
             detail,
-            headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope.value}"'},
+            headers={
+                "WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope.value}"'
+            },
         )
 
 

@@ -60,7 +60,7 @@ def _announce_demo(settings: Settings, agencies: list) -> None:
         f"Demo agencies (municipality koeln), private keys in {folder}:",
     ]
     lines += [f"  {agency.id:<26} {agency.kind.value:<22} {path.name}" for agency, path in agencies]
-    first = agencies[1][0].id
+    first, key_file = agencies[1][0].id, agencies[1][1]
     default_issuer = Settings.model_fields["issuer"].default
     gateway_option = "" if settings.issuer == default_issuer else f" --gateway {settings.issuer}"
     lines += [
@@ -72,7 +72,7 @@ def _announce_demo(settings: Settings, agencies: list) -> None:
         "Or in Python, with the gateway's SDK (authlib private_key_jwt underneath):",
         "  from pathlib import Path",
         "  from gateway.client import AgencyKey, TokenSource",
-        f"  key = AgencyKey.from_jwk_file('{first}', Path('{settings.demo_dir / (first + '.private.jwk.json')}'))",
+        f"  key = AgencyKey.from_jwk_file('{first}', Path('{key_file}'))",
         f"  print(TokenSource('{settings.token_endpoint}', key).token())",
         "",
     ]

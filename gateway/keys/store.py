@@ -128,7 +128,7 @@ class KeyStore:
         ]
 
     def verification_keyset(self) -> KeySet:
-        return KeySet.import_key_set(self.public_jwks())
+        return KeySet.import_key_set(self.public_jwks())  # type: ignore[arg-type]  # same JSON shape as joserfc's TypedDict
 
     def public_jwks(self) -> dict[str, list[dict[str, Any]]]:
         return {"keys": [key.public_jwk() for key in self.verification_keys()]}

@@ -8,7 +8,14 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from gateway.errors import NOT_FOUND, NOT_READY, PROBLEM_TYPES, NotFound, NotReady, problem_responses
+from gateway.errors import (
+    NOT_FOUND,
+    NOT_READY,
+    PROBLEM_TYPES,
+    NotFound,
+    NotReady,
+    problem_responses,
+)
 from gateway.observability.metrics import CONTENT_TYPE_LATEST
 from gateway.runtime import RuntimeDep
 

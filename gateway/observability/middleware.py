@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.errors import PAYLOAD_TOO_LARGE, PROBLEM_MEDIA_TYPE
+from gateway.errors import INTERNAL_ERROR, PAYLOAD_TOO_LARGE, PROBLEM_MEDIA_TYPE, ProblemType
 from gateway.observability.metrics import Metrics
 
 log = logging.getLogger("gateway.access")
@@ -68,6 +68,13 @@ class RequestEnvelope:
             if status_holder["started"]:
                 raise
             await self._too_large(scope, send_with_id, request_id)
+        except Exception:
+            # The unexpected: logged here once (type and code locations only, see
+            # observability.logging), answered as a 500 problem that carries the request id.
+            log.error("unhandled error", exc_info=True, extra={"request_id": request_id})
+            if status_holder["started"]:
+                raise
+            await self._problem(scope, send_with_id, request_id, INTERNAL_ERROR)
         finally:
             elapsed = time.perf_counter() - started
             route = _route_template(scope)
@@ -102,20 +109,22 @@ class RequestEnvelope:
         return limited_receive
 
     async def _too_large(self, scope: Scope, send: Send, request_id: str) -> None:
-        body = json.dumps(
-            {
-                "type": PAYLOAD_TOO_LARGE.uri,
-                "title": PAYLOAD_TOO_LARGE.title,
-                "status": 413,
-                "detail": f"The request body exceeds {self.max_body_bytes} bytes.",
-                "instance": scope["path"],
-                "request_id": request_id,
-            }
-        ).encode()
+        detail = f"The request body exceeds {self.max_body_bytes} bytes."
+        await self._problem(scope, send, request_id, PAYLOAD_TOO_LARGE, detail)
+
+    @staticmethod
+    async def _problem(
+        scope: Scope, send: Send, request_id: str, kind: ProblemType, detail: str | None = None
+    ) -> None:
+        problem = {"type": kind.uri, "title": kind.title, "status": kind.status}
+        if detail:
+            problem["detail"] = detail
+        problem |= {"instance": scope["path"], "request_id": request_id}
+        body = json.dumps(problem).encode()
         await send(
             {
                 "type": "http.response.start",
-                "status": 413,
+                "status": kind.status,
                 "headers": [
                     (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
                     (b"content-length", str(len(body)).encode()),

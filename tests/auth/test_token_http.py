@@ -1,0 +1,87 @@
+"""The token flow over real HTTP (uvicorn on a free port) with authlib's own OAuth 2.0 client."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from authlib.integrations.httpx_client import OAuth2Client
+from authlib.oauth2.rfc7523 import PrivateKeyJWT
+
+from gateway.client import AgencyKey, TokenSource
+from tests.support import LiveServer, client_assertion, start_live_server, token_form
+
+
+def test_an_agency_gets_a_token_with_authlib_and_calls_the_api(live_server: LiveServer):
+    agency = live_server.clients.agency()
+    with TokenSource(
+        live_server.token_endpoint, AgencyKey("koeln-jobcenter", agency.key)
+    ) as tokens:
+        token = tokens.token()
+    response = httpx.get(f"{live_server.url}/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    assert response.json()["client_id"] == "koeln-jobcenter"
+
+
+def test_an_es256_agency_key_works_too(live_server: LiveServer):
+    from tests.support import new_es256
+
+    agency = live_server.clients.agency(key=new_es256())
+    with TokenSource(live_server.token_endpoint, AgencyKey(agency.id, agency.key)) as tokens:
+        assert tokens.token().count(".") == 2
+
+
+def test_the_token_source_reuses_a_token_until_it_nears_expiry(live_server: LiveServer):
+    agency = live_server.clients.agency()
+    key = AgencyKey(agency.id, agency.key)
+    with TokenSource(live_server.token_endpoint, key, refresh_margin=30) as tokens:
+        assert tokens.token() == tokens.token()
+    # A margin longer than the token's life means every call needs a new token.
+    with TokenSource(live_server.token_endpoint, key, refresh_margin=3600) as tokens:
+        assert tokens.token() != tokens.token()
+
+
+def test_authlib_default_hour_long_assertions_are_refused_with_a_reason(live_server: LiveServer):
+    agency = live_server.clients.agency()
+    client = OAuth2Client(
+        client_id=agency.id,
+        client_secret=agency.key,
+        token_endpoint_auth_method=PrivateKeyJWT(live_server.token_endpoint, alg="Ed25519"),
+    )
+    with client, pytest.raises(Exception, match="lives too long"):
+        client.fetch_token(live_server.token_endpoint, grant_type="client_credentials")
+
+
+def test_client_secret_basic_with_authlib(live_server: LiveServer):
+    agency = live_server.clients.secret_agency()
+    with OAuth2Client(
+        client_id=agency.id,
+        client_secret=agency.secret,
+        token_endpoint_auth_method="client_secret_basic",
+    ) as client:
+        token = client.fetch_token(live_server.token_endpoint, grant_type="client_credentials")
+    assert token["token_type"] == "Bearer"
+
+
+def test_a_replayed_assertion_is_refused_by_another_instance(
+    live_server: LiveServer, database_url: str, tmp_path: Path
+):
+    """Two gateway instances behind one public address share the database: the second refuses."""
+    agency = live_server.clients.agency()
+    issuer = live_server.runtime.settings.issuer
+    with start_live_server(
+        database_url,
+        tmp_path / "second",
+        issuer=issuer,
+        key_dir=live_server.runtime.settings.key_dir,
+    ) as second:
+        form = token_form(client_assertion(agency.id, agency.key, f"{issuer}/oauth/token"))
+        first_answer = httpx.post(f"{live_server.url}/oauth/token", data=form)
+        replay = httpx.post(f"{second.url}/oauth/token", data=form)
+        # The token from the first instance works on the second: one deployment, one key folder.
+        token = first_answer.json()["access_token"]
+        me = httpx.get(f"{second.url}/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert first_answer.status_code == 200
+    assert (replay.status_code, replay.json()["error"]) == (400, "invalid_client")
+    assert me.status_code == 200

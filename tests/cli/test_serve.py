@@ -1,0 +1,172 @@
+"""``gateway serve`` end to end: the real command in a subprocess, as an operator starts it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from gateway.cli.main import cli
+from tests.support import client_assertion, free_port, new_ed25519, public_jwks, token_form
+
+START_TIMEOUT = 30.0  # seconds a server may take to answer /readyz before the test gives up
+STOP_TIMEOUT = 15.0
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen
+    log: Path
+
+
+def command_env(database_url: str) -> dict[str, str]:
+    """The environment of the test process without its GATEWAY_* settings, plus the database."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("GATEWAY_")}
+    return env | {"GATEWAY_DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1"}
+
+
+def gateway_command(*args: str, cwd: Path, database_url: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "gateway", *args],
+        cwd=cwd,
+        env=command_env(database_url),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@contextmanager
+def serving(*args: str, cwd: Path, database_url: str, name: str) -> Iterator[Server]:
+    """``gateway serve ARGS`` on a free port, until the block ends; killed whatever happens."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = cwd / f"{name}.log"
+    with log.open("w") as output:
+        # A session of its own, so that uvicorn's worker processes go down with it.
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gateway", "serve", "--port", str(port), *args],
+            cwd=cwd,
+            env=command_env(database_url),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        _wait_until_ready(process, url, log)
+        yield Server(url, process, log)
+        process.terminate()
+        process.wait(timeout=STOP_TIMEOUT)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        else:
+            # Workers outlive a parent that died abruptly: end whatever is left of the session.
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def _wait_until_ready(process: subprocess.Popen, url: str, log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"gateway serve exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"gateway serve did not become ready in {START_TIMEOUT} s:\n{log.read_text()}")
+
+
+def test_demo_mode_serves_demo_agencies_and_a_normal_start_refuses_them(
+    database_url: str, tmp_path: Path
+):
+    with serving("--demo", cwd=tmp_path, database_url=database_url, name="demo") as server:
+        fetched = gateway_command(
+            "demo", "token", "koeln-jobcenter", "--gateway", server.url,
+            cwd=tmp_path, database_url=database_url,
+        )
+        assert fetched.returncode == 0, fetched.stderr
+        token = fetched.stdout.strip()
+
+        me = httpx.get(f"{server.url}/v1/me", headers={"Authorization": f"Bearer {token}"})
+
+        assert me.status_code == 200, me.text
+        assert me.json()["client_id"] == "koeln-jobcenter"
+        assert me.json()["agency_kind"] == "job_centre"
+        assert me.json()["municipality"] == "koeln"
+        announcement = server.log.read_text()
+        assert "Demo mode" in announcement
+        assert str((tmp_path / "gateway-demo").resolve()) in announcement
+    assert (tmp_path / "gateway-demo" / "koeln-jobcenter.private.jwk.json").exists()
+
+    with serving(cwd=tmp_path, database_url=database_url, name="normal") as server:
+        refused = gateway_command(
+            "demo", "token", "koeln-jobcenter", "--gateway", server.url,
+            cwd=tmp_path, database_url=database_url,
+        )
+
+        assert refused.returncode != 0, refused.stdout
+        assert "could not get a token" in refused.stderr
+        assert "invalid_client" in refused.stderr
+        assert refused.stdout.strip() == ""
+        assert "Demo mode" not in server.log.read_text()
+
+
+def test_a_client_assertion_is_accepted_once_across_workers(database_url: str, tmp_path: Path):
+    key = new_ed25519()
+    jwks_file = tmp_path / "koeln-jobcenter.jwks.json"
+    jwks_file.write_text(public_jwks(key))
+    added = CliRunner(env={"GATEWAY_DATABASE_URL": database_url}).invoke(
+        cli,
+        ["agency", "add", "--id", "koeln-jobcenter", "--kind", "job_centre",
+         "--municipality", "koeln", "--name", "Jobcenter Köln", "--jwks", str(jwks_file)],
+    )
+    assert added.exit_code == 0, added.output
+
+    with serving("--workers", "2", cwd=tmp_path, database_url=database_url, name="workers") as server:
+        form = token_form(client_assertion("koeln-jobcenter", key, f"{server.url}/oauth/token"))
+        attempts = 8
+        start = threading.Barrier(attempts)
+        answers: list[httpx.Response] = []
+        lock = threading.Lock()
+
+        def post() -> None:
+            # A client of its own: a fresh connection, which either worker may accept.
+            with httpx.Client(timeout=30) as http:
+                start.wait()
+                response = http.post(f"{server.url}/oauth/token", data=form)
+            with lock:
+                answers.append(response)
+
+        threads = [threading.Thread(target=post) for _ in range(attempts)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        assert len(answers) == attempts
+        statuses = sorted(answer.status_code for answer in answers)
+        assert statuses == [200] + [400] * (attempts - 1), [a.text for a in answers]
+        refusals = [answer.json() for answer in answers if answer.status_code == 400]
+        assert {refusal["error"] for refusal in refusals} == {"invalid_client"}
+        (granted,) = [answer.json() for answer in answers if answer.status_code == 200]
+        assert granted["token_type"] == "Bearer"

@@ -1,0 +1,132 @@
+"""Shared fixtures: a clean database per test (SQLite, or PostgreSQL when configured), a gateway
+app over it, registered clients with their keys, and a real HTTP server when a test needs one.
+
+With GATEWAY_TEST_DATABASE_URL set (CI sets it), every test runs against a PostgreSQL database
+that this run creates on that server and drops at the end, so runs never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from gateway.app import create_app
+from gateway.db.engine import Database
+from gateway.db.metadata import metadata
+from gateway.db.migrate import upgrade
+from gateway.runtime import Runtime
+from gateway.settings import Settings
+from tests.support import Clients, LiveServer, start_live_server
+
+TEST_ISSUER = "http://localhost"
+
+
+def pytest_report_header() -> str:
+    url = os.environ.get("GATEWAY_TEST_DATABASE_URL")
+    target = make_url(url).render_as_string(hide_password=True) if url else "SQLite"
+    return f"gateway test database: {target}"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str | None]:
+    """A fresh PostgreSQL database for this run, migrated once; None when testing on SQLite."""
+    server_url = os.environ.get("GATEWAY_TEST_DATABASE_URL")
+    if not server_url:
+        yield None
+        return
+    server = make_url(server_url).set(drivername="postgresql+psycopg")
+    name = f"gateway_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = server.set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test (faster than migrating each time)."""
+    path = tmp_path_factory.mktemp("template") / "gateway.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def database_url(postgres_url: str | None, sqlite_template: Path, tmp_path: Path) -> Iterator[str]:
+    if postgres_url is None:
+        path = tmp_path / "gateway.db"
+        shutil.copyfile(sqlite_template, path)
+        yield f"sqlite:///{path}"
+        return
+    yield postgres_url
+    _empty_all_tables(postgres_url)
+
+
+def _empty_all_tables(url: str) -> None:
+    engine = create_engine(make_url(url).set(drivername="postgresql+psycopg"))
+    names = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {names} CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        key_dir=tmp_path / "keys",
+        demo_dir=tmp_path / "demo",
+        issuer=TEST_ISSUER,
+        key_reload_interval=0,
+    )
+
+
+@pytest.fixture
+def runtime(settings: Settings) -> Iterator[Runtime]:
+    runtime = Runtime.start(settings)
+    yield runtime
+    runtime.database.dispose()
+
+
+@pytest.fixture
+def database(runtime: Runtime) -> Database:
+    return runtime.database
+
+
+@pytest.fixture
+def app(runtime: Runtime) -> FastAPI:
+    return create_app(runtime=runtime)
+
+
+@pytest.fixture
+def http(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, base_url=TEST_ISSUER, raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture
+def clients(runtime: Runtime) -> Clients:
+    """Registers agencies and other clients, keeping their private keys for the tests."""
+    return Clients(runtime.database)
+
+
+@pytest.fixture
+def live_server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
+    """The gateway behind a real uvicorn server on a free port of 127.0.0.1."""
+    with start_live_server(database_url, tmp_path / "live") as server:
+        yield server

@@ -1,0 +1,206 @@
+"""Helpers the tests share: keys, client assertions, registered clients and live servers."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from joserfc import jwt
+from joserfc.jwk import ECKey, OKPKey
+
+from consent.vocabulary import AgencyKind
+from gateway.agencies import service
+from gateway.agencies.service import Credential
+from gateway.agencies.tables import ClientRole
+from gateway.app import create_app
+from gateway.db.engine import Database
+from gateway.runtime import Runtime
+from gateway.settings import Settings
+
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+
+def new_ed25519() -> OKPKey:
+    key = OKPKey.generate_key("Ed25519", private=True)
+    return OKPKey.import_key(key.as_dict(private=True), {"kid": key.thumbprint()})
+
+
+def new_es256() -> ECKey:
+    key = ECKey.generate_key("P-256", private=True)
+    return ECKey.import_key(key.as_dict(private=True), {"kid": key.thumbprint()})
+
+
+def public_jwks(*keys: OKPKey | ECKey) -> str:
+    return json.dumps({"keys": [key.as_dict(private=False) for key in keys]})
+
+
+def client_assertion(
+    client_id: str,
+    key: Any,
+    audience: str,
+    *,
+    alg: str = "Ed25519",
+    lifetime: int = 60,
+    jti: str | None = None,
+    claims: dict[str, Any] | None = None,
+    header: dict[str, Any] | None = None,
+) -> str:
+    now = int(time.time())
+    payload = {
+        "iss": client_id,
+        "sub": client_id,
+        "aud": audience,
+        "iat": now,
+        "exp": now + lifetime,
+        "jti": jti or secrets.token_urlsafe(16),
+    }
+    payload.update(claims or {})
+    kid = getattr(key, "kid", None)
+    protected = {"alg": alg, **({"kid": kid} if kid else {}), **(header or {})}
+    return jwt.encode(protected, payload, key, algorithms=[alg])
+
+
+def token_form(assertion: str, scope: str | None = None, **extra: str) -> dict[str, str]:
+    form = {
+        "grant_type": "client_credentials",
+        "client_assertion_type": ASSERTION_TYPE,
+        "client_assertion": assertion,
+    }
+    if scope is not None:
+        form["scope"] = scope
+    return form | extra
+
+
+@dataclass
+class RegisteredClient:
+    id: str
+    key: Any = None
+    secret: str | None = None
+
+
+@dataclass
+class Clients:
+    """Registers clients through the registry service, as the CLI does."""
+
+    database: Database
+    registered: dict[str, RegisteredClient] = field(default_factory=dict)
+
+    def agency(
+        self,
+        agency_id: str = "koeln-jobcenter",
+        kind: AgencyKind = AgencyKind.JOB_CENTRE,
+        *,
+        key: Any = None,
+        municipality: str = "koeln",
+        demo: bool = False,
+    ) -> RegisteredClient:
+        key = key or new_ed25519()
+        with self.database.transaction() as session:
+            service.register_agency(
+                session,
+                agency_id=agency_id,
+                kind=kind.value,
+                municipality=municipality,
+                name=f"Agency {agency_id}",
+                credential=Credential(jwks_text=public_jwks(key)),
+                demo=demo,
+            )
+        return self._keep(RegisteredClient(agency_id, key=key))
+
+    def secret_agency(self, agency_id: str = "koeln-sozialamt") -> RegisteredClient:
+        secret = "gws_" + secrets.token_urlsafe(32)
+        with self.database.transaction() as session:
+            service.register_agency(
+                session,
+                agency_id=agency_id,
+                kind=AgencyKind.SOCIAL_OFFICE.value,
+                municipality="koeln",
+                name=f"Agency {agency_id}",
+                credential=Credential(secret=secret),
+            )
+        return self._keep(RegisteredClient(agency_id, secret=secret))
+
+    def other(self, client_id: str, role: ClientRole) -> RegisteredClient:
+        key = new_ed25519()
+        with self.database.transaction() as session:
+            service.register_client(
+                session,
+                client_id=client_id,
+                role=role,
+                name=client_id,
+                credential=Credential(jwks_text=public_jwks(key)),
+            )
+        return self._keep(RegisteredClient(client_id, key=key))
+
+    def disable(self, client_id: str) -> None:
+        with self.database.transaction() as session:
+            service.disable(session, client_id)
+
+    def _keep(self, client: RegisteredClient) -> RegisteredClient:
+        self.registered[client.id] = client
+        return client
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    url: str
+    runtime: Runtime
+
+    @property
+    def token_endpoint(self) -> str:
+        return self.runtime.settings.token_endpoint
+
+    @property
+    def clients(self) -> Clients:
+        return Clients(self.runtime.database)
+
+
+@contextmanager
+def start_live_server(database_url: str, folder: Path, **settings: Any) -> Iterator[LiveServer]:
+    port = free_port()
+    config = Settings(
+        database_url=database_url,
+        key_dir=settings.pop("key_dir", folder / "keys"),
+        demo_dir=folder / "demo",
+        issuer=settings.pop("issuer", f"http://127.0.0.1:{port}"),
+        key_reload_interval=0,
+        **settings,
+    )
+    runtime = Runtime.start(config)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(runtime=runtime),
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            lifespan="on",
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the live server did not start")
+        time.sleep(0.02)
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}", runtime)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        runtime.database.dispose()

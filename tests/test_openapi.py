@@ -1,0 +1,58 @@
+"""The served OpenAPI document is valid and documents every route's errors as problem+json."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from openapi_spec_validator import validate
+
+
+def test_the_served_openapi_document_is_valid(http: TestClient):
+    document = http.get("/openapi.json").json()
+    validate(document)
+
+
+def test_every_operation_documents_problem_errors(http: TestClient):
+    document = http.get("/openapi.json").json()
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            problem = operation["responses"]["default"]["content"]
+            assert "application/problem+json" in problem, f"{method} {path}"
+            for status, response in operation["responses"].items():
+                if status.startswith("4") and path != "/oauth/token":
+                    assert set(response["content"]) == {"application/problem+json"}, (
+                        f"{method} {path} {status}"
+                    )
+
+
+def test_the_contract_routes_are_documented(http: TestClient):
+    paths = http.get("/openapi.json").json()["paths"]
+    for path in (
+        "/oauth/token",
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/jwks.json",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    ):
+        assert path in paths
+    assert (
+        "application/x-www-form-urlencoded"
+        in paths["/oauth/token"]["post"]["requestBody"]["content"]
+    )
+
+
+def test_server_metadata_follows_rfc8414(http: TestClient):
+    metadata = http.get("/.well-known/oauth-authorization-server").json()
+    assert metadata["issuer"] == "http://localhost"
+    assert metadata["token_endpoint"] == "http://localhost/oauth/token"
+    assert metadata["jwks_uri"] == "http://localhost/.well-known/jwks.json"
+    assert metadata["grant_types_supported"] == ["client_credentials"]
+    assert set(metadata["token_endpoint_auth_methods_supported"]) == {
+        "private_key_jwt",
+        "client_secret_basic",
+    }
+    assert set(metadata["token_endpoint_auth_signing_alg_values_supported"]) == {
+        "Ed25519",
+        "EdDSA",
+        "ES256",
+    }
