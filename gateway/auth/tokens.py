@@ -8,7 +8,6 @@ from typing import Any
 
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import OKPKey
 from joserfc.jwt import JWTClaimsRegistry
 
 from gateway.auth.jose import ACCESS_TOKEN_ALGORITHMS, ACCESS_TOKEN_TYPE
@@ -68,7 +67,7 @@ def verify_access_token(
     try:
         verified = jwt.decode(
             token,
-            OKPKey.import_key(signing_key.public_jwk()),
+            signing_key.public_key,
             algorithms=list(ACCESS_TOKEN_ALGORITHMS),
         )
     except JoseError:

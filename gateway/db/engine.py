@@ -12,15 +12,24 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 
+READ_ONLY = "gateway_read_only"
+
+
 @dataclass(frozen=True)
 class Database:
     engine: Engine
     sessions: sessionmaker[Session]
+    read_sessions: sessionmaker[Session]
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """One unit of work: committed when the block ends, rolled back if it raises."""
-        with self.sessions.begin() as session:
+    def transaction(self, *, read_only: bool = False) -> Iterator[Session]:
+        """One unit of work: committed when the block ends, rolled back if it raises.
+
+        ``read_only`` promises that the block writes nothing; on SQLite it then does not queue
+        for the write lock (WAL lets readers run beside the one writer).
+        """
+        sessions = self.read_sessions if read_only else self.sessions
+        with sessions.begin() as session:
             yield session
 
     def dispose(self) -> None:
@@ -29,7 +38,12 @@ class Database:
 
 def connect(url: str, **engine_options: Any) -> Database:
     engine = make_engine(url, **engine_options)
-    return Database(engine, sessionmaker(engine, expire_on_commit=False))
+    reader = engine.execution_options(**{READ_ONLY: True})
+    return Database(
+        engine,
+        sessionmaker(engine, expire_on_commit=False),
+        sessionmaker(reader, expire_on_commit=False),
+    )
 
 
 def make_engine(url: str, **engine_options: Any) -> Engine:
@@ -57,11 +71,13 @@ def _sqlite_engine(url: str, **engine_options: Any) -> Engine:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _begin_immediate(connection: Any) -> None:
-        # A deferred transaction that reads and then writes can fail at once with
-        # SQLITE_BUSY when another writer got in between; taking the write lock up front makes
-        # writers queue (up to busy_timeout) instead. WAL keeps readers of other connections
-        # unblocked.
+    def _begin(connection: Any) -> None:
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+            return
+        # A deferred transaction that reads and then writes fails at once with SQLITE_BUSY
+        # when another writer committed in between; taking the write lock up front makes
+        # writers queue (up to busy_timeout) instead. WAL keeps readers unblocked.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine

@@ -17,6 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,11 @@ class SigningKey:
     @property
     def has_private_part(self) -> bool:
         return "d" in self.jwk
+
+    @cached_property
+    def public_key(self) -> OKPKey:
+        """The imported public key, made once per key (verification is on every request)."""
+        return OKPKey.import_key(self.public_jwk())
 
     def public_jwk(self) -> dict[str, Any]:
         public = {name: value for name, value in self.jwk.items() if name != "d"}

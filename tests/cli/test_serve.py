@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,10 +76,8 @@ def serving(*args: str, cwd: Path, database_url: str, name: str) -> Iterator[Ser
             process.wait()
         else:
             # Workers outlive a parent that died abruptly: end whatever is left of the session.
-            try:
+            with suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
 
 def _wait_until_ready(process: subprocess.Popen, url: str, log: Path) -> None:
@@ -96,14 +94,24 @@ def _wait_until_ready(process: subprocess.Popen, url: str, log: Path) -> None:
     pytest.fail(f"gateway serve did not become ready in {START_TIMEOUT} s:\n{log.read_text()}")
 
 
+def wait_for_workers(server: Server, workers: int) -> None:
+    """Wait until every worker has started, so that either may take the next connection."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while server.log.read_text().count("Application startup complete") < workers:
+        if time.monotonic() > deadline:
+            pytest.fail(f"not all {workers} workers started:\n{server.log.read_text()}")
+        time.sleep(0.1)
+
+
+def demo_token(server: Server) -> tuple[str, ...]:
+    return ("demo", "token", "koeln-jobcenter", "--gateway", server.url)
+
+
 def test_demo_mode_serves_demo_agencies_and_a_normal_start_refuses_them(
     database_url: str, tmp_path: Path
 ):
     with serving("--demo", cwd=tmp_path, database_url=database_url, name="demo") as server:
-        fetched = gateway_command(
-            "demo", "token", "koeln-jobcenter", "--gateway", server.url,
-            cwd=tmp_path, database_url=database_url,
-        )
+        fetched = gateway_command(*demo_token(server), cwd=tmp_path, database_url=database_url)
         assert fetched.returncode == 0, fetched.stderr
         token = fetched.stdout.strip()
 
@@ -119,10 +127,7 @@ def test_demo_mode_serves_demo_agencies_and_a_normal_start_refuses_them(
     assert (tmp_path / "gateway-demo" / "koeln-jobcenter.private.jwk.json").exists()
 
     with serving(cwd=tmp_path, database_url=database_url, name="normal") as server:
-        refused = gateway_command(
-            "demo", "token", "koeln-jobcenter", "--gateway", server.url,
-            cwd=tmp_path, database_url=database_url,
-        )
+        refused = gateway_command(*demo_token(server), cwd=tmp_path, database_url=database_url)
 
         assert refused.returncode != 0, refused.stdout
         assert "could not get a token" in refused.stderr
@@ -137,15 +142,19 @@ def test_a_client_assertion_is_accepted_once_across_workers(database_url: str, t
     jwks_file.write_text(public_jwks(key))
     added = CliRunner(env={"GATEWAY_DATABASE_URL": database_url}).invoke(
         cli,
-        ["agency", "add", "--id", "koeln-jobcenter", "--kind", "job_centre",
-         "--municipality", "koeln", "--name", "Jobcenter Köln", "--jwks", str(jwks_file)],
+        [
+            *("agency", "add", "--id", "koeln-jobcenter", "--kind", "job_centre"),
+            *("--municipality", "koeln", "--name", "Jobcenter Köln", "--jwks", str(jwks_file)),
+        ],
     )
     assert added.exit_code == 0, added.output
 
-    with serving("--workers", "2", cwd=tmp_path, database_url=database_url, name="workers") as server:
+    workers = serving("--workers", "2", cwd=tmp_path, database_url=database_url, name="workers")
+    with workers as server:
+        wait_for_workers(server, 2)
         form = token_form(client_assertion("koeln-jobcenter", key, f"{server.url}/oauth/token"))
         attempts = 8
-        start = threading.Barrier(attempts)
+        start = threading.Barrier(attempts, timeout=START_TIMEOUT)
         answers: list[httpx.Response] = []
         lock = threading.Lock()
 
@@ -168,5 +177,6 @@ def test_a_client_assertion_is_accepted_once_across_workers(database_url: str, t
         assert statuses == [200] + [400] * (attempts - 1), [a.text for a in answers]
         refusals = [answer.json() for answer in answers if answer.status_code == 400]
         assert {refusal["error"] for refusal in refusals} == {"invalid_client"}
+        assert all("used before" in refusal["error_description"] for refusal in refusals)
         (granted,) = [answer.json() for answer in answers if answer.status_code == 200]
         assert granted["token_type"] == "Bearer"

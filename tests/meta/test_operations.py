@@ -25,7 +25,7 @@ def test_readyz_is_503_when_the_database_is_unreachable(runtime: Runtime):
     unreachable = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
     broken = Runtime(
         runtime.settings,
-        Database(unreachable, runtime.database.sessions),
+        Database(unreachable, runtime.database.sessions, runtime.database.read_sessions),
         runtime.keys,
         runtime.metrics,
     )
