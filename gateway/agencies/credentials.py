@@ -15,6 +15,7 @@ from joserfc.jwk import ECKey, OKPKey, import_key
 # Signature keys an agency may register, matching the assertion algorithms the token endpoint
 # accepts (Ed25519 as "EdDSA"/"Ed25519", P-256 as "ES256"). Symmetric and RSA keys are refused.
 _ACCEPTED_CURVES = {"OKP": "Ed25519", "EC": "P-256"}
+_ALGORITHMS_OF = {"OKP": {"Ed25519", "EdDSA"}, "EC": {"ES256"}}
 _PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "k", "oth"}
 
 SECRET_PREFIX = "gws_"  # noqa: S105 (a prefix, not a secret: makes leaked secrets recognisable)
@@ -65,6 +66,15 @@ def _public_key(member: object, position: int) -> dict[str, Any]:
         )
     if member.get("use", "sig") != "sig":
         raise CredentialError(f"key {position}: use must be 'sig'")
+    if "alg" in member and member["alg"] not in _ALGORITHMS_OF[kty]:
+        allowed = " or ".join(sorted(_ALGORITHMS_OF[kty]))
+        raise CredentialError(f"key {position}: alg must be {allowed} for this key")
+    if "key_ops" in member and (
+        not isinstance(member["key_ops"], list) or set(member["key_ops"]) != {"verify"}
+    ):
+        raise CredentialError(f"key {position}: key_ops of a public signature key is ['verify']")
+    if "kid" in member and (not isinstance(member["kid"], str) or not member["kid"].strip()):
+        raise CredentialError(f"key {position}: kid must be a non-empty string")
     try:
         key = import_key(member)
     except (JoseError, ValueError, TypeError) as bad:
@@ -72,8 +82,6 @@ def _public_key(member: object, position: int) -> dict[str, Any]:
     assert isinstance(key, (OKPKey, ECKey))
     public = key.as_dict(private=False)
     public["kid"] = member.get("kid") or key.thumbprint()
-    if not isinstance(public["kid"], str) or not public["kid"]:
-        raise CredentialError(f"key {position}: kid must be a non-empty string")
     return public
 
 

@@ -63,6 +63,11 @@ def configure_logging(level: str) -> None:
     root.setLevel(level.upper())
     # uvicorn's own access log prints full paths with query strings; ours prints route templates.
     logging.getLogger("uvicorn.access").disabled = True
+    # authlib logs issued tokens and client assertions at DEBUG: never let it, whatever the level.
+    logging.getLogger("authlib").setLevel(logging.INFO)
+    # HTTP clients log every URL they call at INFO, query strings included.
+    for name in ("httpx", "httpx2", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True

@@ -216,6 +216,33 @@ def test_a_kid_that_is_not_a_string_is_refused():
     refusal(jwks_text(public), public["x"])
 
 
+def test_an_empty_kid_is_refused_not_replaced():
+    public = new_ed25519().as_dict(private=False) | {"kid": ""}
+    assert "kid must be a non-empty string" in refusal(jwks_text(public), public["x"])
+
+
+@pytest.mark.parametrize(
+    ("make_key", "alg"), [(new_ed25519, "RS256"), (new_ed25519, "ES256"), (new_es256, "EdDSA")]
+)
+def test_an_alg_that_does_not_fit_the_key_is_refused(make_key, alg):
+    public = make_key().as_dict(private=False) | {"alg": alg}
+    assert "alg must be" in refusal(jwks_text(public), public["x"])
+
+
+@pytest.mark.parametrize(
+    ("make_key", "alg"), [(new_ed25519, "EdDSA"), (new_ed25519, "Ed25519"), (new_es256, "ES256")]
+)
+def test_an_alg_that_fits_the_key_is_accepted(make_key, alg):
+    public = make_key().as_dict(private=False) | {"alg": alg}
+    assert parse_public_jwks(jwks_text(public))["keys"][0]["kid"] == public["kid"]
+
+
+@pytest.mark.parametrize("key_ops", [["encrypt"], ["sign", "verify"], "verify"])
+def test_key_ops_other_than_verify_are_refused(key_ops):
+    public = new_ed25519().as_dict(private=False) | {"key_ops": key_ops}
+    assert "key_ops" in refusal(jwks_text(public), public["x"])
+
+
 # -- client secrets ---------------------------------------------------------------------------
 
 
