@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from itertools import chain
 from pathlib import Path
 
 import httpx
@@ -128,7 +129,7 @@ def _run(call, requests: int, concurrency: int) -> dict[str, float]:
 
     started = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
-        latencies = sorted(sum(pool.map(worker, range(concurrency)), []))
+        latencies = sorted(chain.from_iterable(pool.map(worker, range(concurrency))))
     elapsed = time.perf_counter() - started
     return {
         "requests": len(latencies),
@@ -148,10 +149,11 @@ def _report(results: dict[str, dict[str, float]], options: argparse.Namespace) -
         return
     database = "PostgreSQL" if options.database_url else "SQLite"
     print(f"{database}, {options.workers} worker(s), concurrency {options.concurrency}")
-    print(f"{'case':<10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'p50 ×base':>12}{'rps ×base':>12}")
+    columns = ("req/s", "p50 ms", "p99 ms", "p50 vs base", "rps vs base")
+    print(f"{'case':<10}" + "".join(f"{c:>12}" for c in columns))
     for name, r in results.items():
         print(
-            f"{name:<10}{r['throughput_rps']:>10.0f}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}"
+            f"{name:<10}{r['throughput_rps']:>12.0f}{r['p50_ms']:>12.2f}{r['p99_ms']:>12.2f}"
             f"{r['p50_vs_baseline']:>12.2f}{r['throughput_vs_baseline']:>12.2f}"
         )
 
