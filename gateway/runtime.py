@@ -25,7 +25,7 @@ class Runtime:
     def start(cls, settings: Settings) -> Runtime:
         keys = open_key_store(settings)
         keys.ensure()
-        return cls(settings, connect(settings.database_url), keys, Metrics())
+        return cls(settings, connect(settings.database_url), keys, Metrics(settings.metrics_dir))
 
 
 def open_key_store(settings: Settings) -> KeyStore:

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
         ge=0,
         description="How often (seconds) a running gateway looks for rotated keys.",
     )
+    metrics_dir: Path | None = Field(
+        default=None,
+        description="Folder where worker processes share their metrics; `gateway serve "
+        "--workers N` sets it (with prometheus_client's PROMETHEUS_MULTIPROC_DIR).",
+    )
     demo: bool = Field(default=False, description="Demo mode: demo agencies may sign in.")
     demo_dir: Path = Field(default=Path("gateway-demo"))
     log_level: str = Field(default="INFO")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 
 import click
 import uvicorn
@@ -26,6 +28,13 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
         os.environ["GATEWAY_DEMO"] = "true"
     if "issuer" not in settings.model_fields_set:
         os.environ["GATEWAY_ISSUER"] = f"http://{_url_host(host)}:{port}"
+    metrics_dir = None
+    if workers > 1 and settings.metrics_dir is None:
+        metrics_dir = tempfile.mkdtemp(prefix="gateway-metrics-")
+        os.environ["GATEWAY_METRICS_DIR"] = metrics_dir
+    if workers > 1 or settings.metrics_dir is not None:
+        # prometheus_client reads this itself when a worker imports it.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.environ["GATEWAY_METRICS_DIR"]
     settings = load_settings()
 
     database = migrated_database(settings)
@@ -35,15 +44,19 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
         _announce_demo(settings, set_up(database, settings.demo_dir))
     database.dispose()
 
-    uvicorn.run(
-        "gateway.app:app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=None,
-        server_header=False,
-    )
+    try:
+        uvicorn.run(
+            "gateway.app:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=None,
+            server_header=False,
+        )
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def _url_host(host: str) -> str:

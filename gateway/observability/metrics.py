@@ -6,14 +6,24 @@ identifiers nor personal data reach the metrics.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 __all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
 
 
 class Metrics:
-    def __init__(self) -> None:
+    """The gateway's metrics.
+
+    With ``shared_dir`` (several worker processes), every worker writes its values to files
+    there (prometheus_client's multiprocess mode, switched on by PROMETHEUS_MULTIPROC_DIR before
+    the workers start) and ``render`` adds up all workers, whichever answers the scrape.
+    """
+
+    def __init__(self, shared_dir: Path | None = None) -> None:
+        self.shared_dir = shared_dir
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "gateway_http_requests",
@@ -46,4 +56,8 @@ class Metrics:
         self.latency.labels(route, method).observe(seconds)
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        if self.shared_dir is None:
+            return generate_latest(self.registry)
+        combined = CollectorRegistry()
+        multiprocess.MultiProcessCollector(combined, path=str(self.shared_dir))
+        return generate_latest(combined)

@@ -180,3 +180,24 @@ def test_a_client_assertion_is_accepted_once_across_workers(database_url: str, t
         assert all("used before" in refusal["error_description"] for refusal in refusals)
         (granted,) = [answer.json() for answer in answers if answer.status_code == 200]
         assert granted["token_type"] == "Bearer"
+
+        # Metrics add up every worker's requests, whichever worker answers the scrape.
+        for _ in range(20):
+            with httpx.Client(timeout=30) as http:
+                http.get(f"{server.url}/healthz")
+        scraped = httpx.get(f"{server.url}/metrics").text
+        healthz = [
+            line
+            for line in scraped.splitlines()
+            if line.startswith("gateway_http_requests_total{")
+            and 'route="/healthz"' in line
+            and 'status="200"' in line
+        ]
+        assert len(healthz) == 1, scraped
+        assert float(healthz[0].rsplit(" ", 1)[1]) == 20
+        token_requests = sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in scraped.splitlines()
+            if line.startswith("gateway_http_requests_total{") and 'route="/oauth/token"' in line
+        )
+        assert token_requests == attempts
