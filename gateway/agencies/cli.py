@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from sqlalchemy.orm import Session
 
 from gateway.agencies import service
 from gateway.agencies.service import Credential, RegistryError
@@ -14,6 +17,16 @@ from gateway.agencies.tables import ClientRole
 from gateway.cli.context import load_settings, transaction
 
 _JWKS_FILE = click.Path(exists=True, dir_okay=False, readable=True, path_type=Path)
+
+
+@contextmanager
+def _registry() -> Iterator[Session]:
+    """A registry transaction; a refusal ends the command with its reason, nothing written."""
+    try:
+        with transaction(load_settings()) as session:
+            yield session
+    except RegistryError as refused:
+        raise click.ClickException(str(refused)) from None
 
 
 @click.group("agency")
@@ -42,20 +55,16 @@ def agency_add(
 ) -> None:
     """Register an agency with its public keys (private_key_jwt) or a secret."""
     credential = _credential(jwks_file, secret_stdin)
-    settings = load_settings()
-    try:
-        with transaction(settings) as session:
-            service.register_agency(
-                session,
-                agency_id=agency_id,
-                kind=kind,
-                municipality=municipality,
-                name=name,
-                credential=credential,
-                provider_url=provider_url,
-            )
-    except RegistryError as refused:
-        raise click.ClickException(str(refused)) from None
+    with _registry() as session:
+        service.register_agency(
+            session,
+            agency_id=agency_id,
+            kind=kind,
+            municipality=municipality,
+            name=name,
+            credential=credential,
+            provider_url=provider_url,
+        )
     click.echo(f"registered agency {agency_id}")
 
 
@@ -63,8 +72,7 @@ def agency_add(
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
 def agency_list(as_json: bool) -> None:
     """List every registered client: agencies, DPO and monitoring clients."""
-    settings = load_settings()
-    with transaction(settings) as session:
+    with _registry() as session:
         rows = []
         for client in service.list_clients(session):
             agency = client.agency
@@ -95,12 +103,8 @@ def agency_list(as_json: bool) -> None:
 @click.argument("agency_id")
 def agency_disable(agency_id: str) -> None:
     """Disable a client at once: no new tokens, and its current tokens stop working."""
-    settings = load_settings()
-    try:
-        with transaction(settings) as session:
-            service.disable(session, agency_id)
-    except RegistryError as refused:
-        raise click.ClickException(str(refused)) from None
+    with _registry() as session:
+        service.disable(session, agency_id)
     click.echo(f"disabled {agency_id}")
 
 
@@ -115,18 +119,14 @@ def _role_group(role: ClientRole, help_text: str) -> click.Group:
     @click.option("--name", help="Defaults to the id.")
     def add(client_id: str, jwks_file: Path, name: str | None) -> None:
         """Register an OAuth client of this kind with its public JWK set."""
-        settings = load_settings()
-        try:
-            with transaction(settings) as session:
-                service.register_client(
-                    session,
-                    client_id=client_id,
-                    role=role,
-                    name=name or client_id,
-                    credential=Credential(jwks_text=jwks_file.read_text()),
-                )
-        except RegistryError as refused:
-            raise click.ClickException(str(refused)) from None
+        with _registry() as session:
+            service.register_client(
+                session,
+                client_id=client_id,
+                role=role,
+                name=name or client_id,
+                credential=Credential(jwks_text=jwks_file.read_text()),
+            )
         click.echo(f"registered {role.value} client {client_id}")
 
     return group

@@ -56,10 +56,10 @@ def assert_invalid_token(response) -> None:
     assert response.headers["www-authenticate"].startswith('Bearer error="invalid_token"')
 
 
-def forge(runtime: Runtime, key, header: dict, **claim_changes) -> str:
-    """A token like the gateway's, with changed claims or header, signed by ``key``."""
+def gateway_claims(runtime: Runtime, **changes) -> dict:
+    """Claims like those of a token the gateway issues to koeln-jobcenter."""
     now = int(time.time())
-    claims = {
+    return {
         "iss": runtime.settings.issuer,
         "aud": runtime.settings.audience,
         "sub": "koeln-jobcenter",
@@ -68,7 +68,12 @@ def forge(runtime: Runtime, key, header: dict, **claim_changes) -> str:
         "exp": now + 300,
         "jti": "forged-token-1",
         "scope": "exchange:query audit:read",
-    } | claim_changes
+    } | changes
+
+
+def forge(runtime: Runtime, key, header: dict, **claim_changes) -> str:
+    """A token like the gateway's, with changed claims or header, signed by ``key``."""
+    claims = gateway_claims(runtime, **claim_changes)
     return jwt.encode(header, claims, key, algorithms=[header["alg"]])
 
 
@@ -143,17 +148,7 @@ def test_alg_none_is_refused(http: TestClient, runtime: Runtime, clients: Client
     def b64(data: dict) -> str:
         return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
 
-    now = int(time.time())
-    claims = {
-        "iss": runtime.settings.issuer,
-        "aud": runtime.settings.audience,
-        "sub": "koeln-jobcenter",
-        "client_id": "koeln-jobcenter",
-        "iat": now,
-        "exp": now + 300,
-        "jti": "x" * 16,
-        "scope": "exchange:query",
-    }
+    claims = gateway_claims(runtime)
     header = {"alg": "none", "typ": "at+jwt", "kid": runtime.keys.active_kid()}
     assert_invalid_token(me(http, f"{b64(header)}.{b64(claims)}."))
 
