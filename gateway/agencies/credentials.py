@@ -17,6 +17,7 @@ from joserfc.jwk import ECKey, OKPKey, import_key
 _ACCEPTED_CURVES = {"OKP": "Ed25519", "EC": "P-256"}
 _ALGORITHMS_OF = {"OKP": {"Ed25519", "EdDSA"}, "EC": {"ES256"}}
 _PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "k", "oth"}
+MAX_KEYS = 10  # enough for rotation overlaps; each key costs a verification attempt
 
 SECRET_PREFIX = "gws_"  # noqa: S105 (a prefix, not a secret: makes leaked secrets recognisable)
 MIN_SECRET_LENGTH = 32
@@ -39,6 +40,8 @@ def parse_public_jwks(text: str) -> dict[str, list[dict[str, Any]]]:
         raise CredentialError('a JWK set is a JSON object with a "keys" list')
     if not document["keys"]:
         raise CredentialError("the JWK set holds no key")
+    if len(document["keys"]) > MAX_KEYS:
+        raise CredentialError(f"the JWK set holds more than {MAX_KEYS} keys")
     keys = []
     kids: set[str] = set()
     for position, member in enumerate(document["keys"]):
@@ -82,6 +85,9 @@ def _public_key(member: object, position: int) -> dict[str, Any]:
     assert isinstance(key, (OKPKey, ECKey))
     public = key.as_dict(private=False)
     public["kid"] = member.get("kid") or key.thumbprint()
+    # Checked above; not kept, because joserfc would then pick the key only for that one name
+    # of the algorithm, and Ed25519 has two (EdDSA, and RFC 9864's Ed25519).
+    public.pop("alg", None)
     return public
 
 

@@ -134,8 +134,13 @@ def _store(session: Session, client: Client, agency: Agency | None) -> None:
         raise RegistryError(f"a client with id {client.id!r} is already registered") from None
 
 
+def is_client_id(value: str) -> bool:
+    """Whether ``value`` has the form of a registry id (checked before any lookup)."""
+    return bool(_CLIENT_ID.fullmatch(value))
+
+
 def _check_id(client_id: str) -> None:
-    if not _CLIENT_ID.match(client_id):
+    if not is_client_id(client_id):
         raise RegistryError(
             "an id is 1 to 64 lower-case letters, digits and hyphens, "
             "starting and ending with a letter or digit (e.g. koeln-jobcenter)"

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.auth.dependencies import INSUFFICIENT_SCOPE, INVALID_TOKEN, Principal, require_scope
 from gateway.auth.jose import ASSERTION_ALGORITHMS
@@ -18,7 +19,6 @@ from gateway.auth.server import (
     FormRequest,
     respond_to_token_request,
 )
-from gateway.db.session import DbSession
 from gateway.errors import PAYLOAD_TOO_LARGE, problem_responses
 from gateway.runtime import RuntimeDep
 
@@ -60,7 +60,7 @@ _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
     },
     openapi_extra=_TOKEN_FORM,
 )
-async def token(request: Request, runtime: RuntimeDep, session: DbSession) -> JSONResponse:
+async def token(request: Request, runtime: RuntimeDep) -> JSONResponse:
     form = await _read_form(request)
     if form is None:
         return _token_error(
@@ -68,7 +68,7 @@ async def token(request: Request, runtime: RuntimeDep, session: DbSession) -> JS
         )
     oauth_request = FormRequest(form, request.headers, runtime.settings)
     answer = await run_in_threadpool(
-        respond_to_token_request, session, runtime.settings, runtime.keys, oauth_request
+        respond_to_token_request, runtime.database, runtime.settings, runtime.keys, oauth_request
     )
     if answer.status == 200:
         runtime.metrics.tokens_issued.labels(oauth_request.auth_method or "unknown").inc()
@@ -83,7 +83,10 @@ async def _read_form(request: Request) -> dict[str, str] | None:
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "application/x-www-form-urlencoded":
         return None
-    form = await request.form()
+    try:
+        form = await request.form()
+    except StarletteHTTPException:  # e.g. more fields than Starlette parses
+        return None
     values: dict[str, str] = {}
     for name, value in form.multi_items():
         # RFC 6749 §3.2: parameters must not be included more than once.

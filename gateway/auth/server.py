@@ -2,6 +2,11 @@
 
 Client credentials grant only (RFC 6749 §4.4). Clients authenticate with ``private_key_jwt``
 (RFC 7523, an assertion signed with their registered key) or ``client_secret_basic``.
+
+Unlike other endpoints, a token request holds no transaction open while it works: it reads the
+client in a short read-only transaction and records a used ``jti`` in a short write transaction
+committed at once. Verifying signatures and hashing secrets take time, and on SQLite an open
+write transaction would hold the database's only write lock meanwhile.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from authlib.oauth2.rfc6749 import (
     AuthorizationServer,
     ClientMixin,
     InvalidClientError,
+    InvalidRequestError,
     InvalidScopeError,
     OAuth2Request,
 )
@@ -24,15 +30,16 @@ from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
-from sqlalchemy.orm import Session
 
 from gateway.agencies import repository as registry
-from gateway.agencies.credentials import verify_secret
+from gateway.agencies.credentials import MIN_SECRET_LENGTH, verify_secret
+from gateway.agencies.service import is_client_id
 from gateway.agencies.tables import Client
 from gateway.auth import repository
 from gateway.auth.jose import ASSERTION_ALGORITHMS
 from gateway.auth.scopes import ALL_SCOPES
 from gateway.auth.tokens import issue_access_token
+from gateway.db.engine import Database
 from gateway.keys.store import KeyStore
 from gateway.settings import Settings
 
@@ -70,9 +77,9 @@ class RegisteredClient(ClientMixin):
         return False
 
     def check_client_secret(self, client_secret: str) -> bool:
-        return self.row.secret_hash is not None and verify_secret(
-            client_secret, self.row.secret_hash
-        )
+        if self.row.secret_hash is None or len(client_secret) < MIN_SECRET_LENGTH:
+            return False  # no memory-hard hashing for what cannot be a registered secret
+        return verify_secret(client_secret, self.row.secret_hash)
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         if endpoint != "token":
@@ -102,15 +109,34 @@ class ClientCredentials(ClientCredentialsGrant):
             raise InvalidScopeError(description="The client may not hold the requested scope.")
 
 
+AUTHENTICATION_FAILED = "Client authentication failed."
+
+
+def _explained(description: str) -> InvalidClientError:
+    """A refusal whose reason may be told: the caller proved it holds the client's key."""
+    error = InvalidClientError(description=description)
+    error.explained = True
+    return error
+
+
 class PrivateKeyJwt(JWTBearerClientAssertion):
     """``private_key_jwt`` with an algorithm allow-list, short lifetimes and one use per ``jti``."""
 
     CLIENT_AUTH_METHOD = PRIVATE_KEY_JWT
 
-    def __init__(self, session: Session, settings: Settings):
+    def __init__(self, database: Database, settings: Settings):
         super().__init__(validate_jti=True, leeway=settings.clock_leeway)
-        self.session = session
+        self.database = database
         self.settings = settings
+
+    def __call__(self, query_client: Any, request: OAuth2Request) -> Any:
+        # RFC 6749 §2.3: a client must not use more than one authentication method per request.
+        if request.form.get("client_assertion") and request.headers.get("Authorization"):
+            raise InvalidRequestError(
+                description="Use one client authentication method: a client assertion or "
+                "the Authorization header, not both."
+            )
+        return super().__call__(query_client, request)
 
     def get_audiences(self) -> list[str]:
         # RFC 7523 names the token endpoint; newer guidance (RFC 7523bis) the issuer. Both
@@ -118,14 +144,23 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
         return [self.settings.token_endpoint, self.settings.issuer]
 
     def resolve_client_public_key(self, client: RegisteredClient) -> KeySet:
+        if client.row.jwks is None:  # a client with a secret has no keys to check against
+            raise InvalidClientError(description=AUTHENTICATION_FAILED)
         return KeySet.import_key_set(client.row.jwks)  # type: ignore[arg-type]  # same JSON shape as joserfc's TypedDict
 
     def process_assertion_claims(self, assertion: str, resolve_key: Any) -> dict[str, Any]:
         try:
             token = jwt.decode(assertion, resolve_key, algorithms=list(ASSERTION_ALGORITHMS))
         except JoseError as failed:
-            raise InvalidClientError(description=_assertion_problem(failed)) from None
-        self.verify_claims(token.claims)
+            if failed.error == "unsupported_algorithm":
+                raise _explained("The assertion's signing algorithm is not accepted.") from None
+            raise InvalidClientError(description=AUTHENTICATION_FAILED) from None
+        # The signature holds: from here on, the reasons help the client's developers.
+        try:
+            self.verify_claims(token.claims)
+        except InvalidClientError as refused:
+            refused.explained = True
+            raise
         return token.claims
 
     def verify_claims(self, claims: Any) -> None:
@@ -141,37 +176,52 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
         super().verify_claims(claims)
 
     def validate_jti(self, claims: Any, jti: Any) -> bool:
-        if not isinstance(jti, str) or not 8 <= len(jti) <= 255:
-            return False
+        if not isinstance(jti, str) or not 8 <= len(jti) <= 255 or not jti.isprintable():
+            raise InvalidClientError(
+                description="The assertion's 'jti' must be 8 to 255 printable characters."
+            )
         now = datetime.now(UTC)
         client_id = claims["sub"]
-        expires_at = datetime.fromtimestamp(claims["exp"] + self.settings.clock_leeway, UTC)
-        repository.forget_expired_assertions(self.session, client_id, now)
-        return repository.remember_assertion(self.session, client_id, jti, expires_at)
-
-
-def _assertion_problem(failed: JoseError) -> str:
-    if failed.error == "unsupported_algorithm":
-        return "The assertion's signing algorithm is not accepted."
-    if failed.error == "bad_signature":
-        return "The assertion's signature does not verify with the client's registered keys."
-    return "The assertion is not a valid signed JWT."
+        # Kept a leeway beyond the assertion's own acceptance, so that an instance whose clock
+        # runs a little ahead never forgets a jti another instance would still accept.
+        expires_at = datetime.fromtimestamp(claims["exp"] + 2 * self.settings.clock_leeway, UTC)
+        with self.database.transaction() as session:
+            repository.forget_expired_assertions(session, client_id, now)
+            return repository.remember_assertion(session, client_id, jti, expires_at)
 
 
 class TokenServer(AuthorizationServer):
-    """One token request's authorization server, bound to that request's transaction."""
+    """One token request's authorization server."""
 
-    def __init__(self, session: Session, settings: Settings, keys: KeyStore):
+    def __init__(self, database: Database, settings: Settings, keys: KeyStore):
         super().__init__(scopes_supported=sorted(ALL_SCOPES))
-        self.session = session
+        self.database = database
         self.settings = settings
         self.keys = keys
         self.register_grant(ClientCredentials)
-        self.register_client_auth_method(PRIVATE_KEY_JWT, PrivateKeyJwt(session, settings))
+        self.register_client_auth_method(PRIVATE_KEY_JWT, PrivateKeyJwt(database, settings))
         self.register_token_generator("default", self._generate_token)
 
+    def authenticate_client(
+        self, request: OAuth2Request, methods: list[str], endpoint: str = "token"
+    ) -> RegisteredClient:
+        try:
+            client: RegisteredClient = super().authenticate_client(request, methods, endpoint)
+        except InvalidClientError as refused:
+            if getattr(refused, "explained", False):
+                raise
+            # Unknown client, wrong secret, wrong key: one answer, so that the endpoint does not
+            # tell which client ids exist.
+            raise InvalidClientError(
+                status_code=refused.status_code, description=AUTHENTICATION_FAILED
+            ) from None
+        return client
+
     def query_client(self, client_id: str) -> RegisteredClient | None:
-        row = registry.get_client(self.session, client_id)
+        if not is_client_id(client_id):
+            return None
+        with self.database.transaction(read_only=True) as session:
+            row = registry.get_client(session, client_id)
         if row is None or not row.enabled:
             return None
         if row.demo and not self.settings.demo:
@@ -240,8 +290,8 @@ class FormRequest(OAuth2Request):
 
 
 def respond_to_token_request(
-    session: Session, settings: Settings, keys: KeyStore, request: OAuth2Request
+    database: Database, settings: Settings, keys: KeyStore, request: OAuth2Request
 ) -> TokenResponse:
-    response = TokenServer(session, settings, keys).create_token_response(request)
+    response = TokenServer(database, settings, keys).create_token_response(request)
     assert isinstance(response, TokenResponse)
     return response

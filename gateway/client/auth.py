@@ -23,6 +23,11 @@ class AgencyKey:
     key: OKPKey | ECKey
 
     @property
+    def kid(self) -> str:
+        """The key's id; for a key without one, its RFC 7638 thumbprint, as the gateway uses."""
+        return self.key.kid or self.key.thumbprint()
+
+    @property
     def algorithm(self) -> str:
         return _ALGORITHM_OF[self.key.key_type]
 
@@ -77,7 +82,7 @@ class TokenSource:
             client_secret=agency_key.key,
             token_endpoint=token_endpoint,
             token_endpoint_auth_method=ShortLivedPrivateKeyJWT(
-                token_endpoint, headers={"kid": agency_key.key.kid}, alg=agency_key.algorithm
+                token_endpoint, headers={"kid": agency_key.kid}, alg=agency_key.algorithm
             ),
             scope=scope,
             leeway=refresh_margin,

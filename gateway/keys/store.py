@@ -11,10 +11,14 @@ takes effect everywhere without a restart.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -23,7 +27,8 @@ from typing import Any
 
 from joserfc.jwk import KeySet, OKPKey
 
-SIGNING_ALGORITHM = "Ed25519"  # RFC 9864's fully specified name for EdDSA with Ed25519
+SIGNING_ALGORITHM = "Ed25519"
+_FORCED_RELOAD_INTERVAL = 1.0  # RFC 9864's fully specified name for EdDSA with Ed25519
 
 
 class KeyStoreError(Exception):
@@ -84,34 +89,52 @@ class KeyStore:
         self._keys: list[SigningKey] = []
         self._seen_mtime: int | None = None
         self._checked_at = 0.0
+        self._forced_at = 0.0
 
     # -- set-up and rotation (CLI and start-up) ------------------------------------------
 
     def ensure(self) -> None:
-        """Create the folder and a first key if there is none yet."""
-        self._folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if not self._read_all():
-            self._write(_new_key())
+        """Create the folder and a first key if there is none yet; erase what has expired."""
+        with self._changing():
+            keys = self._read_all()
+            if not keys:
+                self._write(_new_key())
+            self._erase_expired_private_halves(keys, datetime.now(UTC))
         self._reload()
 
     def rotate(self, now: datetime | None = None) -> SigningKey:
         """Start signing with a new key; the previous one is retired but still verifies."""
         now = now or datetime.now(UTC)
-        self._folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        new = _new_key(now)
-        # The new key is written before the old one is retired: a process reading in between
-        # sees two active keys and signs with the newer one, never with none.
-        self._write(new)
-        for key in self._read_all():
-            if key.kid == new.kid:
-                continue
-            if key.retired_at is None:
-                self._write(SigningKey(key.kid, key.created_at, now, key.jwk))
-            elif key.has_private_part and key.retired_at + self._grace < now:
-                public = {name: value for name, value in key.jwk.items() if name != "d"}
-                self._write(SigningKey(key.kid, key.created_at, key.retired_at, public))
+        with self._changing():
+            new = _new_key(now)
+            # The new key is written before the old one is retired: a process reading in
+            # between sees two active keys and signs with the newer one, never with none.
+            self._write(new)
+            others = [key for key in self._read_all() if key.kid != new.kid]
+            for key in others:
+                if key.retired_at is None:
+                    self._write(SigningKey(key.kid, key.created_at, now, key.jwk))
+            self._erase_expired_private_halves(others, now)
         self._reload()
         return new
+
+    @contextmanager
+    def _changing(self) -> Iterator[None]:
+        """One process at a time changes the folder (two rotations must not retire each other)."""
+        self._folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with open(self._folder / ".lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _erase_expired_private_halves(self, keys: list[SigningKey], now: datetime) -> None:
+        """A key past its grace signs and verifies nothing more; keep only its public half."""
+        for key in keys:
+            if key.retired_at and key.has_private_part and key.retired_at + self._grace < now:
+                public = {name: value for name, value in key.jwk.items() if name != "d"}
+                self._write(SigningKey(key.kid, key.created_at, key.retired_at, public))
 
     # -- use (request path) ---------------------------------------------------------------
 
@@ -145,7 +168,9 @@ class KeyStore:
             for key in self.verification_keys():
                 if key.kid == kid:
                     return key
-            if attempt == 0:
+            # Once a second at most: unknown kids come from anyone who sends a token.
+            if attempt == 0 and time.monotonic() - self._forced_at >= _FORCED_RELOAD_INTERVAL:
+                self._forced_at = time.monotonic()
                 self._reload()
         return None
 
@@ -194,8 +219,7 @@ class KeyStore:
 
     def _write(self, key: SigningKey) -> None:
         path = self._folder / f"{key.kid}.json"
-        temporary = path.with_suffix(".tmp")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        descriptor, temporary = tempfile.mkstemp(dir=self._folder, suffix=".tmp")  # mode 0600
         with os.fdopen(descriptor, "w") as handle:
             json.dump(key.to_file(), handle, indent=2)
             handle.flush()
