@@ -8,6 +8,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from gateway.audit.keys import load_pseudonymizer, load_signer
+from gateway.audit.service import AuditLog
 from gateway.db.engine import Database, connect
 from gateway.keys.store import KeyStore
 from gateway.observability.metrics import Metrics
@@ -20,12 +22,25 @@ class Runtime:
     database: Database
     keys: KeyStore
     metrics: Metrics
+    audit: AuditLog
 
     @classmethod
     def start(cls, settings: Settings) -> Runtime:
         keys = open_key_store(settings)
         keys.ensure()
-        return cls(settings, connect(settings.database_url), keys, Metrics(settings.metrics_dir))
+        return cls(
+            settings,
+            connect(settings.database_url),
+            keys,
+            Metrics(settings.metrics_dir),
+            open_audit_log(settings),
+        )
+
+
+def open_audit_log(settings: Settings) -> AuditLog:
+    return AuditLog(
+        load_pseudonymizer(settings.key_dir), load_signer(settings.key_dir, settings.log_origin)
+    )
 
 
 def open_key_store(settings: Settings) -> KeyStore:

@@ -51,6 +51,23 @@ class Settings(BaseSettings):
         description="Folder where worker processes share their metrics; `gateway serve "
         "--workers N` sets it (with prometheus_client's PROMETHEUS_MULTIPROC_DIR).",
     )
+    audit_checkpoint_interval: float = Field(
+        default=5.0,
+        ge=0,
+        description="Seconds between sequencing new audit entries and signing a checkpoint; "
+        "0 turns the background publisher off (`gateway audit checkpoint` still works).",
+    )
+    audit_retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        description="Audit entry bodies older than this are pruned (their leaf hashes stay, "
+        "so the log still verifies). Unset: kept for ever.",
+    )
+    audit_origin: str | None = Field(
+        default=None,
+        description="The audit log's name in its checkpoints; by default the issuer's host and "
+        "path followed by /audit. Fixed once the log's signing key exists.",
+    )
     demo: bool = Field(default=False, description="Demo mode: demo agencies may sign in.")
     demo_dir: Path = Field(default=Path("gateway-demo"))
     log_level: str = Field(default="INFO")
@@ -71,6 +88,13 @@ class Settings(BaseSettings):
     @cached_property
     def token_endpoint(self) -> str:
         return f"{self.issuer}/oauth/token"
+
+    @cached_property
+    def log_origin(self) -> str:
+        if self.audit_origin:
+            return self.audit_origin
+        parts = urlsplit(self.issuer)
+        return f"{parts.netloc}{parts.path}/audit"
 
     @cached_property
     def audience(self) -> str:

@@ -1,7 +1,9 @@
 """All tables of all features, gathered for Alembic and for test set-up."""
 
 from gateway.agencies import tables as _agencies  # noqa: F401  (registers the tables)
+from gateway.audit import tables as _audit  # noqa: F401
 from gateway.auth import tables as _auth  # noqa: F401
 from gateway.db.base import Base
+from gateway.subjects import tables as _subjects  # noqa: F401
 
 metadata = Base.metadata

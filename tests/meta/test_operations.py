@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 
 from fastapi.testclient import TestClient
@@ -23,11 +24,9 @@ def test_readyz_reports_database_and_keys(http: TestClient):
 
 def test_readyz_is_503_when_the_database_is_unreachable(runtime: Runtime):
     unreachable = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
-    broken = Runtime(
-        runtime.settings,
-        Database(unreachable, runtime.database.sessions, runtime.database.read_sessions),
-        runtime.keys,
-        runtime.metrics,
+    broken = dataclasses.replace(
+        runtime,
+        database=Database(unreachable, runtime.database.sessions, runtime.database.read_sessions),
     )
     with TestClient(create_app(runtime=broken), base_url="http://localhost") as client:
         response = client.get("/readyz")

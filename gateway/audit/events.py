@@ -1,0 +1,62 @@
+"""What the audit log records: one event per decision or change, without readable personal data."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class EventType(StrEnum):
+    EXCHANGE_DECIDED = "exchange.decided"
+    CONSENT_RECORDED = "consent.recorded"
+    CONSENT_WITHDRAWN = "consent.withdrawn"
+    CONSENT_SUPERSEDED = "consent.superseded"
+    CONSENT_EXPIRED = "consent.expired"
+    MESSAGE_SENT = "message.sent"
+    MESSAGE_FETCHED = "message.fetched"
+    MESSAGE_ACKNOWLEDGED = "message.acknowledged"
+    MESSAGE_PURGED = "message.purged"
+    CLIENT_ADDED = "client.added"
+    CLIENT_DISABLED = "client.disabled"
+    SIGNING_KEY_ROTATED = "keys.rotated"
+    POLICY_SET_LOADED = "policy.loaded"
+    AUDIT_EXPORTED = "audit.exported"
+    AUDIT_PRUNED = "audit.pruned"
+
+
+class Decision(StrEnum):
+    PERMIT = "permit"
+    DENY = "deny"
+
+
+OPERATOR = "operator"  # the actor of commands run on the gateway's host
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One thing that happened, as the features report it.
+
+    ``subject_id`` (the gateway's internal id of a person) is written only as a keyed
+    pseudonym, and ``payload`` only as its SHA-256 digest. ``details`` holds further
+    non-personal facts (key ids, counts), never names, references or payload values.
+    """
+
+    type: EventType
+    actor: str | None = None
+    requester: str | None = None
+    provider: str | None = None
+    caseworker: str | None = None
+    subject_id: str | None = None
+    categories: tuple[str, ...] = ()
+    purpose: str | None = None
+    decision: Decision | None = None
+    reason: str | None = None
+    legal_basis: str | None = None
+    consent_id: str | None = None
+    consent_version: int | None = None
+    policy_id: str | None = None
+    policy_set_digest: str | None = None
+    payload: bytes | None = None
+    request_id: str | None = None
+    details: Mapping[str, str | int | bool] = field(default_factory=dict)

@@ -1,0 +1,137 @@
+"""All SQL of the audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, func, insert, select, text, tuple_, update
+from sqlalchemy.orm import Session
+
+from gateway.audit.merkle import Frontier, NodeId
+from gateway.audit.tables import (
+    AuditCheckpoint,
+    AuditEntry,
+    AuditLeaf,
+    AuditNode,
+    AuditPending,
+    AuditState,
+)
+
+# Any constant: the key of PostgreSQL's advisory lock that lets one sequencer run at a time.
+_SEQUENCER_LOCK = 0x6761_7564_6974  # "gaudit"
+PRUNED_COLUMNS = (
+    "actor", "requester", "provider", "decision", "reason", "purpose", "categories", "subject",
+    "body",
+)  # fmt: skip
+
+
+def append(session: Session, entry: AuditEntry) -> None:
+    session.add(entry)
+    session.flush()
+    session.add(AuditPending(entry_id=entry.id))
+
+
+def lock_sequencer(session: Session) -> None:
+    """Serialise sequencers across processes until the transaction ends.
+
+    On SQLite every writing transaction already holds the database's write lock.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SEQUENCER_LOCK})
+
+
+def load_frontier(session: Session) -> Frontier:
+    state = session.get(AuditState, 1)
+    if state is None:
+        return Frontier()
+    return Frontier.from_state(state.size, state.frontier)
+
+
+def save_frontier(session: Session, frontier: Frontier) -> None:
+    state = session.get(AuditState, 1)
+    if state is None:
+        session.add(AuditState(id=1, size=frontier.size, frontier=frontier.to_state()))
+    else:
+        state.size, state.frontier = frontier.size, frontier.to_state()
+    session.flush()
+
+
+def pending_entries(session: Session, limit: int) -> Sequence[tuple[int, str]]:
+    rows = session.execute(
+        select(AuditEntry.id, AuditEntry.body)
+        .join(AuditPending, AuditPending.entry_id == AuditEntry.id)
+        .order_by(AuditEntry.id)
+        .limit(limit)
+    ).all()
+    return [(row.id, row.body) for row in rows]
+
+
+def place(
+    session: Session,
+    leaves: list[dict[str, object]],
+    nodes: list[dict[str, object]],
+    entry_ids: list[int],
+) -> None:
+    if leaves:
+        session.execute(insert(AuditLeaf), leaves)
+    if nodes:
+        session.execute(insert(AuditNode), nodes)
+    session.execute(delete(AuditPending).where(AuditPending.entry_id.in_(entry_ids)))
+
+
+def nodes(session: Session, wanted: list[NodeId]) -> dict[NodeId, bytes]:
+    found: dict[NodeId, bytes] = {}
+    leaves = [index for level, index in wanted if level == 0]
+    inner = [(level, index) for level, index in wanted if level > 0]
+    for start in range(0, len(leaves), 500):
+        chunk = leaves[start : start + 500]
+        for seq, digest in session.execute(
+            select(AuditLeaf.seq, AuditLeaf.leaf_hash).where(AuditLeaf.seq.in_(chunk))
+        ):
+            found[(0, seq)] = digest
+    for start in range(0, len(inner), 500):
+        chunk = inner[start : start + 500]
+        for level, index, digest in session.execute(
+            select(AuditNode.level, AuditNode.idx, AuditNode.hash).where(
+                tuple_(AuditNode.level, AuditNode.idx).in_(chunk)
+            )
+        ):
+            found[(level, index)] = digest
+    return found
+
+
+def latest_checkpoint(session: Session) -> AuditCheckpoint | None:
+    return session.scalar(select(AuditCheckpoint).order_by(AuditCheckpoint.size.desc()).limit(1))
+
+
+def checkpoints(session: Session) -> Iterator[AuditCheckpoint]:
+    yield from session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.size))
+
+
+def add_checkpoint(session: Session, checkpoint: AuditCheckpoint) -> None:
+    session.add(checkpoint)
+    session.flush()
+
+
+def tree_size(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(AuditLeaf)) or 0)
+
+
+def leaf(session: Session, seq: int) -> AuditLeaf | None:
+    return session.get(AuditLeaf, seq)
+
+
+def prune_before(session: Session, before: datetime, through_seq: int) -> int:
+    """Empty the bodies of sequenced entries recorded before ``before``; their leaves stay."""
+    sequenced = select(AuditLeaf.entry_id).where(AuditLeaf.seq < through_seq)
+    result = session.execute(
+        update(AuditEntry)
+        .where(
+            AuditEntry.recorded_at < before,
+            AuditEntry.body.is_not(None),
+            AuditEntry.id.in_(sequenced),
+        )
+        .values(dict.fromkeys(PRUNED_COLUMNS))
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,188 @@
+"""The audit log's write side: recording events, sequencing them into the tree, signing
+checkpoints, and answering proofs.
+
+Recording is a plain insert into the caller's transaction, so an entry commits exactly when the
+change it records commits. Sequencing happens afterwards, in batches, by whichever gateway
+process holds the sequencer lock: it gives each committed entry the next leaf index, stores the
+Merkle nodes it completes, and signs a checkpoint of the new tree head.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import rfc8785
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from gateway.audit import repository
+from gateway.audit.events import AuditEvent
+from gateway.audit.keys import Pseudonymizer
+from gateway.audit.merkle import consistency_proof, inclusion_proof, leaf_hash
+from gateway.audit.notes import Checkpoint, Signer, Verifier, sign_checkpoint
+from gateway.audit.tables import AuditCheckpoint, AuditEntry, AuditLeaf
+from gateway.db.engine import Database
+
+ENTRY_VERSION = 1
+SEQUENCE_BATCH = 5000
+
+
+class AuditStateError(RuntimeError):
+    """The sequencer's saved state disagrees with the stored leaves; nothing is signed."""
+
+
+@dataclass(frozen=True)
+class Published:
+    size: int
+    note: str
+
+
+def encode(body: dict[str, Any]) -> str:
+    """RFC 8785 canonical JSON: the exact bytes a leaf hashes."""
+    return rfc8785.dumps(body).decode()
+
+
+def format_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def searchable_columns(body: dict[str, Any]) -> dict[str, Any]:
+    """The entry columns copied from its body for searching (verification compares them)."""
+    categories = body.get("categories")
+    return {
+        "event": body["event"],
+        "actor": body.get("actor"),
+        "requester": body.get("requester"),
+        "provider": body.get("provider"),
+        "decision": body.get("decision"),
+        "reason": body.get("reason"),
+        "purpose": body.get("purpose"),
+        "categories": f" {' '.join(categories)} " if categories else None,
+        "subject": body.get("subject"),
+    }
+
+
+class AuditLog:
+    def __init__(self, pseudonymizer: Pseudonymizer, signer: Signer):
+        self.pseudonymizer = pseudonymizer
+        self.signer = signer
+
+    @property
+    def verifier(self) -> Verifier:
+        return self.signer.verifier
+
+    # -- recording --------------------------------------------------------------------------
+
+    def record(self, session: Session, event: AuditEvent, now: datetime | None = None) -> None:
+        """Append ``event`` in ``session``'s transaction: it commits, or vanishes, with it."""
+        moment = now or datetime.now(UTC)
+        body = self.body_of(event, moment)
+        entry = AuditEntry(recorded_at=moment, body=encode(body), **searchable_columns(body))
+        repository.append(session, entry)
+
+    def body_of(self, event: AuditEvent, moment: datetime) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "v": ENTRY_VERSION,
+            "time": format_time(moment),
+            "event": event.type.value,
+        }
+        optional = {
+            "actor": event.actor,
+            "requester": event.requester,
+            "provider": event.provider,
+            "caseworker": event.caseworker,
+            "purpose": event.purpose,
+            "decision": event.decision.value if event.decision else None,
+            "reason": event.reason,
+            "legal_basis": event.legal_basis,
+            "consent_id": event.consent_id,
+            "consent_version": event.consent_version,
+            "policy_id": event.policy_id,
+            "policy_set_digest": event.policy_set_digest,
+            "request_id": event.request_id,
+        }
+        body.update({name: value for name, value in optional.items() if value is not None})
+        if event.categories:
+            body["categories"] = sorted(event.categories)
+        if event.subject_id is not None:
+            body["subject"] = self.pseudonymizer.pseudonym(event.subject_id)
+        if event.payload is not None:
+            body["payload_sha256"] = hashlib.sha256(event.payload).hexdigest()
+        if event.details:
+            body["details"] = dict(event.details)
+        return body
+
+    # -- sequencing and checkpoints ---------------------------------------------------------
+
+    def publish(self, database: Database, batch: int = SEQUENCE_BATCH) -> Published:
+        """Place every committed entry in the tree and sign a checkpoint of the new head."""
+        while True:
+            with database.transaction() as session:
+                repository.lock_sequencer(session)
+                placed = self._sequence(session, batch)
+                published = self._checkpoint(session)
+            if placed < batch:
+                return published
+
+    def _sequence(self, session: Session, batch: int) -> int:
+        frontier = repository.load_frontier(session)
+        highest = session.scalar(select(func.max(AuditLeaf.seq)))
+        if (highest + 1 if highest is not None else 0) != frontier.size:
+            raise AuditStateError("the saved tree size does not match the stored leaves")
+        pending = repository.pending_entries(session, batch)
+        leaves: list[dict[str, object]] = []
+        nodes: list[dict[str, object]] = []
+        for entry_id, body in pending:
+            digest = leaf_hash(body.encode())
+            leaves.append({"seq": frontier.size, "entry_id": entry_id, "leaf_hash": digest})
+            for level, index, node in frontier.append(digest):
+                nodes.append({"level": level, "idx": index, "hash": node})
+        if pending:
+            repository.place(session, leaves, nodes, [entry_id for entry_id, _ in pending])
+            repository.save_frontier(session, frontier)
+        return len(pending)
+
+    def _checkpoint(self, session: Session) -> Published:
+        frontier = repository.load_frontier(session)
+        latest = repository.latest_checkpoint(session)
+        if latest is not None and latest.size == frontier.size:
+            return Published(latest.size, latest.note)
+        checkpoint = Checkpoint(self.signer.name, frontier.size, frontier.root())
+        note = sign_checkpoint(checkpoint, self.signer)
+        repository.add_checkpoint(
+            session,
+            AuditCheckpoint(
+                size=checkpoint.size,
+                root=checkpoint.root,
+                note=note,
+                created_at=datetime.now(UTC),
+            ),
+        )
+        return Published(checkpoint.size, note)
+
+    # -- reading ----------------------------------------------------------------------------
+
+    @staticmethod
+    def latest(session: Session) -> AuditCheckpoint | None:
+        return repository.latest_checkpoint(session)
+
+    @staticmethod
+    def inclusion(session: Session, index: int, size: int) -> list[bytes]:
+        return inclusion_proof(index, size, lambda wanted: repository.nodes(session, wanted))
+
+    @staticmethod
+    def consistency(session: Session, first: int, second: int) -> list[bytes]:
+        return consistency_proof(first, second, lambda wanted: repository.nodes(session, wanted))
+
+    @staticmethod
+    def leaf_of(session: Session, index: int) -> AuditLeaf | None:
+        return repository.leaf(session, index)
+
+
+def decode(body: str) -> dict[str, Any]:
+    decoded: dict[str, Any] = json.loads(body)
+    return decoded

@@ -1,0 +1,1 @@
+"""Subjects: the persons the data is about, known to each agency by its own file reference."""
