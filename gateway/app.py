@@ -10,6 +10,8 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from gateway import __doc__ as description
+from gateway.audit.publisher import Publisher
+from gateway.audit.routes import router as audit_router
 from gateway.auth.routes import router as auth_router
 from gateway.errors import PROBLEM_MEDIA_TYPE, ProblemDetail, install_error_handlers
 from gateway.keys.routes import router as keys_router
@@ -29,7 +31,19 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings = runtime.settings
+        publisher = None
+        if settings.audit_checkpoint_interval > 0:
+            publisher = Publisher(
+                runtime.audit,
+                runtime.database,
+                settings.audit_checkpoint_interval,
+                settings.audit_retention_days,
+            )
+            publisher.start()
         yield
+        if publisher is not None:
+            publisher.stop()
         if owns_runtime:
             runtime.database.dispose()
 
@@ -41,7 +55,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     app.state.runtime = runtime
     install_error_handlers(app)
-    for router in (meta_router, auth_router, keys_router):
+    for router in (meta_router, auth_router, keys_router, audit_router):
         app.include_router(router)
     app.add_middleware(
         RequestEnvelope,

@@ -95,6 +95,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         demo_dir=tmp_path / "demo",
         issuer=TEST_ISSUER,
         key_reload_interval=0,
+        audit_checkpoint_interval=0,
     )
 
 
@@ -124,7 +125,7 @@ def http(app: FastAPI) -> Iterator[TestClient]:
 @pytest.fixture
 def clients(runtime: Runtime) -> Clients:
     """Registers agencies and other clients, keeping their private keys for the tests."""
-    return Clients(runtime.database)
+    return Clients(runtime.database, runtime.audit)
 
 
 @pytest.fixture

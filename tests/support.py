@@ -22,6 +22,7 @@ from gateway.agencies import service
 from gateway.agencies.service import Credential
 from gateway.agencies.tables import ClientRole
 from gateway.app import create_app
+from gateway.audit.service import AuditLog
 from gateway.db.engine import Database
 from gateway.runtime import Runtime
 from gateway.settings import Settings
@@ -92,6 +93,7 @@ class Clients:
     """Registers clients through the registry service, as the CLI does."""
 
     database: Database
+    audit: AuditLog
     registered: dict[str, RegisteredClient] = field(default_factory=dict)
 
     def agency(
@@ -107,6 +109,7 @@ class Clients:
         with self.database.transaction() as session:
             service.register_agency(
                 session,
+                self.audit,
                 agency_id=agency_id,
                 kind=kind.value,
                 municipality=municipality,
@@ -121,6 +124,7 @@ class Clients:
         with self.database.transaction() as session:
             service.register_agency(
                 session,
+                self.audit,
                 agency_id=agency_id,
                 kind=AgencyKind.SOCIAL_OFFICE.value,
                 municipality="koeln",
@@ -134,6 +138,7 @@ class Clients:
         with self.database.transaction() as session:
             service.register_client(
                 session,
+                self.audit,
                 client_id=client_id,
                 role=role,
                 name=client_id,
@@ -143,7 +148,7 @@ class Clients:
 
     def disable(self, client_id: str) -> None:
         with self.database.transaction() as session:
-            service.disable(session, client_id)
+            service.disable(session, self.audit, client_id)
 
     def _keep(self, client: RegisteredClient) -> RegisteredClient:
         self.registered[client.id] = client
@@ -167,7 +172,7 @@ class LiveServer:
 
     @property
     def clients(self) -> Clients:
-        return Clients(self.runtime.database)
+        return Clients(self.runtime.database, self.runtime.audit)
 
 
 @contextmanager
@@ -179,6 +184,7 @@ def start_live_server(database_url: str, folder: Path, **settings: Any) -> Itera
         demo_dir=folder / "demo",
         issuer=settings.pop("issuer", f"http://127.0.0.1:{port}"),
         key_reload_interval=0,
+        audit_checkpoint_interval=settings.pop("audit_checkpoint_interval", 0),
         **settings,
     )
     runtime = Runtime.start(config)

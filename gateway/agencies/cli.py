@@ -14,17 +14,20 @@ from sqlalchemy.orm import Session
 from gateway.agencies import service
 from gateway.agencies.service import Credential, RegistryError
 from gateway.agencies.tables import ClientRole
+from gateway.audit.service import AuditLog
 from gateway.cli.context import load_settings, transaction
+from gateway.runtime import open_audit_log
 
 _JWKS_FILE = click.Path(exists=True, dir_okay=False, readable=True, path_type=Path)
 
 
 @contextmanager
-def _registry() -> Iterator[Session]:
+def _registry() -> Iterator[tuple[Session, AuditLog]]:
     """A registry transaction; a refusal ends the command with its reason, nothing written."""
+    settings = load_settings()
     try:
-        with transaction(load_settings()) as session:
-            yield session
+        with transaction(settings) as session:
+            yield session, open_audit_log(settings)
     except RegistryError as refused:
         raise click.ClickException(str(refused)) from None
 
@@ -55,9 +58,10 @@ def agency_add(
 ) -> None:
     """Register an agency with its public keys (private_key_jwt) or a secret."""
     credential = _credential(jwks_file, secret_stdin)
-    with _registry() as session:
+    with _registry() as (session, audit):
         service.register_agency(
             session,
+            audit,
             agency_id=agency_id,
             kind=kind,
             municipality=municipality,
@@ -72,7 +76,7 @@ def agency_add(
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
 def agency_list(as_json: bool) -> None:
     """List every registered client: agencies, DPO and monitoring clients."""
-    with _registry() as session:
+    with _registry() as (session, _audit):
         rows = []
         for client in service.list_clients(session):
             agency = client.agency
@@ -103,8 +107,8 @@ def agency_list(as_json: bool) -> None:
 @click.argument("agency_id")
 def agency_disable(agency_id: str) -> None:
     """Disable a client at once: no new tokens, and its current tokens stop working."""
-    with _registry() as session:
-        service.disable(session, agency_id)
+    with _registry() as (session, audit):
+        service.disable(session, audit, agency_id)
     click.echo(f"disabled {agency_id}")
 
 
@@ -119,9 +123,10 @@ def _role_group(role: ClientRole, help_text: str) -> click.Group:
     @click.option("--name", help="Defaults to the id.")
     def add(client_id: str, jwks_file: Path, name: str | None) -> None:
         """Register an OAuth client of this kind with its public JWK set."""
-        with _registry() as session:
+        with _registry() as (session, audit):
             service.register_client(
                 session,
+                audit,
                 client_id=client_id,
                 role=role,
                 name=name or client_id,

@@ -14,6 +14,8 @@ from consent.vocabulary import AgencyKind
 from gateway.agencies import repository
 from gateway.agencies.credentials import CredentialError, hash_secret, parse_public_jwks
 from gateway.agencies.tables import Agency, Client, ClientRole
+from gateway.audit.events import OPERATOR, AuditEvent, EventType
+from gateway.audit.service import AuditLog
 from gateway.auth.scopes import ROLE_SCOPES, scope_string
 from gateway.db.base import utcnow
 
@@ -34,6 +36,7 @@ class Credential:
 
 def register_agency(
     session: Session,
+    audit: AuditLog,
     *,
     agency_id: str,
     kind: str,
@@ -58,11 +61,13 @@ def register_agency(
         id=agency_id, kind=agency_kind.value, municipality=municipality, provider_url=provider_url
     )
     _store(session, client, agency)
+    _audit_added(session, audit, client, {"kind": agency.kind, "municipality": municipality})
     return agency
 
 
 def register_client(
     session: Session,
+    audit: AuditLog,
     *,
     client_id: str,
     role: ClientRole,
@@ -76,10 +81,11 @@ def register_client(
     name = _required_text("name", name, 200)
     client = _new_client(session, client_id, role, name, credential, demo=False)
     _store(session, client, None)
+    _audit_added(session, audit, client, {})
     return client
 
 
-def disable(session: Session, client_id: str) -> Client:
+def disable(session: Session, audit: AuditLog, client_id: str) -> Client:
     client = repository.get_client(session, client_id)
     if client is None:
         raise RegistryError(f"no client with id {client_id!r}")
@@ -87,6 +93,14 @@ def disable(session: Session, client_id: str) -> Client:
         client.enabled = False
         client.disabled_at = utcnow()
         session.flush()
+        audit.record(
+            session,
+            AuditEvent(
+                EventType.CLIENT_DISABLED,
+                actor=OPERATOR,
+                details={"client": client.id, "role": client.role},
+            ),
+        )
     return client
 
 
@@ -121,6 +135,25 @@ def _new_client(
         enabled=True,
         demo=demo,
         created_at=utcnow(),
+    )
+
+
+def _audit_added(
+    session: Session, audit: AuditLog, client: Client, facts: dict[str, str | int | bool]
+) -> None:
+    audit.record(
+        session,
+        AuditEvent(
+            EventType.CLIENT_ADDED,
+            actor=OPERATOR,
+            details={
+                "client": client.id,
+                "role": client.role,
+                "auth": "private_key_jwt" if client.jwks is not None else "client_secret_basic",
+                "demo": client.demo,
+                **facts,
+            },
+        ),
     )
 
 

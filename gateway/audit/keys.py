@@ -21,7 +21,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
-from gateway.audit.notes import Signer
+from gateway.audit.notes import Signer, Verifier
 
 SIGNING_FILE = "checkpoint-signing-key.json"
 PSEUDONYM_FILE = "pseudonym-key.json"
@@ -47,6 +47,16 @@ def load_signer(key_dir: Path, origin: str) -> Signer:
     data = json.loads(path.read_text())
     key = Ed25519PrivateKey.from_private_bytes(base64.b64decode(data["ed25519"]))
     return Signer(data["name"], key)
+
+
+def load_verifier(key_dir: Path) -> Verifier | None:
+    """The public half of an existing checkpoint key; None if the log has none yet."""
+    path = key_dir / "audit" / SIGNING_FILE
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text())
+    key = Ed25519PrivateKey.from_private_bytes(base64.b64decode(data["ed25519"]))
+    return Signer(data["name"], key).verifier
 
 
 def load_pseudonymizer(key_dir: Path) -> Pseudonymizer:

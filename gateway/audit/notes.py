@@ -49,7 +49,7 @@ class Verifier:
     @classmethod
     def from_vkey(cls, text: str) -> Verifier:
         try:
-            name, hex_id, encoded = text.strip().split("+")
+            name, hex_id, encoded = text.strip().split("+", 2)
             raw = base64.b64decode(encoded, validate=True)
         except ValueError as bad:
             raise NoteError("a verifier key reads <name>+<key id>+<base64 key>") from bad

@@ -85,9 +85,9 @@ def nodes(session: Session, wanted: list[NodeId]) -> dict[NodeId, bytes]:
     leaves = [index for level, index in wanted if level == 0]
     inner = [(level, index) for level, index in wanted if level > 0]
     for start in range(0, len(leaves), 500):
-        chunk = leaves[start : start + 500]
+        leaf_chunk = leaves[start : start + 500]
         for seq, digest in session.execute(
-            select(AuditLeaf.seq, AuditLeaf.leaf_hash).where(AuditLeaf.seq.in_(chunk))
+            select(AuditLeaf.seq, AuditLeaf.leaf_hash).where(AuditLeaf.seq.in_(leaf_chunk))
         ):
             found[(0, seq)] = digest
     for start in range(0, len(inner), 500):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from gateway.agencies.cli import agency_group, dpo_group, monitoring_group
+from gateway.audit.cli import audit_group
 from gateway.cli.serve import serve
 from gateway.db.cli import db_group
 from gateway.demo.cli import demo_group
@@ -20,5 +21,14 @@ def cli() -> None:
     """
 
 
-for command in (serve, db_group, agency_group, dpo_group, monitoring_group, keys_group, demo_group):
+for command in (
+    serve,
+    db_group,
+    agency_group,
+    dpo_group,
+    monitoring_group,
+    keys_group,
+    audit_group,
+    demo_group,
+):
     cli.add_command(command)

@@ -11,7 +11,7 @@ import uvicorn
 
 from gateway.cli.context import load_settings, migrated_database
 from gateway.demo.agencies import set_up
-from gateway.runtime import open_key_store
+from gateway.runtime import open_audit_log, open_key_store
 from gateway.settings import Settings
 
 
@@ -38,10 +38,11 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
     settings = load_settings()
 
     database = migrated_database(settings)
-    # Made here, once, so that several workers starting together do not each create a key.
+    # Made here, once, so that several workers starting together do not each create keys.
     open_key_store(settings).ensure()
+    audit = open_audit_log(settings)
     if settings.demo:
-        _announce_demo(settings, set_up(database, settings.demo_dir))
+        _announce_demo(settings, set_up(database, audit, settings.demo_dir))
     database.dispose()
 
     try:

@@ -15,6 +15,7 @@ from joserfc.jwk import OKPKey
 
 from consent.vocabulary import AgencyKind
 from gateway.agencies import repository, service
+from gateway.audit.service import AuditLog
 from gateway.db.engine import Database
 
 DEMO_MUNICIPALITY = "koeln"
@@ -39,7 +40,7 @@ def key_path(demo_dir: Path, agency_id: str) -> Path:
     return demo_dir / f"{agency_id}.private.jwk.json"
 
 
-def set_up(database: Database, demo_dir: Path) -> list[tuple[DemoAgency, Path]]:
+def set_up(database: Database, audit: AuditLog, demo_dir: Path) -> list[tuple[DemoAgency, Path]]:
     """Register the demo agencies (once) with keys from the demo folder (made if missing)."""
     demo_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     prepared = []
@@ -52,6 +53,7 @@ def set_up(database: Database, demo_dir: Path) -> list[tuple[DemoAgency, Path]]:
             if client is None:
                 service.register_agency(
                     session,
+                    audit,
                     agency_id=agency.id,
                     kind=agency.kind.value,
                     municipality=DEMO_MUNICIPALITY,

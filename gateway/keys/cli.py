@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from gateway.cli.context import load_settings
-from gateway.runtime import open_key_store
+from gateway.audit.events import OPERATOR, AuditEvent, EventType
+from gateway.cli.context import load_settings, transaction
+from gateway.runtime import open_audit_log, open_key_store
 
 
 @click.group("keys")
@@ -20,5 +21,14 @@ def rotate() -> None:
     store = open_key_store(settings)
     store.ensure()
     previous = store.active_kid()
-    new = store.rotate()
+    with transaction(settings) as session:
+        new = store.rotate()
+        open_audit_log(settings).record(
+            session,
+            AuditEvent(
+                EventType.SIGNING_KEY_ROTATED,
+                actor=OPERATOR,
+                details={"kid": new.kid, "retired_kid": previous},
+            ),
+        )
     click.echo(f"signing with {new.kid}; {previous} retired (verifies until its tokens expire)")

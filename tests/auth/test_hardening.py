@@ -191,6 +191,7 @@ def test_a_key_registered_as_eddsa_accepts_the_rfc9864_name(http: TestClient, cl
     with clients.database.transaction() as session:
         service.register_agency(
             session,
+            clients.audit,
             agency_id="bonn-jobcenter",
             kind="job_centre",
             municipality="bonn",

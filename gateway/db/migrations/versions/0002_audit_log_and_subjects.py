@@ -106,9 +106,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("agency_id", "reference", name=op.f("pk_subject_references")),
     )  # fmt: skip
-    op.create_index(
-        op.f("ix_subject_references_subject_id"), "subject_references", ["subject_id"]
-    )
+    op.create_index(op.f("ix_subject_references_subject_id"), "subject_references", ["subject_id"])
     if op.get_bind().dialect.name == "postgresql":
         _postgresql_triggers()
     else:

@@ -1,0 +1,77 @@
+"""Request and response shapes of the audit API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class AuditEntryOut(BaseModel):
+    """One audit entry as a DPO sees it. Fields other than the first four are absent once the
+    entry's body has been pruned by retention."""
+
+    id: int
+    position: int | None = Field(description="Leaf index in the Merkle tree; null until placed.")
+    recorded_at: datetime
+    event: str
+    pruned: bool = False
+    actor: str | None = None
+    requester: str | None = None
+    provider: str | None = None
+    caseworker: str | None = None
+    subject: str | None = Field(default=None, description="Keyed pseudonym, never a reference.")
+    categories: list[str] | None = None
+    purpose: str | None = None
+    decision: str | None = None
+    reason: str | None = None
+    legal_basis: str | None = None
+    consent_id: str | None = None
+    consent_version: int | None = None
+    policy_id: str | None = None
+    policy_set_digest: str | None = None
+    payload_sha256: str | None = None
+    request_id: str | None = None
+    details: dict[str, Any] | None = None
+
+
+class AuditPage(BaseModel):
+    entries: list[AuditEntryOut]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end."
+    )
+
+
+class InclusionProof(BaseModel):
+    index: int
+    tree_size: int
+    leaf_hash: str = Field(description="Base64 of the leaf hash (RFC 6962).")
+    hashes: list[str] = Field(description="The audit path, base64, leaf to root.")
+
+
+class ConsistencyProof(BaseModel):
+    first: int
+    second: int
+    hashes: list[str] = Field(description="RFC 6962 consistency proof, base64.")
+
+
+class AccessRecord(BaseModel):
+    """One decision or change about the person: who, what, why, and the outcome."""
+
+    time: datetime
+    event: str
+    requester: str | None = None
+    provider: str | None = None
+    caseworker: str | None = None
+    categories: list[str] = Field(default_factory=list)
+    purpose: str | None = None
+    legal_basis: str | None = None
+    decision: str | None = None
+    reason: str | None = None
+    consent_id: str | None = None
+
+
+class AccessReport(BaseModel):
+    agency: str
+    records: list[AccessRecord]

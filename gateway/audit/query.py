@@ -1,0 +1,148 @@
+"""The audit log's read side for DPOs: search, export, and everything about one person."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import Session
+
+from gateway.audit.service import decode
+from gateway.audit.tables import AuditEntry, AuditLeaf, AuditPending
+
+
+@dataclass(frozen=True)
+class EntryFilter:
+    since: datetime | None = None
+    until: datetime | None = None
+    agency: str | None = None
+    event: str | None = None
+    decision: str | None = None
+    reason: str | None = None
+    category: str | None = None
+    purpose: str | None = None
+    subject: str | None = None
+
+
+@dataclass(frozen=True)
+class EntryView:
+    id: int
+    seq: int | None
+    recorded_at: datetime
+    event: str
+    body: dict[str, Any] | None  # None once pruned
+
+
+def _filtered(query: Any, criteria: EntryFilter) -> Any:
+    """``query`` narrowed to the entries matching ``criteria`` (any select over AuditEntry)."""
+    conditions = []
+    if criteria.since is not None:
+        conditions.append(AuditEntry.recorded_at >= criteria.since)
+    if criteria.until is not None:
+        conditions.append(AuditEntry.recorded_at < criteria.until)
+    if criteria.agency is not None:
+        conditions.append(
+            or_(
+                AuditEntry.requester == criteria.agency,
+                AuditEntry.provider == criteria.agency,
+                AuditEntry.actor == criteria.agency,
+            )
+        )
+    for column, value in (
+        (AuditEntry.event, criteria.event),
+        (AuditEntry.decision, criteria.decision),
+        (AuditEntry.reason, criteria.reason),
+        (AuditEntry.purpose, criteria.purpose),
+        (AuditEntry.subject, criteria.subject),
+    ):
+        if value is not None:
+            conditions.append(column == value)
+    if criteria.category is not None:
+        # Categories are stored space-delimited; callers pass only [a-z_] names.
+        conditions.append(AuditEntry.categories.contains(f" {criteria.category} "))
+    return query.where(and_(*conditions)) if conditions else query
+
+
+def search(
+    session: Session, criteria: EntryFilter, after_id: int | None, limit: int
+) -> list[EntryView]:
+    query = (
+        select(AuditEntry, AuditLeaf.seq)
+        .outerjoin(AuditLeaf, AuditLeaf.entry_id == AuditEntry.id)
+        .order_by(AuditEntry.id)
+        .limit(limit)
+    )
+    if after_id is not None:
+        query = query.where(AuditEntry.id > after_id)
+    return [
+        EntryView(
+            id=entry.id,
+            seq=seq,
+            recorded_at=entry.recorded_at,
+            event=entry.event,
+            body=decode(entry.body) if entry.body is not None else None,
+        )
+        for entry, seq in session.execute(_filtered(query, criteria))
+    ]
+
+
+@dataclass(frozen=True)
+class LeafRow:
+    seq: int
+    entry_id: int
+    leaf_hash: bytes
+    entry_exists: bool
+    body: str | None
+    columns: dict[str, Any] | None
+
+
+_SEARCHABLE = ("event", "actor", "requester", "provider", "decision", "reason", "purpose",
+               "categories", "subject")  # fmt: skip
+
+
+def leaves_in_order(
+    session: Session, criteria: EntryFilter | None = None, below: int | None = None
+) -> Iterator[LeafRow]:
+    """Every leaf with its entry (if the entry row still exists), in tree order, streamed."""
+    query = (
+        select(
+            AuditLeaf.seq,
+            AuditLeaf.entry_id,
+            AuditLeaf.leaf_hash,
+            AuditEntry.id.label("found"),
+            AuditEntry.body,
+            *(getattr(AuditEntry, name) for name in _SEARCHABLE),
+        )
+        .outerjoin(AuditEntry, AuditEntry.id == AuditLeaf.entry_id)
+        .order_by(AuditLeaf.seq)
+        .execution_options(yield_per=5000)
+    )
+    if below is not None:
+        query = query.where(AuditLeaf.seq < below)
+    if criteria is not None:
+        query = _filtered(query, criteria)
+    for row in session.execute(query):
+        yield LeafRow(
+            seq=row.seq,
+            entry_id=row.entry_id,
+            leaf_hash=row.leaf_hash,
+            entry_exists=row.found is not None,
+            body=row.body,
+            columns={name: getattr(row, name) for name in _SEARCHABLE}
+            if row.found is not None
+            else None,
+        )
+
+
+def unplaced_entries(session: Session) -> list[int]:
+    """Entries that are neither in the tree nor waiting for a place: not written by the log."""
+    placed = exists().where(AuditLeaf.entry_id == AuditEntry.id)
+    waiting = exists().where(AuditPending.entry_id == AuditEntry.id)
+    return list(session.scalars(select(AuditEntry.id).where(~placed, ~waiting).limit(100)))
+
+
+def about_subject(session: Session, pseudonym: str) -> list[EntryView]:
+    return search(session, EntryFilter(subject=pseudonym), after_id=None, limit=10_000)
