@@ -124,17 +124,23 @@ def leaves_in_order(
         query = query.where(AuditLeaf.seq < below)
     if criteria is not None:
         query = _filtered(query, criteria)
-    for row in session.execute(query):
-        yield LeafRow(
-            seq=row.seq,
-            entry_id=row.entry_id,
-            leaf_hash=row.leaf_hash,
-            entry_exists=row.found is not None,
-            body=row.body,
-            columns={name: getattr(row, name) for name in _SEARCHABLE}
-            if row.found is not None
-            else None,
-        )
+    result = session.execute(query)
+    try:
+        yield from (_leaf_row(row) for row in result)
+    finally:
+        result.close()  # a server-side cursor on PostgreSQL; the caller may stop early
+
+
+def _leaf_row(row: Any) -> LeafRow:
+    found = row.found is not None
+    return LeafRow(
+        seq=row.seq,
+        entry_id=row.entry_id,
+        leaf_hash=row.leaf_hash,
+        entry_exists=found,
+        body=row.body,
+        columns={name: getattr(row, name) for name in _SEARCHABLE} if found else None,
+    )
 
 
 def unplaced_entries(session: Session) -> list[int]:

@@ -59,21 +59,14 @@ def verify(
         by_size.setdefault(target.checkpoint.size, []).append(target)
 
     frontier = Frontier()
-    last_good = 0
-    _compare(frontier, by_size.pop(0, []), report, last_good)
-    for row in leaves:
-        if row.seq != frontier.size:
-            report.problem(
-                f"first bad entry: position {frontier.size} is missing "
-                f"(the log jumps to position {row.seq}; deleted or reordered)"
-                if row.seq > frontier.size
-                else f"first bad entry: position {row.seq} appears again (inserted or reordered)"
-            )
-            break
-        frontier.append(_leaf(row, report))
-        matching = by_size.pop(frontier.size, [])
-        if _compare(frontier, matching, report, last_good) and matching:
-            last_good = frontier.size
+    _compare(frontier, by_size.pop(0, []), report, last_good=0)
+    rows = iter(leaves)
+    try:
+        _walk(rows, frontier, by_size, report)
+    finally:
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()
     report.size = frontier.size
 
     for size, missing in sorted(by_size.items()):
@@ -95,6 +88,28 @@ def verify(
             f"{report.pruned} entries were pruned by retention; their leaf hashes were checked"
         )
     return report
+
+
+def _walk(
+    rows: Iterator[LeafRow],
+    frontier: Frontier,
+    by_size: dict[int, list[_Target]],
+    report: Report,
+) -> None:
+    last_good = 0
+    for row in rows:
+        if row.seq != frontier.size:
+            report.problem(
+                f"first bad entry: position {frontier.size} is missing "
+                f"(the log jumps to position {row.seq}; deleted or reordered)"
+                if row.seq > frontier.size
+                else f"first bad entry: position {row.seq} appears again (inserted or reordered)"
+            )
+            return
+        frontier.append(_leaf(row, report))
+        matching = by_size.pop(frontier.size, [])
+        if _compare(frontier, matching, report, last_good) and matching:
+            last_good = frontier.size
 
 
 def _checkpoints(
