@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, func, insert, select, text, tuple_, update
 from sqlalchemy.orm import Session
@@ -26,10 +27,16 @@ PRUNED_COLUMNS = (
 )  # fmt: skip
 
 
-def append(session: Session, entry: AuditEntry) -> None:
-    session.add(entry)
-    session.flush()
-    session.add(AuditPending(entry_id=entry.id))
+def append(session: Session, values: dict[str, Any]) -> None:
+    """Insert an entry and queue it for the sequencer, in as few round trips as the database
+    allows (one on PostgreSQL)."""
+    if session.get_bind().dialect.name == "postgresql":
+        entry = insert(AuditEntry).values(values).returning(AuditEntry.id).cte("entry")
+        session.execute(insert(AuditPending).from_select(["entry_id"], select(entry.c.id)))
+        return
+    inserted = session.execute(insert(AuditEntry).values(values))
+    entry_id = inserted.inserted_primary_key[0]  # type: ignore[attr-defined]  # a CursorResult
+    session.execute(insert(AuditPending).values(entry_id=entry_id))
 
 
 def lock_sequencer(session: Session) -> None:

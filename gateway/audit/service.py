@@ -24,7 +24,7 @@ from gateway.audit.events import AuditEvent
 from gateway.audit.keys import Pseudonymizer
 from gateway.audit.merkle import consistency_proof, inclusion_proof, leaf_hash
 from gateway.audit.notes import Checkpoint, Signer, Verifier, sign_checkpoint
-from gateway.audit.tables import AuditCheckpoint, AuditEntry, AuditLeaf
+from gateway.audit.tables import AuditCheckpoint, AuditLeaf
 from gateway.db.engine import Database
 
 ENTRY_VERSION = 1
@@ -81,8 +81,9 @@ class AuditLog:
         """Append ``event`` in ``session``'s transaction: it commits, or vanishes, with it."""
         moment = now or datetime.now(UTC)
         body = self.body_of(event, moment)
-        entry = AuditEntry(recorded_at=moment, body=encode(body), **searchable_columns(body))
-        repository.append(session, entry)
+        repository.append(
+            session, {"recorded_at": moment, "body": encode(body), **searchable_columns(body)}
+        )
 
     def body_of(self, event: AuditEvent, moment: datetime) -> dict[str, Any]:
         body: dict[str, Any] = {
