@@ -10,11 +10,13 @@ pseudonym back to a person.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,12 +78,15 @@ def _folder(key_dir: Path) -> Path:
 
 
 def _write_new(path: Path, content: dict[str, str]) -> None:
-    """Create the key file once; if another process just did, keep theirs."""
+    """Create the key file once, complete or not at all; if another process just did, keep
+    theirs. (Written aside, then linked into place: a reader never sees a half-written key.)"""
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")  # mode 0600
     try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return
-    with os.fdopen(descriptor, "w") as handle:
-        json.dump(content, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
+        with os.fdopen(descriptor, "w") as handle:
+            json.dump(content, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
+    finally:
+        os.unlink(temporary)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, case, exists, literal, or_, select
 from sqlalchemy.orm import Session
 
 from gateway.audit.service import decode
@@ -38,7 +38,12 @@ class EntryView:
 
 def _filtered(query: Any, criteria: EntryFilter) -> Any:
     """``query`` narrowed to the entries matching ``criteria`` (any select over AuditEntry)."""
-    conditions = []
+    conditions = _conditions(criteria)
+    return query.where(and_(*conditions)) if conditions else query
+
+
+def _conditions(criteria: EntryFilter) -> list[Any]:
+    conditions: list[Any] = []
     if criteria.since is not None:
         conditions.append(AuditEntry.recorded_at >= criteria.since)
     if criteria.until is not None:
@@ -61,9 +66,9 @@ def _filtered(query: Any, criteria: EntryFilter) -> Any:
         if value is not None:
             conditions.append(column == value)
     if criteria.category is not None:
-        # Categories are stored space-delimited; callers pass only [a-z_] names.
-        conditions.append(AuditEntry.categories.contains(f" {criteria.category} "))
-    return query.where(and_(*conditions)) if conditions else query
+        # Categories are stored space-delimited; "_" must not act as LIKE's wildcard.
+        conditions.append(AuditEntry.categories.contains(f" {criteria.category} ", autoescape=True))
+    return conditions
 
 
 def search(
@@ -97,6 +102,7 @@ class LeafRow:
     entry_exists: bool
     body: str | None
     columns: dict[str, Any] | None
+    matched: bool = True
 
 
 _SEARCHABLE = ("event", "actor", "requester", "provider", "decision", "reason", "purpose",
@@ -106,7 +112,13 @@ _SEARCHABLE = ("event", "actor", "requester", "provider", "decision", "reason", 
 def leaves_in_order(
     session: Session, criteria: EntryFilter | None = None, below: int | None = None
 ) -> Iterator[LeafRow]:
-    """Every leaf with its entry (if the entry row still exists), in tree order, streamed."""
+    """Every leaf with its entry (if the entry row still exists), in tree order, streamed.
+
+    With ``criteria``, every leaf still comes, but entries that do not match are marked
+    ``matched=False``: an export can then leave their content out and stay verifiable.
+    """
+    conditions = _conditions(criteria) if criteria is not None else []
+    matched = case((and_(*conditions), 1), else_=0) if conditions else literal(1)
     query = (
         select(
             AuditLeaf.seq,
@@ -114,6 +126,7 @@ def leaves_in_order(
             AuditLeaf.leaf_hash,
             AuditEntry.id.label("found"),
             AuditEntry.body,
+            matched.label("matched"),
             *(getattr(AuditEntry, name) for name in _SEARCHABLE),
         )
         .outerjoin(AuditEntry, AuditEntry.id == AuditLeaf.entry_id)
@@ -122,8 +135,6 @@ def leaves_in_order(
     )
     if below is not None:
         query = query.where(AuditLeaf.seq < below)
-    if criteria is not None:
-        query = _filtered(query, criteria)
     result = session.execute(query)
     try:
         yield from (_leaf_row(row) for row in result)
@@ -140,6 +151,7 @@ def _leaf_row(row: Any) -> LeafRow:
         entry_exists=found,
         body=row.body,
         columns={name: getattr(row, name) for name in _SEARCHABLE} if found else None,
+        matched=bool(row.matched),
     )
 
 
@@ -150,5 +162,12 @@ def unplaced_entries(session: Session) -> list[int]:
     return list(session.scalars(select(AuditEntry.id).where(~placed, ~waiting).limit(100)))
 
 
-def about_subject(session: Session, pseudonym: str) -> list[EntryView]:
-    return search(session, EntryFilter(subject=pseudonym), after_id=None, limit=10_000)
+def about_subject(session: Session, pseudonym: str) -> Iterator[EntryView]:
+    """Every entry about one person, oldest first, however many there are."""
+    after = None
+    while True:
+        page = search(session, EntryFilter(subject=pseudonym), after_id=after, limit=1000)
+        yield from page
+        if len(page) < 1000:
+            return
+        after = page[-1].id

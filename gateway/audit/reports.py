@@ -65,9 +65,10 @@ def encode_cursor(entry_id: int) -> str:
 def decode_cursor(cursor: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not text.startswith("e"):
+        entry_id = int(text[1:]) if text.startswith("e") else -1
+        if not 0 <= entry_id < 2**63:
             raise ValueError
-        return int(text[1:])
+        return entry_id
     except (ValueError, UnicodeDecodeError):
         raise InvalidRequest(
             errors=[{"path": "/query/cursor", "message": "not a cursor"}]
@@ -184,16 +185,20 @@ def export_lines(database: Database, export_format: str, criteria: EntryFilter) 
         size = latest.size if latest else 0
         rows = leaves_in_order(session, criteria, below=size)
         if export_format == "csv":
-            yield from _csv(rows)
+            yield from _csv(row for row in rows if row.matched)
             return
         for row in rows:
-            entry = decode(row.body) if row.body is not None else None
-            line = {
+            # Entries outside the filter keep their place as a bare leaf hash, so that even a
+            # filtered export verifies against the checkpoint.
+            shown = row.matched and row.body is not None
+            line: dict[str, Any] = {
                 "seq": row.seq,
                 "id": row.entry_id,
                 "leaf_hash": row.leaf_hash.hex(),
-                "entry": entry,
+                "entry": decode(row.body) if shown and row.body is not None else None,
             }
+            if not row.matched:
+                line["omitted"] = True
             yield json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n"
         if latest is not None:
             yield json.dumps({"checkpoint": latest.note}, ensure_ascii=False) + "\n"

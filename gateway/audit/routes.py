@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -37,8 +37,8 @@ def _filter(
     purpose: Word = None,
 ) -> EntryFilter:
     return EntryFilter(
-        since=since,
-        until=until,
+        since=_utc(since),
+        until=_utc(until),
         agency=agency,
         event=event.value if event else None,
         decision=decision.value if decision else None,
@@ -46,6 +46,13 @@ def _filter(
         category=category,
         purpose=purpose,
     )
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """A time without offset is read as UTC, as the CLI reads it."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
 
 
 Filter = Annotated[EntryFilter, Depends(_filter)]

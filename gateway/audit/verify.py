@@ -85,7 +85,8 @@ def verify(
             )
     if report.pruned:
         report.notes.append(
-            f"{report.pruned} entries were pruned by retention; their leaf hashes were checked"
+            f"{report.pruned} entries were pruned by retention or left out of the export; "
+            "their leaf hashes were checked"
         )
     return report
 

@@ -316,6 +316,22 @@ def test_the_cli_verifies_an_export_with_the_public_key_alone(
     assert "first bad entry: position 3 was changed" in result.output
 
 
+def test_a_filtered_export_still_verifies_and_shows_only_what_matches(
+    log: Runtime, settings: Settings, tmp_path
+):
+    env = {"GATEWAY_DATABASE_URL": settings.database_url, "GATEWAY_KEY_DIR": str(settings.key_dir)}
+    exported = CliRunner(env=env).invoke(
+        cli, ["audit", "export", "--format", "jsonl", "--since", "2999-01-01"]
+    )
+    lines = [json.loads(line) for line in exported.output.splitlines()]
+    assert all(line.get("omitted") and line["entry"] is None for line in lines[:-1])
+    assert len(lines) == ENTRIES + 1
+    rows, notes = rows_from_export(exported.output.splitlines())
+    report = verify(rows, notes, log.audit.verifier)
+    assert report.intact, report.problems
+    assert report.pruned == ENTRIES
+
+
 def test_an_unreadable_export_is_refused_clearly(tmp_path, log: Runtime):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"seq": 0}\n')
