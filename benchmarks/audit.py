@@ -25,7 +25,6 @@ from pathlib import Path
 
 from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, Text, insert
 
-from benchmarks.databases import fresh_database
 from gateway.audit import query
 from gateway.audit.events import AuditEvent, Decision, EventType
 from gateway.audit.repository import checkpoints
@@ -34,6 +33,7 @@ from gateway.audit.verify import verify
 from gateway.db.engine import Database, connect
 from gateway.runtime import open_audit_log
 from gateway.settings import Settings
+from tests.support import fresh_database
 
 
 def event(number: int) -> AuditEvent:
@@ -119,7 +119,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="gateway-bench-audit-") as folder:
         keys = Path(folder) / "keys"
-        with fresh_database(options.database_url) as url:
+        with fresh_database(options.database_url, "bench") as url:
             settings = Settings(database_url=url, key_dir=keys)
             print(f"{name}: {options.appends} appends, one transaction each")
             bare = bare_inserts(settings, options.appends)
@@ -138,7 +138,7 @@ def main() -> None:
             print(f"  sequencing {placed} entries: {time.perf_counter() - started:.2f} s")
             database.dispose()
 
-        with fresh_database(options.database_url) as url:
+        with fresh_database(options.database_url, "bench") as url:
             _verification(Settings(database_url=url, key_dir=keys), options.verify_size)
 
 

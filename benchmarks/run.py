@@ -27,15 +27,21 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.databases import fresh_database
-from tests.support import client_assertion, free_port, new_ed25519, public_jwks, token_form
+from tests.support import (
+    client_assertion,
+    free_port,
+    fresh_database,
+    new_ed25519,
+    public_jwks,
+    token_form,
+)
 
 
 def main() -> None:
     options = _arguments()
     with (
         tempfile.TemporaryDirectory(prefix="gateway-bench-") as folder,
-        fresh_database(options.database_url) as database_url,
+        fresh_database(options.database_url, "bench") as database_url,
     ):
         work = Path(folder)
         port = free_port()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from gateway.db.metadata import metadata
 from gateway.db.migrate import upgrade
 from gateway.runtime import Runtime
 from gateway.settings import Settings
-from tests.support import Clients, LiveServer, start_live_server
+from tests.support import Clients, LiveServer, fresh_database, start_live_server
 
 TEST_ISSUER = "http://localhost"
 
@@ -43,19 +42,8 @@ def postgres_url() -> Iterator[str | None]:
     if not server_url:
         yield None
         return
-    server = make_url(server_url).set(drivername="postgresql+psycopg")
-    name = f"gateway_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = server.set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(url)
+    with fresh_database(server_url) as url:
         yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import secrets
 import socket
+import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,6 +18,8 @@ from typing import Any
 import uvicorn
 from joserfc import jwt
 from joserfc.jwk import ECKey, OKPKey
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from consent.vocabulary import AgencyKind
 from gateway.agencies import service
@@ -24,6 +28,7 @@ from gateway.agencies.tables import ClientRole
 from gateway.app import create_app
 from gateway.audit.service import AuditLog
 from gateway.db.engine import Database
+from gateway.db.migrate import upgrade
 from gateway.runtime import Runtime
 from gateway.settings import Settings
 
@@ -153,6 +158,31 @@ class Clients:
     def _keep(self, client: RegisteredClient) -> RegisteredClient:
         self.registered[client.id] = client
         return client
+
+
+@contextmanager
+def fresh_database(server_url: str | None, purpose: str = "test") -> Iterator[str]:
+    """A migrated, empty database: a SQLite file, or a new database on the PostgreSQL server
+    that ``server_url`` points at (dropped afterwards)."""
+    if server_url is None:
+        with tempfile.TemporaryDirectory(prefix=f"gateway-{purpose}-db-") as folder:
+            url = f"sqlite:///{Path(folder) / 'bench.db'}"
+            upgrade(url)
+            yield url
+        return
+    server = make_url(server_url).set(drivername="postgresql+psycopg")
+    name = f"gateway_{purpose}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        url = server.set(database=name).render_as_string(hide_password=False)
+        upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def free_port() -> int:
