@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text, tuple_, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
 from gateway.audit.merkle import Frontier, NodeId
@@ -27,16 +27,34 @@ PRUNED_COLUMNS = (
 )  # fmt: skip
 
 
+ENTRY_COLUMNS = ("recorded_at", "event", *PRUNED_COLUMNS)
+
+# Built once: appends are on every request's path, and building statements costs more than
+# running them.
+_ENTRIES: Table = AuditEntry.__table__  # type: ignore[assignment]  # mapped to a Table
+_PENDING: Table = AuditPending.__table__  # type: ignore[assignment]
+_INSERT_ENTRY = _ENTRIES.insert()
+_INSERT_PENDING = _PENDING.insert()
+_new_entry = (
+    _ENTRIES.insert()
+    .values({column: bindparam(column) for column in ENTRY_COLUMNS})
+    .returning(_ENTRIES.c.id)
+    .cte("entry")
+)
+_APPEND_IN_ONE = _PENDING.insert().from_select(["entry_id"], select(_new_entry.c.id))
+
+
 def append(session: Session, values: dict[str, Any]) -> None:
     """Insert an entry and queue it for the sequencer, in as few round trips as the database
     allows (one on PostgreSQL)."""
-    if session.get_bind().dialect.name == "postgresql":
-        entry = insert(AuditEntry).values(values).returning(AuditEntry.id).cte("entry")
-        session.execute(insert(AuditPending).from_select(["entry_id"], select(entry.c.id)))
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(_APPEND_IN_ONE, values)
         return
-    inserted = session.execute(insert(AuditEntry).values(values))
-    entry_id = inserted.inserted_primary_key[0]  # type: ignore[attr-defined]  # a CursorResult
-    session.execute(insert(AuditPending).values(entry_id=entry_id))
+    inserted = connection.execute(_INSERT_ENTRY, values).inserted_primary_key
+    assert inserted is not None  # a single-row insert always reports its key
+    entry_id = inserted[0]
+    connection.execute(_INSERT_PENDING, {"entry_id": entry_id})
 
 
 def lock_sequencer(session: Session) -> None:
