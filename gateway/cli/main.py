@@ -10,6 +10,7 @@ from gateway.cli.serve import serve
 from gateway.db.cli import db_group
 from gateway.demo.cli import demo_group
 from gateway.keys.cli import keys_group
+from gateway.policy.cli import policy_group
 
 
 @click.group()
@@ -29,6 +30,7 @@ for command in (
     monitoring_group,
     keys_group,
     audit_group,
+    policy_group,
     demo_group,
 ):
     cli.add_command(command)

@@ -1,0 +1,1 @@
+"""Policies: the reviewable flows that say which data may move between which agency kinds."""

@@ -1,0 +1,84 @@
+"""The policy model: flows between agency kinds, and the questions the gateway asks of them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+ANY_KIND = "any"
+
+
+@dataclass(frozen=True)
+class LegalBasis:
+    """``consent``, or a statute named by its citation (e.g. "§ 71 Abs. 2 SGB X")."""
+
+    statute: str | None = None
+
+    @property
+    def is_consent(self) -> bool:
+        return self.statute is None
+
+    def __str__(self) -> str:
+        return "consent" if self.statute is None else f"statute: {self.statute}"
+
+
+@dataclass(frozen=True)
+class Flow:
+    policy_id: str
+    id: str
+    provider_kind: str
+    recipient_kind: str
+    fields: Mapping[str, tuple[str, ...]]  # category -> fields released
+    purposes: frozenset[str]
+    legal_basis: LegalBasis
+    retention_days: int
+    cross_municipality: bool = False
+
+    def covers(self, provider_kind: str, recipient_kind: str, category: str, purpose: str) -> bool:
+        return (
+            self.provider_kind in (provider_kind, ANY_KIND)
+            and self.recipient_kind in (recipient_kind, ANY_KIND)
+            and category in self.fields
+            and purpose in self.purposes
+        )
+
+
+@dataclass(frozen=True)
+class PolicySet:
+    flows: tuple[Flow, ...]
+    digest: str  # SHA-256 over the canonical form of every file, so DPOs can compare sets
+    files: tuple[str, ...]
+
+    def flows_for(
+        self,
+        provider_kind: str,
+        recipient_kind: str,
+        category: str,
+        purpose: str,
+        *,
+        same_municipality: bool,
+    ) -> list[Flow]:
+        """Every flow that lets this kind give this category to that kind for this purpose."""
+        return [
+            flow
+            for flow in self.flows
+            if flow.covers(provider_kind, recipient_kind, category, purpose)
+            and (same_municipality or flow.cross_municipality)
+        ]
+
+    def consent_flow(
+        self,
+        provider_kind: str,
+        recipient_kind: str,
+        category: str,
+        purpose: str,
+        *,
+        same_municipality: bool,
+    ) -> Flow | None:
+        """The consent-based flow a grant for this would rest on, if any."""
+        for flow in self.flows_for(
+            provider_kind, recipient_kind, category, purpose, same_municipality=same_municipality
+        ):
+            if flow.legal_basis.is_consent:
+                return flow
+        return None

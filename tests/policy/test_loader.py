@@ -1,0 +1,145 @@
+"""Policy files are data a DPO reviews: the reference set loads, a broken file is refused with
+its file and line named."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from gateway.cli.main import cli
+from gateway.policy.loader import PolicyError, load_policies
+
+REFERENCE = Path(__file__).parents[2] / "policies"
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    shutil.copy(REFERENCE / "policy.schema.json", tmp_path)
+    return tmp_path
+
+
+def test_the_reference_set_loads_with_a_stable_digest():
+    first, again = load_policies(REFERENCE), load_policies(REFERENCE)
+    assert first.digest == again.digest
+    assert len(first.digest) == 64
+    assert all(flow.legal_basis.is_consent for flow in first.flows)
+
+
+@pytest.mark.parametrize(
+    ("provider", "recipient", "category", "purpose", "fields"),
+    [
+        ("foreigners_office", "job_centre", "residence_status", "labour_market_integration",
+         ("title", "valid_until", "employment_permitted", "residence_obligation")),
+        ("foreigners_office", "social_office", "residence_status", "benefit_entitlement",
+         ("title", "valid_until")),
+        ("job_centre", "foreigners_office", "integration_measures", "residence_procedure",
+         ("type", "status", "level")),
+        ("youth_welfare_office", "job_centre", "youth_welfare_support", "case_management",
+         ("support_type", "status", "lead_contact")),
+        ("social_office", "youth_welfare_office", "case_conference", "case_management",
+         ("starts_at", "location", "topic", "participants")),
+    ],
+)  # fmt: skip
+def test_the_reference_set_releases_only_the_named_fields(
+    provider, recipient, category, purpose, fields
+):
+    flow = load_policies(REFERENCE).consent_flow(
+        provider, recipient, category, purpose, same_municipality=True
+    )
+    assert flow is not None
+    assert flow.fields[category] == fields
+
+
+@pytest.mark.parametrize(
+    ("provider", "recipient", "category", "purpose"),
+    [
+        ("job_centre", "foreigners_office", "benefit_status", "case_management"),  # no such flow
+        ("foreigners_office", "job_centre", "residence_status", "benefit_entitlement"),  # purpose
+        ("foreigners_office", "social_office", "residence_status", "labour_market_integration"),
+    ],
+)
+def test_what_no_flow_allows_is_denied(provider, recipient, category, purpose):
+    assert (
+        load_policies(REFERENCE).consent_flow(
+            provider, recipient, category, purpose, same_municipality=True
+        )
+        is None
+    )
+
+
+def test_flows_stay_within_one_municipality_unless_they_say_otherwise():
+    policies = load_policies(REFERENCE)
+    assert policies.consent_flow(
+        "foreigners_office", "job_centre", "residence_status", "case_management",
+        same_municipality=False,
+    ) is None  # fmt: skip
+
+
+def test_a_statute_flow_is_loaded_with_its_citation(folder: Path):
+    (folder / "statute.yaml").write_text(
+        "policy_id: statute\nversion: 1\nflows:\n"
+        "  - id: abh-to-jobcenter-by-law\n    from: foreigners_office\n    to: job_centre\n"
+        "    categories: {residence_status: [title]}\n    purposes: [residence_procedure]\n"
+        "    legal_basis: {statute: '§ 87 Abs. 1 AufenthG'}\n    retention_days: 30\n"
+    )
+    (flow,) = load_policies(folder).flows
+    assert flow.legal_basis.statute == "§ 87 Abs. 1 AufenthG"
+    assert not flow.legal_basis.is_consent
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "problem"),
+    [
+        ("policy_id: p\nversion: 1\nflows:\n  - id: f\n    from: foreigners_office\n"
+         "    to: job_centre\n    categories: {passport_scan: [number]}\n"
+         "    purposes: [case_management]\n    legal_basis: consent\n    retention_days: 5\n",
+         7, "passport_scan"),
+        ("policy_id: p\nversion: 1\nflows:\n  - id: f\n    from: immigration_police\n"
+         "    to: job_centre\n    categories: {residence_status: [title]}\n"
+         "    purposes: [case_management]\n    legal_basis: consent\n    retention_days: 5\n",
+         5, "immigration_police"),
+        ("policy_id: p\nversion: 1\nflows:\n  - id: f\n    from: foreigners_office\n"
+         "    to: job_centre\n    categories: {residence_status: [title]}\n"
+         "    purposes: [marketing]\n    legal_basis: consent\n    retention_days: 5\n",
+         8, "marketing"),
+        ("policy_id: p\nversion: 1\nflows:\n  - id: f\n    from: foreigners_office\n"
+         "    to: job_centre\n    categories: {residence_status: [title]}\n"
+         "    purposes: [case_management]\n    retention_days: 5\n",
+         4, "legal_basis"),
+        ("policy_id: p\nversion: 1\nflows: [\n", 4, "not valid YAML"),
+    ],
+)  # fmt: skip
+def test_an_invalid_file_is_refused_naming_file_line_and_problem(
+    folder: Path, text: str, line: int, problem: str
+):
+    (folder / "broken.yaml").write_text(text)
+    with pytest.raises(PolicyError) as refused:
+        load_policies(folder)
+    assert refused.value.file == "broken.yaml"
+    assert refused.value.line == line
+    assert problem in str(refused.value)
+
+
+def test_a_flow_defined_twice_is_refused(folder: Path):
+    flow = (
+        "policy_id: p\nversion: 1\nflows:\n  - id: same\n    from: any\n    to: any\n"
+        "    categories: {case_contact: [phone]}\n    purposes: [case_management]\n"
+        "    legal_basis: consent\n    retention_days: 5\n"
+    )
+    (folder / "a.yaml").write_text(flow)
+    (folder / "b.yaml").write_text(flow)
+    with pytest.raises(PolicyError, match="also defined"):
+        load_policies(folder)
+
+
+def test_policy_check_reports_valid_and_invalid_folders(folder: Path):
+    valid = CliRunner().invoke(cli, ["policy", "check", str(REFERENCE)])
+    assert valid.exit_code == 0
+    assert "valid: 8 flows" in valid.output
+    (folder / "broken.yaml").write_text("policy_id: p\nversion: 1\nflows: []\n")
+    invalid = CliRunner().invoke(cli, ["policy", "check", str(folder)])
+    assert invalid.exit_code == 1
+    assert "broken.yaml:3" in invalid.output
