@@ -1,0 +1,70 @@
+"""Consent records: who agreed that which agency may tell which agency what, for what, until when.
+
+A consent is never edited: a change, including withdrawing one permission, is a new version that
+supersedes the old one. Expiry is not a stored state but a fact checked at every use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    ACTIVE = "active"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+    SUPERSEDED = "superseded"
+
+
+class GiverRole(StrEnum):
+    """Who gave the consent (for minors or persons under guardianship, not the person alone)."""
+
+    DATA_SUBJECT = "data_subject"
+    LEGAL_GUARDIAN = "legal_guardian"
+    CUSTODIAN = "custodian"
+    CONFIDING_PERSON = "confiding_person"
+
+
+class EvidenceChannel(StrEnum):
+    PAPER_SIGNED = "paper_signed"
+    ELECTRONIC_SIGNED = "electronic_signed"
+    IN_PERSON_RECORDED = "in_person_recorded"
+
+
+class WithdrawalChannel(StrEnum):
+    IN_PERSON = "in_person"
+    WRITTEN = "written"
+    PORTAL = "portal"
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One permission: ``provider`` may give ``recipient`` these categories for these purposes."""
+
+    provider: str
+    recipient: str
+    categories: frozenset[str]
+    purposes: frozenset[str]
+
+    def permissions(self) -> Iterator[tuple[str, str]]:
+        for category in sorted(self.categories):
+            for purpose in sorted(self.purposes):
+                yield category, purpose
+
+    def covers(self, provider: str, recipient: str, category: str, purpose: str) -> bool:
+        return (
+            self.provider == provider
+            and self.recipient == recipient
+            and category in self.categories
+            and purpose in self.purposes
+        )
+
+
+def status_at(stored: Status, valid_until: datetime, at: datetime) -> Status:
+    """A version's status at a moment: an active version past its end is expired."""
+    if stored is Status.ACTIVE and at >= valid_until:
+        return Status.EXPIRED
+    return stored
