@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, func, insert, select, text, tuple_, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from gateway.audit.merkle import Frontier, NodeId
@@ -108,21 +108,25 @@ def place(
 def nodes(session: Session, wanted: list[NodeId]) -> dict[NodeId, bytes]:
     found: dict[NodeId, bytes] = {}
     leaves = [index for level, index in wanted if level == 0]
-    inner = [(level, index) for level, index in wanted if level > 0]
+    by_level: dict[int, list[int]] = {}
+    for level, index in wanted:
+        if level > 0:
+            by_level.setdefault(level, []).append(index)
     for start in range(0, len(leaves), 500):
         leaf_chunk = leaves[start : start + 500]
         for seq, digest in session.execute(
             select(AuditLeaf.seq, AuditLeaf.leaf_hash).where(AuditLeaf.seq.in_(leaf_chunk))
         ):
             found[(0, seq)] = digest
-    for start in range(0, len(inner), 500):
-        chunk = inner[start : start + 500]
-        for level, index, digest in session.execute(
+    # One query per level: "level = ? AND idx IN (...)" walks the primary key on both
+    # databases (row-value IN lists can make SQLite scan the table).
+    for level, indexes in by_level.items():
+        for level_, index, digest in session.execute(
             select(AuditNode.level, AuditNode.idx, AuditNode.hash).where(
-                tuple_(AuditNode.level, AuditNode.idx).in_(chunk)
+                AuditNode.level == level, AuditNode.idx.in_(indexes)
             )
         ):
-            found[(level, index)] = digest
+            found[(level_, index)] = digest
     return found
 
 

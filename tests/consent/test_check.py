@@ -126,7 +126,6 @@ def test_permits_exactly_what_an_active_unexpired_permission_covers(
         for p in stored
     )
     assert isinstance(result, VerifiedConsent) == covered
-    if isinstance(result, Denial):
-        # The reason never claims a consent where this pair has none at all.
-        if not any((p.provider, p.recipient) == pair for p in stored):
-            assert result.reason is DenialReason.NO_CONSENT
+    # The reason never claims a consent where this pair has none at all.
+    if isinstance(result, Denial) and not any((p.provider, p.recipient) == pair for p in stored):
+        assert result.reason is DenialReason.NO_CONSENT
