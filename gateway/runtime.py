@@ -13,6 +13,8 @@ from gateway.audit.service import AuditLog
 from gateway.db.engine import Database, connect
 from gateway.keys.store import KeyStore
 from gateway.observability.metrics import Metrics
+from gateway.policy.loader import REFERENCE_POLICIES, load_policies
+from gateway.policy.model import PolicySet
 from gateway.settings import Settings
 
 
@@ -23,6 +25,7 @@ class Runtime:
     keys: KeyStore
     metrics: Metrics
     audit: AuditLog
+    policies: PolicySet
 
     @classmethod
     def start(cls, settings: Settings) -> Runtime:
@@ -34,6 +37,7 @@ class Runtime:
             keys,
             Metrics(settings.metrics_dir),
             open_audit_log(settings),
+            load_policies(settings.policy_dir or REFERENCE_POLICIES),
         )
 
 

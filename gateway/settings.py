@@ -25,7 +25,12 @@ class Settings(BaseSettings):
         description="Folder with the gateway's private keys (signing keys). Keep it out of backups "
         "of the database.",
     )
-    policy_dir: Path = Field(default=Path("policies"))
+    policy_dir: Path | None = Field(
+        default=None,
+        description="Folder of policy files; by default the reference set shipped with the "
+        "gateway (the repository's policies/ folder).",
+    )
+    consent_max_validity_months: int = Field(default=24, ge=1, le=120)
     schema_dir: Path = Field(default=Path("schemas"))
     issuer: str = Field(
         default="http://127.0.0.1:8000",

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from gateway.cli.context import load_settings
-from gateway.policy.loader import PolicyError, load_policies
+from gateway.policy.loader import REFERENCE_POLICIES, PolicyError, load_policies
 
 
 @click.group("policy")
@@ -19,7 +19,7 @@ def policy_group() -> None:
 @click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
 def check(folder: Path | None) -> None:
     """Validate the policy files in FOLDER (default: GATEWAY_POLICY_DIR)."""
-    folder = folder or load_settings().policy_dir
+    folder = folder or load_settings().policy_dir or REFERENCE_POLICIES
     try:
         policies = load_policies(folder)
     except PolicyError as invalid:

@@ -19,6 +19,8 @@ from jsonschema.exceptions import ValidationError
 from gateway.policy.model import Flow, LegalBasis, PolicySet
 
 META_SCHEMA = "policy.schema.json"
+# The reference set ships inside the package (a link to the repository's policies/ folder).
+REFERENCE_POLICIES = Path(__file__).with_name("reference")
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.db.base import Base, UTCDateTime
@@ -23,6 +23,8 @@ class SubjectReference(Base):
     """One agency's file reference for a subject; unique per agency."""
 
     __tablename__ = "subject_references"
+    # One reference per agency and person: an agency names a person one way.
+    __table_args__ = (UniqueConstraint("agency_id", "subject_id"),)
 
     agency_id: Mapped[str] = mapped_column(
         String(64), ForeignKey("agencies.id", ondelete="RESTRICT"), primary_key=True

@@ -1,0 +1,1 @@
+"""The consent registry over HTTP: record, read, withdraw; receipts and portal codes."""

@@ -1,0 +1,49 @@
+"""Problem types of the consent registry."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from gateway.errors import GatewayError, ProblemType, problem_type
+
+CONSENT_NOT_FOUND = problem_type(
+    "consent-not-found",
+    "Consent not found",
+    404,
+    "No consent with this id that the calling agency is a party to.",
+)
+REFERENCE_CONFLICT = problem_type(
+    "reference-conflict",
+    "References conflict",
+    409,
+    "The references given point to different persons, or an agency already knows this person "
+    "under another reference. Nothing was recorded.",
+)
+CONSENT_NOT_ACTIVE = problem_type(
+    "consent-not-active",
+    "Consent not active",
+    409,
+    "The consent is withdrawn, superseded or expired and cannot change any more.",
+)
+UNKNOWN_REFERENCE = problem_type(
+    "unknown-reference",
+    "Unknown reference",
+    404,
+    "The gateway knows no person under this reference of the calling agency.",
+)
+
+
+class ConsentNotFound(GatewayError):
+    kind: ClassVar[ProblemType] = CONSENT_NOT_FOUND
+
+
+class ReferenceConflict(GatewayError):
+    kind: ClassVar[ProblemType] = REFERENCE_CONFLICT
+
+
+class ConsentNotActive(GatewayError):
+    kind: ClassVar[ProblemType] = CONSENT_NOT_ACTIVE
+
+
+class UnknownReference(GatewayError):
+    kind: ClassVar[ProblemType] = UNKNOWN_REFERENCE

@@ -1,0 +1,132 @@
+"""Request and response shapes of the consent API (PRODUCT.md §4.2, Consents)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from consent.model import EvidenceChannel, GiverRole, Status, WithdrawalChannel
+from consent.vocabulary import Category, Purpose
+
+AgencyId = Annotated[
+    str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$|^[a-z0-9]$")
+]
+# A file reference: printable, no control characters, never echoed in errors or logs.
+Reference = Annotated[
+    str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SubjectIn(Strict):
+    references: dict[AgencyId, Reference] = Field(
+        min_length=1,
+        max_length=16,
+        description="Each agency involved, with its own file reference for the person.",
+    )
+
+
+class Giver(Strict):
+    role: GiverRole
+
+
+class GrantIn(Strict):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    provider: AgencyId = Field(alias="from")
+    recipient: AgencyId = Field(alias="to")
+    categories: list[Category] = Field(min_length=1, max_length=6)
+    purposes: list[Purpose] = Field(min_length=1, max_length=5)
+
+
+class NoticeIn(Strict):
+    form_id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+    form_version: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+    language: LanguageCode
+    interpreter_language: LanguageCode | None = None
+
+
+class EvidenceIn(Strict):
+    channel: EvidenceChannel
+    document_sha256: Sha256 | None = None
+
+
+class ConsentIn(Strict):
+    subject: SubjectIn
+    given_by: list[Giver] = Field(min_length=1, max_length=4)
+    grants: list[GrantIn] = Field(min_length=1, max_length=32)
+    valid_from: datetime
+    valid_until: datetime
+    notice: NoticeIn
+    evidence: EvidenceIn
+
+
+class GrantOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    provider: str = Field(serialization_alias="from")
+    recipient: str = Field(serialization_alias="to")
+    categories: list[str]
+    purposes: list[str]
+
+
+class Recorded(BaseModel):
+    consent_id: str
+    version: int
+    status: Status
+    receipt: str = Field(description="Compact JWS (EdDSA, with kid), verifiable with the JWKS.")
+    portal_code: str = Field(description="Shown once: lets the person into the portal.")
+
+
+class VersionOut(BaseModel):
+    version: int
+    status: Status
+    recorded_at: datetime
+    ended_at: datetime | None = None
+
+
+class ConsentOut(BaseModel):
+    consent_id: str
+    version: int
+    status: Status
+    subject_ref: str | None = Field(description="The caller's own reference for the person.")
+    given_by: list[GiverRole]
+    grants: list[GrantOut]
+    valid_from: datetime
+    valid_until: datetime
+    notice: dict[str, str | None]
+    evidence: dict[str, str | None]
+    recorded_at: datetime
+    recorded_by: str
+    versions: list[VersionOut]
+
+
+class ConsentList(BaseModel):
+    consents: list[ConsentOut]
+
+
+class WithdrawIn(Strict):
+    channel: WithdrawalChannel
+    grants: list[GrantIn] | None = Field(
+        default=None,
+        min_length=1,
+        description="Withdraw only these grants (a new version without them); all if absent.",
+    )
+
+
+class Receipt(BaseModel):
+    consent_id: str
+    version: int
+    receipt: str
+
+
+class PortalCode(BaseModel):
+    consent_id: str
+    portal_code: str

@@ -1,0 +1,160 @@
+"""All SQL of the consent registry (and of subject references, which recording creates)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from consent.check import Permission
+from consent.model import Status
+from gateway.consents.tables import ConsentParty, ConsentPermission, ConsentRecord, ConsentVersion
+from gateway.subjects.tables import Subject, SubjectReference
+
+
+def subjects_of(session: Session, references: dict[str, str]) -> dict[str, str]:
+    """agency id -> subject id, for the references the gateway already knows."""
+    found: dict[str, str] = {}
+    for agency_id, reference in references.items():
+        subject = session.scalar(
+            select(SubjectReference.subject_id).where(
+                SubjectReference.agency_id == agency_id, SubjectReference.reference == reference
+            )
+        )
+        if subject is not None:
+            found[agency_id] = subject
+    return found
+
+
+def references_of(session: Session, subject_id: str) -> dict[str, str]:
+    rows = session.execute(
+        select(SubjectReference.agency_id, SubjectReference.reference).where(
+            SubjectReference.subject_id == subject_id
+        )
+    )
+    return {agency_id: reference for agency_id, reference in rows}
+
+
+def add_subject(session: Session, subject_id: str, now: datetime) -> None:
+    session.add(Subject(id=subject_id, created_at=now))
+    session.flush()
+
+
+def add_reference(session: Session, agency_id: str, reference: str, subject_id: str) -> None:
+    session.add(SubjectReference(agency_id=agency_id, reference=reference, subject_id=subject_id))
+    session.flush()
+
+
+def add_consent(session: Session, consent: ConsentRecord, parties: set[str]) -> None:
+    session.add(consent)
+    session.flush()
+    session.add_all(ConsentParty(consent_id=consent.id, agency_id=party) for party in parties)
+
+
+def add_version(
+    session: Session,
+    version: ConsentVersion,
+    subject_id: str,
+    permissions: set[tuple[str, str, str, str]],
+) -> None:
+    session.add(version)
+    session.flush()
+    session.add_all(
+        ConsentPermission(
+            consent_id=version.consent_id,
+            version=version.version,
+            provider=provider,
+            recipient=recipient,
+            category=category,
+            purpose=purpose,
+            subject_id=subject_id,
+        )
+        for provider, recipient, category, purpose in sorted(permissions)
+    )
+    session.flush()
+
+
+def consent(session: Session, consent_id: str, *, for_update: bool = False) -> ConsentRecord | None:
+    query = select(ConsentRecord).where(ConsentRecord.id == consent_id)
+    if for_update:
+        # Serialises changes to one consent (and a withdrawal against a release re-check).
+        query = query.with_for_update()
+    return session.scalar(query)
+
+
+def version(session: Session, consent_id: str, number: int) -> ConsentVersion | None:
+    return session.get(ConsentVersion, (consent_id, number))
+
+
+def versions(session: Session, consent_id: str) -> Sequence[ConsentVersion]:
+    return session.scalars(
+        select(ConsentVersion)
+        .where(ConsentVersion.consent_id == consent_id)
+        .order_by(ConsentVersion.version)
+    ).all()
+
+
+def is_party(session: Session, consent_id: str, agency_id: str) -> bool:
+    return session.get(ConsentParty, (consent_id, agency_id)) is not None
+
+
+def add_parties(session: Session, consent_id: str, agencies: set[str]) -> None:
+    for agency_id in agencies:
+        if not is_party(session, consent_id, agency_id):
+            session.add(ConsentParty(consent_id=consent_id, agency_id=agency_id))
+    session.flush()
+
+
+def consents_of_subject_for(
+    session: Session, subject_id: str, agency_id: str
+) -> Sequence[ConsentRecord]:
+    return session.scalars(
+        select(ConsentRecord)
+        .join(ConsentParty, ConsentParty.consent_id == ConsentRecord.id)
+        .where(ConsentRecord.subject_id == subject_id, ConsentParty.agency_id == agency_id)
+        .order_by(ConsentRecord.created_at)
+    ).all()
+
+
+def permissions(
+    session: Session, subject_id: str, provider: str, recipient: str
+) -> list[Permission]:
+    """The subject's permissions from ``provider`` to ``recipient``, with their versions' state:
+    one indexed lookup, whatever the number of consents in the registry."""
+    rows = session.execute(
+        select(
+            ConsentPermission.consent_id,
+            ConsentPermission.version,
+            ConsentPermission.category,
+            ConsentPermission.purpose,
+            ConsentVersion.status,
+            ConsentVersion.valid_from,
+            ConsentVersion.valid_until,
+        )
+        .join(
+            ConsentVersion,
+            (ConsentVersion.consent_id == ConsentPermission.consent_id)
+            & (ConsentVersion.version == ConsentPermission.version),
+        )
+        .where(
+            ConsentPermission.subject_id == subject_id,
+            ConsentPermission.provider == provider,
+            ConsentPermission.recipient == recipient,
+        )
+    )
+    return [
+        Permission(
+            consent_id=row.consent_id,
+            version=row.version,
+            provider=provider,
+            recipient=recipient,
+            category=row.category,
+            purpose=row.purpose,
+            status=Status(row.status),
+            valid_from=row.valid_from,
+            valid_until=row.valid_until,
+        )
+        for row in rows
+    ]

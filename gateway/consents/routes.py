@@ -1,0 +1,141 @@
+"""HTTP routes of the consent registry."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
+
+from gateway.auth.dependencies import INSUFFICIENT_SCOPE, INVALID_TOKEN, Principal, require_scope
+from gateway.auth.scopes import Scope
+from gateway.consents import service
+from gateway.consents.errors import (
+    CONSENT_NOT_ACTIVE,
+    CONSENT_NOT_FOUND,
+    REFERENCE_CONFLICT,
+    UNKNOWN_REFERENCE,
+)
+from gateway.consents.models import (
+    ConsentIn,
+    ConsentList,
+    ConsentOut,
+    PortalCode,
+    Receipt,
+    Recorded,
+    Reference,
+    WithdrawIn,
+)
+from gateway.db.session import DbSession
+from gateway.errors import PAYLOAD_TOO_LARGE, problem_responses
+from gateway.runtime import RuntimeDep
+
+router = APIRouter(prefix="/v1/consents", tags=["consents"])
+Writer = Annotated[Principal, Depends(require_scope(Scope.CONSENT_WRITE))]
+Reader = Annotated[Principal, Depends(require_scope(Scope.CONSENT_READ))]
+Caseworker = Annotated[
+    str | None,
+    Header(
+        alias="X-Caseworker",
+        pattern=r"^[A-Za-z0-9._:-]{1,64}$",
+        description="Pseudonymous id of the caseworker acting (recorded in the audit).",
+    ),
+]
+ConsentId = Annotated[str, Path(max_length=36)]
+_AUTH = (INVALID_TOKEN, INSUFFICIENT_SCOPE)
+
+
+def _context(
+    request: Request, runtime: RuntimeDep, principal: Principal, caseworker: str | None
+) -> service.Context:
+    return service.Context(
+        principal=principal,
+        audit=runtime.audit,
+        keys=runtime.keys,
+        policies=runtime.policies,
+        max_validity_months=runtime.settings.consent_max_validity_months,
+        now=datetime.now(UTC),
+        caseworker=caseworker,
+        request_id=getattr(request.state, "request_id", None),
+    )
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Record a consent the person gave",
+    response_model=Recorded,
+    responses=problem_responses(*_AUTH, REFERENCE_CONFLICT, PAYLOAD_TOO_LARGE),
+)
+def record(
+    request: Request,
+    body: ConsentIn,
+    principal: Writer,
+    runtime: RuntimeDep,
+    session: DbSession,
+    caseworker: Caseworker = None,
+) -> Recorded:
+    return service.record(session, _context(request, runtime, principal, caseworker), body)
+
+
+@router.get(
+    "",
+    summary="The consents about one person that the calling agency is party to",
+    response_model=ConsentList,
+    responses=problem_responses(*_AUTH, UNKNOWN_REFERENCE),
+)
+def list_consents(
+    principal: Reader,
+    session: DbSession,
+    subject_ref: Annotated[Reference, Query(description="The caller's own file reference.")],
+) -> ConsentList:
+    return service.list_for_reference(session, principal, subject_ref, datetime.now(UTC))
+
+
+@router.get(
+    "/{consent_id}",
+    summary="One consent (its current version and history)",
+    response_model=ConsentOut,
+    responses=problem_responses(*_AUTH, CONSENT_NOT_FOUND),
+)
+def read(principal: Reader, session: DbSession, consent_id: ConsentId) -> ConsentOut:
+    return service.read(session, principal, consent_id, datetime.now(UTC))
+
+
+@router.get(
+    "/{consent_id}/receipt",
+    summary="The signed receipt of the consent's current version",
+    response_model=Receipt,
+    responses=problem_responses(*_AUTH, CONSENT_NOT_FOUND),
+)
+def receipt(principal: Reader, session: DbSession, consent_id: ConsentId) -> Receipt:
+    return service.receipt(session, principal, consent_id)
+
+
+@router.post(
+    "/{consent_id}/withdraw",
+    summary="Withdraw the consent, or some of its grants, with immediate effect",
+    response_model=ConsentOut,
+    responses=problem_responses(*_AUTH, CONSENT_NOT_FOUND, CONSENT_NOT_ACTIVE),
+)
+def withdraw(
+    request: Request,
+    body: WithdrawIn,
+    principal: Writer,
+    runtime: RuntimeDep,
+    session: DbSession,
+    consent_id: ConsentId,
+    caseworker: Caseworker = None,
+) -> ConsentOut:
+    context = _context(request, runtime, principal, caseworker)
+    return service.withdraw(session, context, consent_id, body)
+
+
+@router.post(
+    "/{consent_id}/portal-code",
+    summary="Issue a new portal code for the person (the old one stops working)",
+    response_model=PortalCode,
+    responses=problem_responses(*_AUTH, CONSENT_NOT_FOUND),
+)
+def reissue_portal_code(principal: Writer, session: DbSession, consent_id: ConsentId) -> PortalCode:
+    return service.reissue_portal_code(session, principal, consent_id)

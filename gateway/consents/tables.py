@@ -1,0 +1,82 @@
+"""Tables of the consent registry.
+
+A consent has versions; a version is never edited except to end it (withdrawn or superseded).
+Its permissions are stored one row per (provider, recipient, category, purpose), keyed by the
+subject, so the check is an indexed lookup however many consents there are.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, ForeignKeyConstraint, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gateway.db.base import Base, UTCDateTime
+
+
+class ConsentRecord(Base):
+    __tablename__ = "consents"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    subject_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("subjects.id", ondelete="RESTRICT"), index=True
+    )
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    current_version: Mapped[int] = mapped_column(Integer)
+    portal_code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class ConsentVersion(Base):
+    __tablename__ = "consent_versions"
+
+    consent_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("consents.id", ondelete="RESTRICT"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    status: Mapped[str] = mapped_column(String(16))  # active, withdrawn, superseded
+    valid_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    valid_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    grants: Mapped[list] = mapped_column(JSON)
+    given_by: Mapped[list] = mapped_column(JSON)
+    notice: Mapped[dict] = mapped_column(JSON)
+    evidence: Mapped[dict] = mapped_column(JSON)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    caseworker: Mapped[str | None] = mapped_column(String(64))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_by: Mapped[str | None] = mapped_column(String(64))
+    withdrawal_channel: Mapped[str | None] = mapped_column(String(16))
+    receipt: Mapped[str] = mapped_column(Text)
+
+
+class ConsentPermission(Base):
+    __tablename__ = "consent_permissions"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["consent_id", "version"],
+            ["consent_versions.consent_id", "consent_versions.version"],
+            ondelete="RESTRICT",
+        ),
+        Index("ix_consent_permissions_lookup", "subject_id", "provider", "recipient"),
+    )
+
+    consent_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    provider: Mapped[str] = mapped_column(String(64), primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(64), primary_key=True)
+    category: Mapped[str] = mapped_column(String(48), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(48), primary_key=True)
+    subject_id: Mapped[str] = mapped_column(String(36))
+
+
+class ConsentParty(Base):
+    """Agencies that may read a consent: the recorder and every agency in any of its grants."""
+
+    __tablename__ = "consent_parties"
+
+    consent_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("consents.id", ondelete="RESTRICT"), primary_key=True
+    )
+    agency_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
