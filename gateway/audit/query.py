@@ -101,12 +101,13 @@ class LeafRow:
     leaf_hash: bytes
     entry_exists: bool
     body: str | None
-    columns: dict[str, Any] | None
+    columns: tuple[Any, ...] | None  # the searchable columns, in searchable_columns() order
     matched: bool = True
 
 
 _SEARCHABLE = ("event", "actor", "requester", "provider", "decision", "reason", "purpose",
                "categories", "subject")  # fmt: skip
+_FIRST_SEARCHABLE = 6  # position of the first searchable column in leaves_in_order's rows
 
 
 def leaves_in_order(
@@ -150,7 +151,7 @@ def _leaf_row(row: Any) -> LeafRow:
         leaf_hash=row.leaf_hash,
         entry_exists=found,
         body=row.body,
-        columns={name: getattr(row, name) for name in _SEARCHABLE} if found else None,
+        columns=tuple(row[_FIRST_SEARCHABLE:]) if found else None,
         matched=bool(row.matched),
     )
 

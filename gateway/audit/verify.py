@@ -151,17 +151,22 @@ def _leaf(row: LeafRow, report: Report) -> bytes:
         return computed
     if row.columns is not None:
         expected = searchable_columns(json.loads(row.body))
-        for name, value in expected.items():
-            if row.columns.get(name) != value:
-                report.problem(
-                    f"first bad entry: position {row.seq} was changed (its '{name}' column "
-                    "differs from its recorded content)"
-                )
-                break
+        if tuple(expected.values()) != row.columns:
+            name = next(
+                name
+                for name, value in zip(expected, row.columns, strict=True)
+                if expected[name] != value
+            )
+            report.problem(
+                f"first bad entry: position {row.seq} was changed (its '{name}' column "
+                "differs from its recorded content)"
+            )
     return computed
 
 
 def _compare(frontier: Frontier, targets: list[_Target], report: Report, last_good: int) -> bool:
+    if not targets:
+        return True
     root = frontier.root()
     intact = True
     for target in targets:
