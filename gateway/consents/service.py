@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -462,7 +463,7 @@ def _grant_agencies(grants: Iterable[GrantIn]) -> set[str]:
 
 def _merged(grants: list[GrantIn]) -> list[GrantIn]:
     """Grants in a stable order, exact duplicates dropped."""
-    unique = {tuple(sorted(_grant_document(g).items(), key=str)): g for g in grants}
+    unique = {json.dumps(_grant_document(g), sort_keys=True): g for g in grants}
     return sorted(unique.values(), key=lambda g: (g.provider, g.recipient, sorted(g.categories)))
 
 

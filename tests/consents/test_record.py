@@ -1,0 +1,213 @@
+"""Recording a consent: what is stored and returned, and every refusal, which writes nothing."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+
+import jwt as pyjwt
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from gateway.audit.tables import AuditEntry
+from gateway.consents.tables import ConsentPermission, ConsentRecord, ConsentVersion
+from gateway.runtime import Runtime
+from gateway.subjects.tables import Subject, SubjectReference
+from tests.consents.conftest import ABH, BONN, JA, JC, SA, consent_body
+
+TABLES = (ConsentRecord, ConsentVersion, ConsentPermission, Subject, SubjectReference)
+
+
+def counts(runtime: Runtime) -> dict[str, int]:
+    with runtime.database.transaction(read_only=True) as session:
+        return {
+            table.__tablename__: int(session.scalar(select(func.count()).select_from(table)) or 0)
+            for table in (*TABLES, AuditEntry)
+        }
+
+
+def test_a_consent_is_recorded_with_receipt_and_portal_code(http, as_agency, runtime: Runtime):
+    response = http.post("/v1/consents", json=consent_body(), headers=as_agency(JC))
+    assert response.status_code == 201, response.text
+    recorded = response.json()
+    assert recorded["version"] == 1
+    assert recorded["status"] == "active"
+    assert re.fullmatch(r"[A-Z2-9]{5}(-[A-Z2-9]{5}){3}", recorded["portal_code"])
+    counted = counts(runtime)
+    assert counted["consent_permissions"] == 3  # 1x2 + 1x1 (category, purpose) pairs
+    assert counted["subject_references"] == 3
+
+
+def test_the_receipt_verifies_with_the_jwks_in_an_independent_library(http, as_agency):
+    recorded = http.post("/v1/consents", json=consent_body(), headers=as_agency(JC)).json()
+    jwks = http.get("/.well-known/jwks.json").json()
+    header = pyjwt.get_unverified_header(recorded["receipt"])
+    assert header["alg"] == "EdDSA"
+    (key,) = [k for k in jwks["keys"] if k["kid"] == header["kid"]]
+    public = pyjwt.PyJWK.from_dict(key, algorithm="EdDSA")
+    payload = pyjwt.api_jws.decode(recorded["receipt"], key=public.key, algorithms=["EdDSA"])
+    receipt = json.loads(payload)
+    assert receipt["consent_id"] == recorded["consent_id"]
+    assert receipt["status"] == "active"
+    assert len(receipt["notice"]["form_sha256"]) == 64
+    assert receipt["notice"]["interpreter_language"] == "ar"
+    for reference in ("JC-4711", "ABH-0815", "SA-2002"):
+        assert reference not in payload.decode()
+
+
+def test_reading_shows_only_the_callers_own_reference(http, as_agency):
+    consent_id = http.post("/v1/consents", json=consent_body(), headers=as_agency(JC)).json()[
+        "consent_id"
+    ]
+    as_abh = http.get(f"/v1/consents/{consent_id}", headers=as_agency(ABH))
+    assert as_abh.status_code == 200
+    assert as_abh.json()["subject_ref"] == "ABH-0815"
+    assert "JC-4711" not in as_abh.text
+    listed = http.get("/v1/consents", params={"subject_ref": "SA-2002"}, headers=as_agency(SA))
+    assert [c["consent_id"] for c in listed.json()["consents"]] == [consent_id]
+
+
+def test_an_agency_not_party_to_a_consent_gets_404(http, as_agency):
+    consent_id = http.post("/v1/consents", json=consent_body(), headers=as_agency(JC)).json()[
+        "consent_id"
+    ]
+    for path in (f"/v1/consents/{consent_id}", f"/v1/consents/{consent_id}/receipt"):
+        response = http.get(path, headers=as_agency(JA))
+        assert response.status_code == 404
+        assert response.json()["type"] == "/problems/consent-not-found"
+
+
+def test_a_second_consent_reuses_the_known_person(http, as_agency, runtime):
+    http.post("/v1/consents", json=consent_body(), headers=as_agency(JC))
+    second = consent_body(
+        subject={"references": {JC: "JC-4711", JA: "JA-77"}},
+        grants=[
+            {
+                "from": JA,
+                "to": JC,
+                "categories": ["youth_welfare_support"],
+                "purposes": ["case_management"],
+            }
+        ],
+    )
+    assert http.post("/v1/consents", json=second, headers=as_agency(JC)).status_code == 201
+    assert counts(runtime)["subjects"] == 1
+    assert counts(runtime)["subject_references"] == 4
+
+
+def test_recording_is_audited_with_a_pseudonym_only(http, as_agency, runtime):
+    http.post(
+        "/v1/consents", json=consent_body(), headers=as_agency(JC) | {"X-Caseworker": "cw-17"}
+    )
+    with runtime.database.transaction(read_only=True) as session:
+        (body,) = session.scalars(
+            select(AuditEntry.body).where(AuditEntry.event == "consent.recorded")
+        )
+    entry = json.loads(body)
+    assert entry["caseworker"] == "cw-17"
+    assert entry["subject"].startswith(runtime.audit.pseudonymizer.key_id + ":")
+    assert "JC-4711" not in body
+
+
+def in_days(days: int) -> str:
+    return (datetime.now(UTC) + timedelta(days=days)).isoformat()
+
+
+def grant(provider: str, recipient: str, category: str, purpose: str) -> dict[str, object]:
+    return {"from": provider, "to": recipient, "categories": [category], "purposes": [purpose]}
+
+
+def notice(form_id: str, language: str) -> dict[str, str]:
+    return {"form_id": form_id, "form_version": "1", "language": language}
+
+
+FORM = "cross-agency-case-management"
+CASE = "case_management"
+REFUSALS = [
+    ("unknown agency", {"grants": [grant("koeln-nowhere", JC, "residence_status", CASE)]},
+     "/body/"),
+    ("no flow allows it", {"grants": [grant(JC, ABH, "benefit_status", CASE)]},
+     "/body/grants/0"),
+    ("wrong purpose", {"grants": [grant(ABH, JC, "residence_status", "benefit_entitlement")]},
+     "/body/grants/0"),
+    ("across municipalities",
+     {"subject": {"references": {JC: "JC-1", BONN: "B-1", ABH: "A-1"}},
+      "grants": [grant(ABH, BONN, "residence_status", CASE)]},
+     "/body/grants"),
+    ("recorder not a party", {"grants": [grant(ABH, SA, "residence_status", CASE)]},
+     "/body/grants"),
+    ("missing reference", {"subject": {"references": {JC: "JC-1"}}}, "/body/grants/0/from"),
+    ("to itself", {"grants": [grant(JC, JC, "case_contact", CASE)]}, "/body/grants/0"),
+    ("dates reversed", {"valid_from": in_days(10), "valid_until": in_days(5)},
+     "/body/valid_until"),
+    ("over 24 months", {"valid_until": in_days(800)}, "/body/valid_until"),
+    ("already over", {"valid_from": in_days(-30), "valid_until": in_days(-1)},
+     "/body/valid_until"),
+    ("unknown form", {"notice": notice("no-such-form", "de")}, "/body/notice"),
+    ("unknown language", {"notice": notice(FORM, "fr")}, "/body/notice"),
+    ("empty grants", {"grants": []}, "/body/grants"),
+    ("unknown category", {"grants": [grant(ABH, JC, "passport", CASE)]},
+     "/body/grants/0/categories/0"),
+    ("unknown role", {"given_by": [{"role": "neighbour"}]}, "/body/given_by/0/role"),
+    ("unknown channel", {"evidence": {"channel": "telepathy"}}, "/body/evidence/channel"),
+    ("extra field", {"note": "x"}, "/body/note"),
+    ("naive time", {"valid_from": "2026-01-01T00:00:00"}, "/body/valid_from"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("case", "changes", "path"), REFUSALS, ids=[r[0] for r in REFUSALS])
+def test_a_bad_consent_is_refused_and_nothing_is_written(
+    http: TestClient, as_agency, runtime: Runtime, case, changes, path
+):
+    before = counts(runtime)
+    response = http.post("/v1/consents", json=consent_body(**changes), headers=as_agency(JC))
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert any(error["path"].startswith(path) for error in problem["errors"]), problem
+    assert "JC-4711" not in response.text
+    assert counts(runtime) == before
+
+
+def test_references_naming_two_persons_are_refused_with_409(http, as_agency, runtime):
+    http.post("/v1/consents", json=consent_body(), headers=as_agency(JC))
+    other = consent_body(subject={"references": {JC: "JC-9999", ABH: "ABH-0815", SA: "SA-1"}})
+    http.post(
+        "/v1/consents",
+        json=consent_body(subject={"references": {JC: "JC-9999", ABH: "ABH-1", SA: "SA-9"}}),
+        headers=as_agency(JC),
+    )
+    before = counts(runtime)
+    response = http.post("/v1/consents", json=other, headers=as_agency(JC))
+    assert response.status_code == 409
+    assert response.json()["type"] == "/problems/reference-conflict"
+    assert counts(runtime) == before
+
+
+def test_a_second_reference_of_one_agency_for_a_person_is_refused(http, as_agency, runtime):
+    http.post("/v1/consents", json=consent_body(), headers=as_agency(JC))
+    before = counts(runtime)
+    changed = consent_body(subject={"references": {JC: "JC-4711", ABH: "ABH-NEW", SA: "SA-2002"}})
+    response = http.post("/v1/consents", json=changed, headers=as_agency(JC))
+    assert response.status_code == 409
+    assert counts(runtime) == before
+
+
+def test_recording_needs_consent_write(http, clients):
+    from gateway.agencies.tables import ClientRole
+
+    dpo = clients.other("city-dpo", ClientRole.DPO)
+    form = token_form_for(dpo)
+    token = http.post("/oauth/token", data=form).json()["access_token"]
+    response = http.post(
+        "/v1/consents", json=consent_body(), headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 403
+
+
+def token_form_for(client):
+    from tests.support import client_assertion, token_form
+
+    return token_form(client_assertion(client.id, client.key, "http://localhost/oauth/token"))
