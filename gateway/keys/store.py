@@ -53,7 +53,9 @@ class SigningKey:
 
     def public_jwk(self) -> dict[str, Any]:
         public = {name: value for name, value in self.jwk.items() if name != "d"}
-        return {**public, "kid": self.kid, "alg": SIGNING_ALGORITHM, "use": "sig"}
+        # No "alg": the key signs access tokens as "Ed25519" and receipts as "EdDSA" (RFC 8037),
+        # and verifiers that match on alg would otherwise refuse one of them.
+        return {**public, "kid": self.kid, "use": "sig"}
 
     def to_file(self) -> dict[str, Any]:
         return {
@@ -157,10 +159,21 @@ class KeyStore:
         ]
 
     def verification_keyset(self) -> KeySet:
-        return KeySet.import_key_set(self.public_jwks())  # type: ignore[arg-type]  # same JSON shape as joserfc's TypedDict
+        """The keys access tokens may be signed with now (active, or retired within grace)."""
+        keys = {"keys": [key.public_jwk() for key in self.verification_keys()]}
+        return KeySet.import_key_set(keys)  # type: ignore[arg-type]  # joserfc's TypedDict shape
 
     def public_jwks(self) -> dict[str, list[dict[str, Any]]]:
-        return {"keys": [key.public_jwk() for key in self.verification_keys()]}
+        """Every public key this gateway ever signed with, the active one first.
+
+        Retired keys stay published so that consent receipts remain verifiable for years; the
+        gateway itself accepts access tokens only from keys within their grace period
+        (``verification_keys``), and a retired key's private half is erased after it.
+        """
+        self._maybe_reload()
+        active = self.active_kid()
+        ordered = sorted(self._keys, key=lambda key: (key.kid != active, key.created_at))
+        return {"keys": [key.public_jwk() for key in ordered]}
 
     def find(self, kid: str) -> SigningKey | None:
         """The verification key with this id; looks at the folder again once if it is unknown."""

@@ -211,3 +211,16 @@ def token_form_for(client):
     from tests.support import client_assertion, token_form
 
     return token_form(client_assertion(client.id, client.key, "http://localhost/oauth/token"))
+
+
+def test_an_old_receipt_still_verifies_after_the_key_rotated_long_ago(http, as_agency, runtime):
+    from datetime import UTC, datetime, timedelta
+
+    recorded = http.post("/v1/consents", json=consent_body(), headers=as_agency(JC)).json()
+    runtime.keys.rotate(now=datetime.now(UTC) - timedelta(days=400))
+    runtime.keys.rotate()
+    header = pyjwt.get_unverified_header(recorded["receipt"])
+    jwks = http.get("/.well-known/jwks.json").json()
+    (key,) = [k for k in jwks["keys"] if k["kid"] == header["kid"]]
+    public = pyjwt.PyJWK.from_dict(key, algorithm="EdDSA")
+    assert pyjwt.api_jws.decode(recorded["receipt"], key=public.key, algorithms=["EdDSA"])

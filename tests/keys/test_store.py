@@ -53,14 +53,19 @@ def test_rotation_signs_with_the_new_key_and_still_verifies_the_old(tmp_path: Pa
     assert jwt.decode(token, keys.verification_keyset(), algorithms=["Ed25519"]).claims == {"a": 1}
 
 
-def test_a_key_retired_past_its_grace_is_unpublished_and_its_private_half_erased(tmp_path: Path):
+def test_a_key_retired_past_its_grace_verifies_no_token_and_loses_its_private_half(
+    tmp_path: Path,
+):
     keys = store(tmp_path)
     keys.ensure()
     old = keys.active_kid()
     keys.rotate(now=datetime.now(UTC) - 2 * GRACE)
     keys.rotate()
 
-    assert old not in {k["kid"] for k in keys.public_jwks()["keys"]}
+    assert keys.find(old) is None  # no access token signed by it is accepted any more
+    assert old not in {k["kid"] for k in keys.verification_keyset().as_dict()["keys"]}
+    # Still published, for receipts it signed long ago.
+    assert old in {k["kid"] for k in keys.public_jwks()["keys"]}
     kept = json.loads((tmp_path / "signing" / f"{old}.json").read_text())
     assert "d" not in kept["jwk"]
     assert kept["retired_at"] is not None
