@@ -40,7 +40,7 @@ def load_form(form_id: str, version: str, language: str, folder: Path = FORMS) -
     metadata = base / "form.yaml"
     if not metadata.exists():
         raise FormError(f"unknown form {form_id!r} version {version!r}")
-    languages = yaml.safe_load(metadata.read_text()).get("languages", [])
+    languages = yaml.safe_load(metadata.read_text(encoding="utf-8")).get("languages", [])
     if language not in languages or not (base / f"{language}.md").exists():
         raise FormError(f"form {form_id!r} version {version!r} has no language {language!r}")
-    return Form(form_id, version, language, (base / f"{language}.md").read_text())
+    return Form(form_id, version, language, (base / f"{language}.md").read_text(encoding="utf-8"))
