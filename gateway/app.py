@@ -14,6 +14,7 @@ from gateway.audit.publisher import Publisher
 from gateway.audit.routes import router as audit_router
 from gateway.auth.routes import router as auth_router
 from gateway.consents.routes import router as consents_router
+from gateway.consents.service import sweep_expiries
 from gateway.errors import PROBLEM_MEDIA_TYPE, ProblemDetail, install_error_handlers
 from gateway.keys.routes import router as keys_router
 from gateway.meta.routes import router as meta_router
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                 runtime.database,
                 settings.audit_checkpoint_interval,
                 settings.audit_retention_days,
+                chores=[lambda: sweep_expiries(runtime.database, runtime.audit)],
             )
             publisher.start()
         yield

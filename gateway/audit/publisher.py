@@ -1,9 +1,11 @@
-"""The background publisher: every few seconds, place new entries and sign a checkpoint."""
+"""The background publisher: every few seconds, run the chores that record time-driven events
+(such as consents that expired), place new entries and sign a checkpoint."""
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from gateway.audit.retention import prune
@@ -21,11 +23,13 @@ class Publisher:
         database: Database,
         interval: float,
         retention_days: int | None = None,
+        chores: Sequence[Callable[[], object]] = (),
     ):
         self._audit = audit
         self._database = database
         self._interval = interval
         self._retention_days = retention_days
+        self._chores = tuple(chores)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="audit-publisher", daemon=True)
         self._pruned_at: datetime | None = None
@@ -40,6 +44,9 @@ class Publisher:
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
             try:
+                # Chores first: what they record is placed and signed in the same round.
+                for chore in self._chores:
+                    chore()
                 self._audit.publish(self._database)
                 self._maybe_prune()
             except Exception:

@@ -96,6 +96,25 @@ def versions(session: Session, consent_id: str) -> Sequence[ConsentVersion]:
     ).all()
 
 
+def expired_unrecorded(
+    session: Session, now: datetime, limit: int
+) -> Sequence[tuple[ConsentVersion, str]]:
+    """Active versions past their end whose expiry is not yet in the audit log."""
+    rows = session.execute(
+        select(ConsentVersion, ConsentRecord.subject_id)
+        .join(ConsentRecord, ConsentRecord.id == ConsentVersion.consent_id)
+        .where(
+            ConsentVersion.status == Status.ACTIVE.value,
+            ConsentVersion.valid_until <= now,
+            ConsentVersion.expiry_recorded_at.is_(None),
+        )
+        .order_by(ConsentVersion.valid_until)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return [(version, subject_id) for version, subject_id in rows]
+
+
 def is_party(session: Session, consent_id: str, agency_id: str) -> bool:
     return session.get(ConsentParty, (consent_id, agency_id)) is not None
 

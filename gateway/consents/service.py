@@ -7,7 +7,7 @@ import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
@@ -40,6 +40,7 @@ from gateway.consents.models import (
 )
 from gateway.consents.receipts import new_portal_code, sign_receipt
 from gateway.consents.tables import ConsentRecord, ConsentVersion
+from gateway.db.engine import Database
 from gateway.errors import InvalidRequest
 from gateway.keys.store import KeyStore
 from gateway.policy.model import PolicySet
@@ -385,6 +386,34 @@ def _end(version: ConsentVersion, context: Context, channel: str, status: Status
     version.ended_at = context.now
     version.ended_by = context.principal.client_id
     version.withdrawal_channel = channel
+
+
+def record_expiries(session: Session, audit: AuditLog, now: datetime, limit: int = 500) -> int:
+    """Audit consents that have expired since the last look. Expiry itself needs no job (the
+    check compares times); this only puts the transition into the log."""
+    expired = repository.expired_unrecorded(session, now, limit)
+    for version, subject_id in expired:
+        version.expiry_recorded_at = now
+        audit.record(
+            session,
+            AuditEvent(
+                EventType.CONSENT_EXPIRED,
+                subject_id=subject_id,
+                legal_basis="consent",
+                consent_id=version.consent_id,
+                consent_version=version.version,
+                details={"valid_until": version.valid_until.isoformat()},
+            ),
+            now=now,
+        )
+    session.flush()
+    return len(expired)
+
+
+def sweep_expiries(database: Database, audit: AuditLog) -> int:
+    """One round of ``record_expiries`` in its own transaction (run by the background chores)."""
+    with database.transaction() as session:
+        return record_expiries(session, audit, datetime.now(UTC))
 
 
 # -- the check ------------------------------------------------------------------------------

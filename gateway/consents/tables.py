@@ -37,7 +37,7 @@ class ConsentVersion(Base):
     version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     status: Mapped[str] = mapped_column(String(16))  # active, withdrawn, superseded
     valid_from: Mapped[datetime] = mapped_column(UTCDateTime)
-    valid_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    valid_until: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     grants: Mapped[list] = mapped_column(JSON)
     given_by: Mapped[list] = mapped_column(JSON)
     notice: Mapped[dict] = mapped_column(JSON)
@@ -48,6 +48,8 @@ class ConsentVersion(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_by: Mapped[str | None] = mapped_column(String(64))
     withdrawal_channel: Mapped[str | None] = mapped_column(String(16))
+    # Expiry is a fact checked at every use; this only marks that it has been audited.
+    expiry_recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     receipt: Mapped[str] = mapped_column(Text)
 
 

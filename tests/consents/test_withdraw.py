@@ -123,3 +123,23 @@ def test_a_new_portal_code_replaces_the_old(http, as_agency):
     fresh = http.post(f"/v1/consents/{recorded['consent_id']}/portal-code", headers=as_agency(JC))
     assert fresh.status_code == 200
     assert fresh.json()["portal_code"] != recorded["portal_code"]
+
+
+def test_an_expiry_is_audited_once(http, as_agency, runtime):
+    from sqlalchemy import func, select
+
+    from gateway.audit.tables import AuditEntry
+    from gateway.consents.service import record_expiries
+
+    record(http, as_agency)
+    later = datetime.now(UTC) + timedelta(days=400)
+    with runtime.database.transaction() as session:
+        assert record_expiries(session, runtime.audit, datetime.now(UTC)) == 0
+        assert record_expiries(session, runtime.audit, later) == 1
+        assert record_expiries(session, runtime.audit, later) == 0
+        expired = session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.event == "consent.expired")
+        )
+    assert expired == 1

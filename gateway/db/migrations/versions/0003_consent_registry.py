@@ -56,6 +56,7 @@ def upgrade() -> None:
         sa.Column("ended_at", UTCDateTime()),
         sa.Column("ended_by", sa.String(64)),
         sa.Column("withdrawal_channel", sa.String(16)),
+        sa.Column("expiry_recorded_at", UTCDateTime()),
         sa.Column("receipt", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
             ["consent_id"], ["consents.id"],
@@ -63,6 +64,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("consent_id", "version", name=op.f("pk_consent_versions")),
     )  # fmt: skip
+    op.create_index(op.f("ix_consent_versions_valid_until"), "consent_versions", ["valid_until"])
     op.create_table(
         "consent_permissions",
         sa.Column("consent_id", sa.String(36), nullable=False),
