@@ -9,8 +9,12 @@ import tempfile
 import click
 import uvicorn
 
+from gateway.audit.events import OPERATOR, AuditEvent, EventType
+from gateway.audit.service import AuditLog
 from gateway.cli.context import load_settings, migrated_database
+from gateway.db.engine import Database
 from gateway.demo.agencies import set_up
+from gateway.policy.loader import REFERENCE_POLICIES, PolicyError, load_policies
 from gateway.runtime import open_audit_log, open_key_store
 from gateway.settings import Settings
 
@@ -41,6 +45,7 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
     # Made here, once, so that several workers starting together do not each create keys.
     open_key_store(settings).ensure()
     audit = open_audit_log(settings)
+    _audit_policies(settings, database, audit)
     if settings.demo:
         _announce_demo(settings, set_up(database, audit, settings.demo_dir))
     database.dispose()
@@ -58,6 +63,24 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
     finally:
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _audit_policies(settings: Settings, database: Database, audit: AuditLog) -> None:
+    """Refuse to start on an invalid policy set; record which set this start serves."""
+    try:
+        policies = load_policies(settings.policy_dir or REFERENCE_POLICIES)
+    except PolicyError as invalid:
+        raise click.ClickException(f"invalid policy file: {invalid}") from None
+    with database.transaction() as session:
+        audit.record(
+            session,
+            AuditEvent(
+                EventType.POLICY_SET_LOADED,
+                actor=OPERATOR,
+                policy_set_digest=policies.digest,
+                details={"files": ", ".join(policies.files), "flows": len(policies.flows)},
+            ),
+        )
 
 
 def _url_host(host: str) -> str:

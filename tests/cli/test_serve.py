@@ -201,3 +201,18 @@ def test_a_client_assertion_is_accepted_once_across_workers(database_url: str, t
             if line.startswith("gateway_http_requests_total{") and 'route="/oauth/token"' in line
         )
         assert token_requests == attempts
+
+
+def test_serve_refuses_to_start_on_an_invalid_policy_file(database_url: str, tmp_path: Path):
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    reference = Path(__file__).parents[2] / "policies"
+    (policies / "policy.schema.json").write_text((reference / "policy.schema.json").read_text())
+    (policies / "broken.yaml").write_text("policy_id: p\nversion: 1\nflows: []\n")
+    env = command_env(database_url) | {"GATEWAY_POLICY_DIR": str(policies)}
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway", "serve", "--port", str(free_port())],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "broken.yaml:3" in result.stderr
