@@ -13,6 +13,7 @@ class EventType(StrEnum):
     CONSENT_WITHDRAWN = "consent.withdrawn"
     CONSENT_SUPERSEDED = "consent.superseded"
     CONSENT_EXPIRED = "consent.expired"
+    REFERENCE_SET = "subject.reference_set"
     MESSAGE_SENT = "message.sent"
     MESSAGE_FETCHED = "message.fetched"
     MESSAGE_ACKNOWLEDGED = "message.acknowledged"

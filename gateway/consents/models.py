@@ -121,6 +121,10 @@ class WithdrawIn(Strict):
     )
 
 
+class ReferenceIn(Strict):
+    reference: Reference = Field(description="The calling agency's own file reference.")
+
+
 class Receipt(BaseModel):
     consent_id: str
     version: int

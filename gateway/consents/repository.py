@@ -47,6 +47,19 @@ def add_reference(session: Session, agency_id: str, reference: str, subject_id: 
     session.flush()
 
 
+def set_reference(session: Session, agency_id: str, subject_id: str, reference: str) -> None:
+    """Give ``agency_id`` this reference for the subject, replacing the one it had."""
+    existing = session.scalar(
+        select(SubjectReference).where(
+            SubjectReference.agency_id == agency_id, SubjectReference.subject_id == subject_id
+        )
+    )
+    if existing is not None:
+        session.delete(existing)
+        session.flush()
+    add_reference(session, agency_id, reference, subject_id)
+
+
 def add_consent(session: Session, consent: ConsentRecord, parties: set[str]) -> None:
     session.add(consent)
     session.flush()

@@ -24,6 +24,7 @@ from gateway.consents.models import (
     Receipt,
     Recorded,
     Reference,
+    ReferenceIn,
     WithdrawIn,
 )
 from gateway.db.session import DbSession
@@ -129,6 +130,25 @@ def withdraw(
 ) -> ConsentOut:
     context = _context(request, runtime, principal, caseworker)
     return service.withdraw(session, context, consent_id, body)
+
+
+@router.put(
+    "/{consent_id}/subject-reference",
+    summary="Add or correct the calling agency's own reference for the consent's person",
+    response_model=ConsentOut,
+    responses=problem_responses(*_AUTH, CONSENT_NOT_FOUND, REFERENCE_CONFLICT),
+)
+def set_own_reference(
+    request: Request,
+    body: ReferenceIn,
+    principal: Writer,
+    runtime: RuntimeDep,
+    session: DbSession,
+    consent_id: ConsentId,
+    caseworker: Caseworker = None,
+) -> ConsentOut:
+    context = _context(request, runtime, principal, caseworker)
+    return service.set_own_reference(session, context, consent_id, body.reference)
 
 
 @router.post(

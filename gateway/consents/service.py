@@ -260,6 +260,34 @@ def reissue_portal_code(session: Session, principal: Principal, consent_id: str)
     return PortalCode(consent_id=consent.id, portal_code=code)
 
 
+def set_own_reference(
+    session: Session, context: Context, consent_id: str, reference: str
+) -> ConsentOut:
+    """Add or correct the calling agency's own reference for the person of a consent it is a
+    party to. An agency can never set another agency's reference."""
+    consent = _visible(session, context.principal, consent_id, for_update=True)
+    agency = context.principal.client_id
+    named = repository.subjects_of(session, {agency: reference})
+    if named and named[agency] != consent.subject_id:
+        raise ReferenceConflict("this reference already names another person")
+    if not named:
+        repository.set_reference(session, agency, consent.subject_id, reference)
+        context.audit.record(
+            session,
+            AuditEvent(
+                EventType.REFERENCE_SET,
+                actor=agency,
+                requester=agency,
+                caseworker=context.caseworker,
+                subject_id=consent.subject_id,
+                consent_id=consent.id,
+                request_id=context.request_id,
+            ),
+            now=context.now,
+        )
+    return _out(session, consent, context.principal, context.now)
+
+
 def _visible(
     session: Session, principal: Principal, consent_id: str, *, for_update: bool = False
 ) -> ConsentRecord:

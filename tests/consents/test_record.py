@@ -224,3 +224,46 @@ def test_an_old_receipt_still_verifies_after_the_key_rotated_long_ago(http, as_a
     (key,) = [k for k in jwks["keys"] if k["kid"] == header["kid"]]
     public = pyjwt.PyJWK.from_dict(key, algorithm="EdDSA")
     assert pyjwt.api_jws.decode(recorded["receipt"], key=public.key, algorithms=["EdDSA"])
+
+
+def test_an_agency_corrects_its_own_reference_and_only_its_own(http, as_agency, runtime):
+    consent_id = http.post("/v1/consents", json=consent_body(), headers=as_agency(JC)).json()[
+        "consent_id"
+    ]
+    corrected = http.put(
+        f"/v1/consents/{consent_id}/subject-reference",
+        json={"reference": "ABH-0815-B"},
+        headers=as_agency(ABH),
+    )
+    assert corrected.status_code == 200, corrected.text
+    assert corrected.json()["subject_ref"] == "ABH-0815-B"
+    # The job centre's reference is untouched; the old one of the foreigners' office is gone.
+    assert (
+        http.get(f"/v1/consents/{consent_id}", headers=as_agency(JC)).json()["subject_ref"]
+        == "JC-4711"
+    )
+    listed = http.get("/v1/consents", params={"subject_ref": "ABH-0815"}, headers=as_agency(ABH))
+    assert listed.status_code == 404
+
+
+def test_a_reference_naming_another_person_is_refused(http, as_agency, runtime):
+    first = http.post("/v1/consents", json=consent_body(), headers=as_agency(JC)).json()
+    other = consent_body(subject={"references": {JC: "JC-2", ABH: "ABH-2", SA: "SA-2"}})
+    http.post("/v1/consents", json=other, headers=as_agency(JC))
+    before = counts(runtime)
+    response = http.put(
+        f"/v1/consents/{first['consent_id']}/subject-reference",
+        json={"reference": "JC-2"},
+        headers=as_agency(JC),
+    )
+    assert response.status_code == 409
+    assert counts(runtime) == before
+
+
+def test_an_oversized_consent_is_refused_with_413_and_nothing_written(http, as_agency, runtime):
+    before = counts(runtime)
+    body = consent_body(evidence={"channel": "paper_signed", "padding": "x" * (2 * 1024 * 1024)})
+    response = http.post("/v1/consents", json=body, headers=as_agency(JC))
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    assert counts(runtime) == before
