@@ -31,6 +31,9 @@ class Settings(BaseSettings):
         "gateway (the repository's policies/ folder).",
     )
     consent_max_validity_months: int = Field(default=24, ge=1, le=120)
+    provider_timeout: float = Field(
+        default=5.0, gt=0, le=60, description="Seconds a providing agency's system may take."
+    )
     schema_dir: Path = Field(default=Path("schemas"))
     issuer: str = Field(
         default="http://127.0.0.1:8000",

@@ -128,6 +128,21 @@ def expired_unrecorded(
     return [(version, subject_id) for version, subject_id in rows]
 
 
+def consent_ids_of(session: Session, subject_id: str, provider: str, recipient: str) -> list[str]:
+    """The consents with permissions from ``provider`` to ``recipient`` for this subject."""
+    return sorted(
+        set(
+            session.scalars(
+                select(ConsentPermission.consent_id).where(
+                    ConsentPermission.subject_id == subject_id,
+                    ConsentPermission.provider == provider,
+                    ConsentPermission.recipient == recipient,
+                )
+            )
+        )
+    )
+
+
 def is_party(session: Session, consent_id: str, agency_id: str) -> bool:
     return session.get(ConsentParty, (consent_id, agency_id)) is not None
 

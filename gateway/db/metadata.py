@@ -3,8 +3,10 @@
 from gateway.agencies import tables as _agencies  # noqa: F401  (registers the tables)
 from gateway.audit import tables as _audit  # noqa: F401
 from gateway.auth import tables as _auth  # noqa: F401
+from gateway.consents import notices_tables as _notices  # noqa: F401
 from gateway.consents import tables as _consents  # noqa: F401
 from gateway.db.base import Base
+from gateway.exchange import tables as _exchanges  # noqa: F401
 from gateway.subjects import tables as _subjects  # noqa: F401
 
 metadata = Base.metadata

@@ -1,0 +1,1 @@
+"""Exchanges: queries between agencies, decided, fetched, validated, minimised and audited."""
