@@ -13,6 +13,7 @@ from gateway import __doc__ as description
 from gateway.audit.publisher import Publisher
 from gateway.audit.routes import router as audit_router
 from gateway.auth.routes import router as auth_router
+from gateway.consents.routes import notices_router
 from gateway.consents.routes import router as consents_router
 from gateway.consents.service import sweep_expiries
 from gateway.errors import PROBLEM_MEDIA_TYPE, ProblemDetail, install_error_handlers
@@ -58,7 +59,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     app.state.runtime = runtime
     install_error_handlers(app)
-    for router in (meta_router, auth_router, keys_router, consents_router, audit_router):
+    routers = (meta_router, auth_router, keys_router, consents_router, notices_router, audit_router)
+    for router in routers:
         app.include_router(router)
     app.add_middleware(
         RequestEnvelope,

@@ -14,6 +14,7 @@ class EventType(StrEnum):
     CONSENT_SUPERSEDED = "consent.superseded"
     CONSENT_EXPIRED = "consent.expired"
     REFERENCE_SET = "subject.reference_set"
+    NOTICE_ACKNOWLEDGED = "notice.acknowledged"
     MESSAGE_SENT = "message.sent"
     MESSAGE_FETCHED = "message.fetched"
     MESSAGE_ACKNOWLEDGED = "message.acknowledged"

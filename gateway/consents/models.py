@@ -134,3 +134,26 @@ class Receipt(BaseModel):
 class PortalCode(BaseModel):
     consent_id: str
     portal_code: str
+
+
+class NoticeOut(BaseModel):
+    notice_id: str
+    consent_id: str
+    consent_version: int
+    created_at: datetime
+    exchanges: list[str] = Field(description="Exchanges that released data to you under it.")
+    messages: list[str] = Field(description="Messages delivered to you under it.")
+    acknowledged_at: datetime | None = None
+    outcome: str | None = None
+    legal_reason: str | None = None
+
+
+class NoticeList(BaseModel):
+    notices: list[NoticeOut]
+
+
+class NoticeAck(Strict):
+    outcome: Annotated[str, StringConstraints(pattern=r"^(deleted|retained)$")]
+    legal_reason: Annotated[str, StringConstraints(min_length=3, max_length=500)] | None = Field(
+        default=None, description="Required when the data is retained: on what legal ground."
+    )

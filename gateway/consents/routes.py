@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 
 from gateway.auth.dependencies import INSUFFICIENT_SCOPE, INVALID_TOKEN, Principal, require_scope
 from gateway.auth.scopes import Scope
-from gateway.consents import service
+from gateway.consents import notices, service
 from gateway.consents.errors import (
     CONSENT_NOT_ACTIVE,
     CONSENT_NOT_FOUND,
@@ -20,6 +20,9 @@ from gateway.consents.models import (
     ConsentIn,
     ConsentList,
     ConsentOut,
+    NoticeAck,
+    NoticeList,
+    NoticeOut,
     PortalCode,
     Receipt,
     Recorded,
@@ -27,6 +30,7 @@ from gateway.consents.models import (
     ReferenceIn,
     WithdrawIn,
 )
+from gateway.consents.notices_tables import WithdrawalNotice
 from gateway.db.session import DbSession
 from gateway.errors import PAYLOAD_TOO_LARGE, problem_responses
 from gateway.runtime import RuntimeDep
@@ -159,3 +163,60 @@ def set_own_reference(
 )
 def reissue_portal_code(principal: Writer, session: DbSession, consent_id: ConsentId) -> PortalCode:
     return service.reissue_portal_code(session, principal, consent_id)
+
+
+notices_router = APIRouter(prefix="/v1/notices", tags=["consents"])
+
+
+def _notice_out(notice: WithdrawalNotice) -> NoticeOut:
+    return NoticeOut(
+        notice_id=notice.id,
+        consent_id=notice.consent_id,
+        consent_version=notice.consent_version,
+        created_at=notice.created_at,
+        exchanges=notice.exchanges,
+        messages=notice.messages,
+        acknowledged_at=notice.acknowledged_at,
+        outcome=notice.outcome,
+        legal_reason=notice.legal_reason,
+    )
+
+
+@notices_router.get(
+    "",
+    summary="Withdrawal notices for the calling agency (open ones by default)",
+    response_model=NoticeList,
+    responses=problem_responses(*_AUTH),
+)
+def list_notices(
+    principal: Reader,
+    session: DbSession,
+    state: Annotated[str, Query(pattern=r"^(open|all)$")] = "open",
+) -> NoticeList:
+    found = notices.open_notices(session, principal, include_answered=state == "all")
+    return NoticeList(notices=[_notice_out(notice) for notice in found])
+
+
+@notices_router.post(
+    "/{notice_id}/ack",
+    summary="Say whether the data was deleted, or retained and on what legal ground",
+    response_model=NoticeOut,
+    responses=problem_responses(*_AUTH, notices.NOTICE_NOT_FOUND, notices.NOTICE_ANSWERED),
+)
+def acknowledge_notice(
+    body: NoticeAck,
+    principal: Reader,
+    runtime: RuntimeDep,
+    session: DbSession,
+    notice_id: Annotated[str, Path(max_length=36)],
+) -> NoticeOut:
+    notice = notices.acknowledge(
+        session,
+        runtime.audit,
+        principal,
+        notice_id,
+        body.outcome,
+        body.legal_reason,
+        datetime.now(UTC),
+    )
+    return _notice_out(notice)

@@ -38,6 +38,7 @@ from gateway.consents.models import (
     VersionOut,
     WithdrawIn,
 )
+from gateway.consents.notices import notify_recipients
 from gateway.consents.receipts import new_portal_code, sign_receipt
 from gateway.consents.tables import ConsentRecord, ConsentVersion
 from gateway.db.engine import Database
@@ -371,6 +372,7 @@ def withdraw(session: Session, context: Context, consent_id: str, body: Withdraw
             "whole": not remaining,
         },
     )
+    notify_recipients(session, consent.id, current.version, withdrawn, context.now)
     if remaining:
         successor = ConsentVersion(
             consent_id=consent.id,
