@@ -22,6 +22,7 @@ from gateway.meta.routes import router as meta_router
 from gateway.observability.logging import configure_logging
 from gateway.observability.middleware import RequestEnvelope
 from gateway.runtime import Runtime
+from gateway.schemas.routes import router as schemas_router
 from gateway.settings import Settings
 
 API_VERSION = "1.0.0"
@@ -58,8 +59,17 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    app.state.schemas = runtime.schemas
     install_error_handlers(app)
-    routers = (meta_router, auth_router, keys_router, consents_router, notices_router, audit_router)
+    routers = (
+        meta_router,
+        auth_router,
+        keys_router,
+        consents_router,
+        notices_router,
+        schemas_router,
+        audit_router,
+    )
     for router in routers:
         app.include_router(router)
     app.add_middleware(

@@ -15,6 +15,12 @@ from gateway.keys.store import KeyStore
 from gateway.observability.metrics import Metrics
 from gateway.policy.loader import REFERENCE_POLICIES, load_policies
 from gateway.policy.model import PolicySet
+from gateway.schemas.registry import (
+    REFERENCE_SCHEMAS,
+    SchemaSet,
+    check_released_fields,
+    load_schemas,
+)
 from gateway.settings import Settings
 
 
@@ -26,6 +32,7 @@ class Runtime:
     metrics: Metrics
     audit: AuditLog
     policies: PolicySet
+    schemas: SchemaSet
 
     @classmethod
     def start(cls, settings: Settings) -> Runtime:
@@ -37,8 +44,17 @@ class Runtime:
             keys,
             Metrics(settings.metrics_dir),
             open_audit_log(settings),
-            load_policies(settings.policy_dir or REFERENCE_POLICIES),
+            *load_data_files(settings),
         )
+
+
+def load_data_files(settings: Settings) -> tuple[PolicySet, SchemaSet]:
+    """The policy set and the category schemas, checked against each other: the gateway
+    refuses to start when a policy releases a field no schema defines."""
+    policies = load_policies(settings.policy_dir or REFERENCE_POLICIES)
+    schemas = load_schemas(settings.schema_dir or REFERENCE_SCHEMAS)
+    check_released_fields(schemas, policies)
+    return policies, schemas
 
 
 def open_audit_log(settings: Settings) -> AuditLog:

@@ -34,7 +34,11 @@ class Settings(BaseSettings):
     provider_timeout: float = Field(
         default=5.0, gt=0, le=60, description="Seconds a providing agency's system may take."
     )
-    schema_dir: Path = Field(default=Path("schemas"))
+    schema_dir: Path | None = Field(
+        default=None,
+        description="Folder of category JSON Schemas; by default the reference set shipped with "
+        "the gateway (the repository's schemas/ folder).",
+    )
     issuer: str = Field(
         default="http://127.0.0.1:8000",
         description="The gateway's public base URL: the `iss` of its tokens and the base of "

@@ -14,8 +14,9 @@ from gateway.audit.service import AuditLog
 from gateway.cli.context import load_settings, migrated_database
 from gateway.db.engine import Database
 from gateway.demo.agencies import set_up
-from gateway.policy.loader import REFERENCE_POLICIES, PolicyError, load_policies
-from gateway.runtime import open_audit_log, open_key_store
+from gateway.policy.loader import PolicyError
+from gateway.runtime import load_data_files, open_audit_log, open_key_store
+from gateway.schemas.registry import SchemaError
 from gateway.settings import Settings
 
 
@@ -68,9 +69,11 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
 def _audit_policies(settings: Settings, database: Database, audit: AuditLog) -> None:
     """Refuse to start on an invalid policy set; record which set this start serves."""
     try:
-        policies = load_policies(settings.policy_dir or REFERENCE_POLICIES)
+        policies, _ = load_data_files(settings)
     except PolicyError as invalid:
         raise click.ClickException(f"invalid policy file: {invalid}") from None
+    except SchemaError as invalid:
+        raise click.ClickException(f"invalid schema file: {invalid}") from None
     with database.transaction() as session:
         audit.record(
             session,

@@ -16,7 +16,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import httpx
 from sqlalchemy.orm import Session
@@ -71,11 +71,10 @@ class ProviderTimedOut(GatewayError):
     kind: ClassVar[ProblemType] = PROVIDER_TIMEOUT
 
 
-class Validator:
+class Validator(Protocol):
     """What the exchange needs of the schema registry."""
 
-    def validate(self, category: str, document: Any) -> list[dict[str, str]]:
-        raise NotImplementedError
+    def validate(self, category: str, document: Any) -> list[dict[str, str]]: ...
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Schemas: the JSON Schemas (draft 2020-12) every exchanged category is validated against."""
