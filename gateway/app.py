@@ -17,6 +17,7 @@ from gateway.consents.routes import notices_router
 from gateway.consents.routes import router as consents_router
 from gateway.consents.service import sweep_expiries
 from gateway.errors import PROBLEM_MEDIA_TYPE, ProblemDetail, install_error_handlers
+from gateway.exchange.routes import router as exchange_router
 from gateway.keys.routes import router as keys_router
 from gateway.meta.routes import router as meta_router
 from gateway.observability.logging import configure_logging
@@ -50,7 +51,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         if publisher is not None:
             publisher.stop()
         if owns_runtime:
-            runtime.database.dispose()
+            runtime.close()
 
     app = FastAPI(
         title="Consent gateway",
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         consents_router,
         notices_router,
         schemas_router,
+        exchange_router,
         audit_router,
     )
     for router in routers:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
 
+import httpx
 from fastapi import Depends, Request
 
 from gateway.audit.keys import load_pseudonymizer, load_signer
@@ -33,6 +34,11 @@ class Runtime:
     audit: AuditLog
     policies: PolicySet
     schemas: SchemaSet
+    http: httpx.Client  # calls to providers' systems, pooled
+
+    def close(self) -> None:
+        self.http.close()
+        self.database.dispose()
 
     @classmethod
     def start(cls, settings: Settings) -> Runtime:
@@ -45,6 +51,7 @@ class Runtime:
             Metrics(settings.metrics_dir),
             open_audit_log(settings),
             *load_data_files(settings),
+            httpx.Client(),
         )
 
 

@@ -91,7 +91,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 def runtime(settings: Settings) -> Iterator[Runtime]:
     runtime = Runtime.start(settings)
     yield runtime
-    runtime.database.dispose()
+    runtime.close()
 
 
 @pytest.fixture

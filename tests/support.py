@@ -218,25 +218,29 @@ def start_live_server(database_url: str, folder: Path, **settings: Any) -> Itera
         **settings,
     )
     runtime = Runtime.start(config)
+    try:
+        with serve_app(create_app(runtime=runtime), port) as url:
+            yield LiveServer(url, runtime)
+    finally:
+        runtime.close()
+
+
+@contextmanager
+def serve_app(app: Any, port: int | None = None) -> Iterator[str]:
+    """Any ASGI app behind a real uvicorn server on 127.0.0.1; yields its base URL."""
+    port = port or free_port()
     server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(runtime=runtime),
-            host="127.0.0.1",
-            port=port,
-            log_config=None,
-            lifespan="on",
-        )
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the live server did not start")
+            raise RuntimeError("the server did not start")
         time.sleep(0.02)
     try:
-        yield LiveServer(f"http://127.0.0.1:{port}", runtime)
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-        runtime.database.dispose()

@@ -11,7 +11,6 @@ from fastapi import Request
 from gateway.agencies import repository as registry
 from gateway.auth.scopes import Scope
 from gateway.auth.tokens import InvalidAccessToken, verify_access_token
-from gateway.db.session import DbSession
 from gateway.errors import GatewayError, ProblemType, problem_type
 from gateway.runtime import RuntimeDep
 
@@ -70,7 +69,7 @@ def require_scope(scope: Scope | None) -> Callable[..., Principal]:
     """A dependency admitting callers whose token is valid now and carries ``scope``
     (any valid token when ``scope`` is None)."""
 
-    def authenticate(request: Request, runtime: RuntimeDep, session: DbSession) -> Principal:
+    def authenticate(request: Request, runtime: RuntimeDep) -> Principal:
         token = _bearer_token(request)
         settings = runtime.settings
         try:
@@ -86,11 +85,14 @@ def require_scope(scope: Scope | None) -> Callable[..., Principal]:
         granted = frozenset(str(claims.get("scope", "")).split())
         if scope is not None and scope.value not in granted:
             raise InsufficientScope(scope)
-        client = registry.get_client(session, claims["client_id"])
+        # A short read of its own, not the request's transaction: a writing request must not
+        # hold the (SQLite) write lock while it authenticates, nor before it needs it.
+        with runtime.database.transaction(read_only=True) as session:
+            client = registry.get_client(session, claims["client_id"])
+            agency = client.agency if client is not None else None
         if client is None or not client.enabled or (client.demo and not settings.demo):
             raise InvalidToken("the token's client is disabled")
         request.state.client_id = client.id
-        agency = client.agency
         return Principal(
             client_id=client.id,
             role=client.role,

@@ -1,0 +1,56 @@
+"""HTTP routes of exchanges."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from gateway.auth.dependencies import INSUFFICIENT_SCOPE, INVALID_TOKEN, Principal, require_scope
+from gateway.auth.scopes import Scope
+from gateway.consents.routes import Caseworker
+from gateway.errors import PAYLOAD_TOO_LARGE, problem_responses
+from gateway.exchange import service
+from gateway.exchange.models import QueryIn, QueryOut
+from gateway.runtime import RuntimeDep
+
+router = APIRouter(prefix="/v1/exchanges", tags=["exchange"])
+Querier = Annotated[Principal, Depends(require_scope(Scope.EXCHANGE_QUERY))]
+
+
+@router.post(
+    "",
+    summary="Ask another agency for data about a shared client",
+    response_model=QueryOut,
+    responses=problem_responses(
+        INVALID_TOKEN,
+        INSUFFICIENT_SCOPE,
+        service.EXCHANGE_DENIED,
+        service.PROVIDER_FAILED,
+        service.PROVIDER_TIMEOUT,
+        PAYLOAD_TOO_LARGE,
+    ),
+)
+def query(
+    request: Request,
+    body: QueryIn,
+    principal: Querier,
+    runtime: RuntimeDep,
+    caseworker: Caseworker = None,
+) -> QueryOut:
+    gateway = service.Gateway(
+        settings=runtime.settings,
+        database=runtime.database,
+        keys=runtime.keys,
+        audit=runtime.audit,
+        policies=runtime.policies,
+        schemas=runtime.schemas,
+        http=runtime.http,
+    )
+    asked = service.Asked(
+        principal=principal,
+        query=body,
+        caseworker=caseworker,
+        request_id=getattr(request.state, "request_id", None),
+    )
+    return service.query(gateway, asked)

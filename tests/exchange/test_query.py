@@ -1,0 +1,193 @@
+"""Queries end to end over real HTTP: the gateway and a reference provider as uvicorn servers.
+
+The job centre asks the foreigners' office for a person's residence status: with a consent it
+gets exactly the released fields; without one, or after a withdrawal, it is refused; a faulty
+provider passes nothing on. Every decision is audited."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from joserfc.jwk import KeySet
+from sqlalchemy import select
+
+from consent.vocabulary import AgencyKind
+from gateway.agencies.tables import Agency
+from gateway.audit.tables import AuditEntry
+from gateway.exchange.tables import Exchange
+from gateway.simulator.app import provider_app
+from tests.support import (
+    LiveServer,
+    client_assertion,
+    free_port,
+    serve_app,
+    start_live_server,
+    token_form,
+)
+
+ABH, JC = "koeln-auslaenderbehoerde", "koeln-jobcenter"
+RESIDENCE = {
+    "title": "residence_permit",
+    "legal_provision": "§ 25 Abs. 2 AufenthG",
+    "valid_from": "2024-03-01",
+    "valid_until": "2027-02-28",
+    "employment_permitted": "yes",
+    "residence_obligation": "koeln",
+    "integration_course_obligation": True,
+}
+FORM = "cross-agency-case-management"
+RELEASED = {"title", "valid_until", "employment_permitted", "residence_obligation"}
+
+
+class World:
+    """A gateway, the foreigners' office's system behind it, and the job centre calling."""
+
+    def __init__(self, gateway: LiveServer, cases: dict[str, Any]):
+        self.gateway = gateway
+        self.cases = cases
+        clients = gateway.clients
+        self.abh = clients.agency(ABH, AgencyKind.FOREIGNERS_OFFICE)
+        self.jc = clients.agency(JC, AgencyKind.JOB_CENTRE)
+
+    def token(self, agency) -> dict[str, str]:
+        endpoint = self.gateway.token_endpoint
+        form = token_form(client_assertion(agency.id, agency.key, endpoint))
+        token = httpx.post(endpoint, data=form).json()["access_token"]
+        return {"Authorization": f"Bearer {token}"}
+
+    def post(self, path: str, body: dict[str, Any], agency) -> httpx.Response:
+        return httpx.post(
+            f"{self.gateway.url}{path}", json=body, headers=self.token(agency), timeout=30
+        )
+
+    def record_consent(self) -> str:
+        now = datetime.now(UTC)
+        body = {
+            "subject": {"references": {JC: "JC-4711", ABH: "ABH-0815"}},
+            "given_by": [{"role": "data_subject"}],
+            "grants": [{"from": ABH, "to": JC, "categories": ["residence_status"],
+                        "purposes": ["labour_market_integration"]}],
+            "valid_from": (now - timedelta(minutes=1)).isoformat(),
+            "valid_until": (now + timedelta(days=90)).isoformat(),
+            "notice": {"form_id": FORM, "form_version": "1", "language": "tr"},
+            "evidence": {"channel": "in_person_recorded"},
+        }  # fmt: skip
+        response = self.post("/v1/consents", body, self.jc)
+        assert response.status_code == 201, response.text
+        return str(response.json()["consent_id"])
+
+    def ask(self, purpose: str = "labour_market_integration", reference: str = "JC-4711"):
+        body = {
+            "provider": ABH,
+            "subject_ref": reference,
+            "categories": ["residence_status"],
+            "purpose": purpose,
+        }
+        return self.post("/v1/exchanges", body, self.jc)
+
+    def audit(self) -> list[tuple[str | None, str | None]]:
+        with self.gateway.runtime.database.transaction(read_only=True) as session:
+            rows = session.execute(
+                select(AuditEntry.decision, AuditEntry.reason)
+                .where(AuditEntry.event == "exchange.decided")
+                .order_by(AuditEntry.id)
+            )
+            return [tuple(row) for row in rows]
+
+
+@pytest.fixture
+def world(database_url: str, tmp_path: Path) -> Iterator[World]:
+    cases: dict[str, Any] = {"ABH-0815": {"residence_status": dict(RESIDENCE)}}
+    with start_live_server(database_url, tmp_path / "gateway", provider_timeout=1.0) as gateway:
+        jwks_url = f"{gateway.url}/.well-known/jwks.json"
+
+        def gateway_keys() -> KeySet:
+            return KeySet.import_key_set(httpx.get(jwks_url).json())
+
+        app = provider_app(ABH, gateway.runtime.settings.issuer, gateway_keys, cases)
+
+        @app.post("/slow/gateway/v1/fetch")
+        def slow() -> dict[str, Any]:
+            time.sleep(3)
+            return {}
+
+        with serve_app(app) as provider_url:
+            built = World(gateway, cases)
+            with gateway.runtime.database.transaction() as session:
+                session.get(Agency, ABH).provider_url = provider_url
+            yield built
+
+
+def test_a_consented_query_returns_exactly_the_released_fields(world: World):
+    consent_id = world.record_consent()
+    response = world.ask()
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert set(answer["data"]["residence_status"]) == RELEASED
+    assert answer["data"]["residence_status"]["title"] == "residence_permit"
+    assert answer["legal_basis"] == "consent"
+    assert answer["consent_id"] == consent_id
+    assert "§ 25" not in response.text  # legal_provision is not released to the job centre
+    assert world.audit() == [("permit", None)]
+    with world.gateway.runtime.database.transaction(read_only=True) as session:
+        assert session.get(Exchange, answer["exchange_id"]) is not None
+
+
+def test_without_a_consent_the_query_is_refused_and_audited(world: World):
+    response = world.ask()
+    assert response.status_code == 403
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["reason"] == "unknown_subject"
+    world.record_consent()
+    wrong_purpose = world.ask(purpose="case_management")
+    assert wrong_purpose.json()["reason"] == "purpose_not_covered"
+    assert world.audit() == [("deny", "unknown_subject"), ("deny", "purpose_not_covered")]
+
+
+def test_after_a_withdrawal_the_same_query_is_denied_and_the_recipient_notified(world: World):
+    consent_id = world.record_consent()
+    first = world.ask().json()["exchange_id"]
+    withdrawn = world.post(
+        f"/v1/consents/{consent_id}/withdraw", {"channel": "in_person"}, world.abh
+    )
+    assert withdrawn.status_code == 200
+    again = world.ask()
+    assert again.status_code == 403
+    assert again.json()["reason"] == "consent_withdrawn"
+    notices = httpx.get(f"{world.gateway.url}/v1/notices", headers=world.token(world.jc)).json()
+    assert notices["notices"][0]["exchanges"] == [first]
+
+
+def test_an_invalid_provider_answer_is_not_passed_on(world: World):
+    world.record_consent()
+    world.cases["ABH-0815"]["residence_status"]["passport_number"] = "C01X00T47"
+    response = world.ask()
+    assert response.status_code == 502
+    assert response.json()["reason"] == "provider_invalid_response"
+    assert "C01X00T47" not in response.text
+    assert world.audit() == [("deny", "provider_invalid_response")]
+
+
+def test_a_provider_that_does_not_answer_in_time_gives_504(world: World):
+    world.record_consent()
+    with world.gateway.runtime.database.transaction() as session:
+        agency = session.get(Agency, ABH)
+        agency.provider_url = f"{agency.provider_url}/slow"
+    response = world.ask()
+    assert response.status_code == 504
+    assert response.json()["reason"] == "provider_timeout"
+
+
+def test_an_unreachable_provider_gives_502(world: World):
+    world.record_consent()
+    with world.gateway.runtime.database.transaction() as session:
+        session.get(Agency, ABH).provider_url = f"http://127.0.0.1:{free_port()}"
+    response = world.ask()
+    assert response.status_code == 502
+    assert response.json()["reason"] == "provider_unreachable"
