@@ -22,6 +22,7 @@ from gateway.keys.routes import router as keys_router
 from gateway.meta.routes import router as meta_router
 from gateway.observability.logging import configure_logging
 from gateway.observability.middleware import RequestEnvelope
+from gateway.policy.routes import router as policy_router
 from gateway.runtime import Runtime
 from gateway.schemas.routes import router as schemas_router
 from gateway.settings import Settings
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         keys_router,
         consents_router,
         notices_router,
+        policy_router,
         schemas_router,
         exchange_router,
         audit_router,

@@ -6,8 +6,11 @@ from pathlib import Path
 
 import click
 
+from consent.vocabulary import AgencyKind, Category, Purpose
 from gateway.cli.context import load_settings
 from gateway.policy.loader import REFERENCE_POLICIES, PolicyError, load_policies
+from gateway.policy.models import ExplainIn
+from gateway.policy.service import explain
 
 
 @click.group("policy")
@@ -28,3 +31,36 @@ def check(folder: Path | None) -> None:
         f"valid: {len(policies.flows)} flows in {', '.join(policies.files)}; "
         f"digest {policies.digest}"
     )
+
+
+@policy_group.command("explain")
+@click.option(
+    "--from", "provider_kind", required=True, type=click.Choice([k.value for k in AgencyKind])
+)
+@click.option(
+    "--to", "recipient_kind", required=True, type=click.Choice([k.value for k in AgencyKind])
+)
+@click.option("--category", required=True, type=click.Choice([c.value for c in Category]))
+@click.option("--purpose", required=True, type=click.Choice([p.value for p in Purpose]))
+@click.option(
+    "--cross-municipality", is_flag=True, help="The two agencies are in different places."
+)
+def explain_command(
+    provider_kind: str, recipient_kind: str, category: str, purpose: str, cross_municipality: bool
+) -> None:
+    """Say whether a flow is allowed, on what basis, and which fields it releases."""
+    folder = load_settings().policy_dir or REFERENCE_POLICIES
+    try:
+        policies = load_policies(folder)
+    except PolicyError as invalid:
+        raise click.ClickException(str(invalid)) from None
+    question = ExplainIn.model_validate(
+        {"from": provider_kind, "to": recipient_kind, "category": category, "purpose": purpose,
+         "cross_municipality": cross_municipality}
+    )  # fmt: skip
+    answer = explain(policies, question)
+    click.echo(answer.explanation)
+    if answer.allowed:
+        click.echo(f"released fields: {', '.join(answer.released_fields)}")
+        for flow in answer.flows:
+            click.echo(f"flow: {flow.policy_id}/{flow.id} (retention {flow.retention_days} days)")
