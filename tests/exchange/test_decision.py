@@ -1,0 +1,214 @@
+"""The decision over the whole reference policy matrix: every flow is permitted with a covering
+consent and denied without; other municipalities and unlisted flows are denied; a statute flow
+needs no consent; a disabled agency stops everything."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from consent.vocabulary import AgencyKind
+from gateway.agencies import repository as registry
+from gateway.auth.dependencies import Principal
+from gateway.consents import service as consents
+from gateway.consents.models import ConsentIn
+from gateway.exchange.decision import Deny, Permit, Reason, decide
+from gateway.policy.loader import REFERENCE_POLICIES, load_policies
+from gateway.runtime import Runtime
+from gateway.subjects.repository import subject_of
+from tests.support import Clients
+
+NOW = datetime.now(UTC)
+FORM = "cross-agency-case-management"
+AGENCY_OF = {
+    AgencyKind.FOREIGNERS_OFFICE: "koeln-auslaenderbehoerde",
+    AgencyKind.JOB_CENTRE: "koeln-jobcenter",
+    AgencyKind.YOUTH_WELFARE_OFFICE: "koeln-jugendamt",
+    AgencyKind.SOCIAL_OFFICE: "koeln-sozialamt",
+}
+
+
+def kinds(kind: str) -> list[AgencyKind]:
+    return list(AgencyKind) if kind == "any" else [AgencyKind(kind)]
+
+
+MATRIX = [
+    (provider, recipient, category, purpose)
+    for flow in load_policies(REFERENCE_POLICIES).flows
+    for provider in kinds(flow.provider_kind)
+    for recipient in kinds(flow.recipient_kind)
+    if provider != recipient
+    for category in flow.fields
+    for purpose in sorted(flow.purposes)
+]
+
+
+@pytest.fixture
+def city(clients: Clients) -> Clients:
+    for kind, agency_id in AGENCY_OF.items():
+        clients.agency(agency_id, kind)
+    clients.agency("bonn-jobcenter", AgencyKind.JOB_CENTRE, municipality="bonn")
+    return clients
+
+
+def record(runtime: Runtime, provider: str, recipient: str, category: str, purpose: str) -> str:
+    references = {agency: f"{agency}-1" for agency in (provider, recipient)}
+    body = ConsentIn.model_validate(
+        {
+            "subject": {"references": references},
+            "given_by": [{"role": "legal_guardian"}],
+            "grants": [
+                {"from": provider, "to": recipient, "categories": [category], "purposes": [purpose]}
+            ],
+            "valid_from": (NOW - timedelta(days=1)).isoformat(),
+            "valid_until": (NOW + timedelta(days=30)).isoformat(),
+            "notice": {"form_id": FORM, "form_version": "1", "language": "uk"},
+            "evidence": {"channel": "paper_signed"},
+        }
+    )  # fmt: skip
+    context = consents.Context(
+        principal=Principal(recipient, "agency", frozenset({"consent:write"})),
+        audit=runtime.audit,
+        keys=runtime.keys,
+        policies=runtime.policies,
+        max_validity_months=24,
+        now=NOW,
+    )
+    with runtime.database.transaction() as session:
+        consents.record(session, context, body)
+        subject = subject_of(session, recipient, f"{recipient}-1")
+    assert subject is not None
+    return subject
+
+
+def ask(
+    runtime: Runtime,
+    provider: str,
+    recipient: str,
+    subject: str,
+    category: str,
+    purpose: str,
+    policies=None,
+):
+    with runtime.database.transaction(read_only=True) as session:
+        return decide(
+            session,
+            policies or runtime.policies,
+            provider=registry.get_agency(session, provider),
+            recipient=registry.get_agency(session, recipient),
+            subject_id=subject,
+            category=category,
+            purpose=purpose,
+            at=NOW,
+        )
+
+
+@pytest.mark.usefixtures("city")
+@pytest.mark.parametrize(("provider", "recipient", "category", "purpose"), MATRIX)
+def test_every_reference_flow_needs_its_consent(
+    runtime: Runtime, provider, recipient, category, purpose
+):
+    giver, taker = AGENCY_OF[provider], AGENCY_OF[recipient]
+    subject = record(runtime, giver, taker, category, purpose)
+    permitted = ask(runtime, giver, taker, subject, category, purpose)
+    assert isinstance(permitted, Permit)
+    assert permitted.consent is not None
+    # The same person, the opposite direction (never consented): denied.
+    reverse = ask(runtime, taker, giver, subject, category, purpose)
+    assert isinstance(reverse, Deny)
+
+
+@pytest.mark.usefixtures("city")
+def test_a_flow_no_policy_lists_is_denied_as_no_policy(runtime: Runtime):
+    subject = record(
+        runtime,
+        AGENCY_OF[AgencyKind.JOB_CENTRE],
+        AGENCY_OF[AgencyKind.SOCIAL_OFFICE],
+        "benefit_status",
+        "benefit_entitlement",
+    )
+    denied = ask(
+        runtime,
+        "koeln-jobcenter",
+        "koeln-auslaenderbehoerde",
+        subject,
+        "benefit_status",
+        "case_management",
+    )
+    assert denied == Deny(Reason.NO_POLICY)
+
+
+@pytest.mark.usefixtures("city")
+def test_another_municipality_is_denied_unless_a_flow_allows_it(runtime: Runtime):
+    subject = record(
+        runtime,
+        "koeln-auslaenderbehoerde",
+        "koeln-jobcenter",
+        "residence_status",
+        "case_management",
+    )
+    denied = ask(
+        runtime,
+        "koeln-auslaenderbehoerde",
+        "bonn-jobcenter",
+        subject,
+        "residence_status",
+        "case_management",
+    )
+    assert denied == Deny(Reason.NO_POLICY)
+
+
+@pytest.mark.usefixtures("city")
+def test_a_statute_flow_is_permitted_without_consent(runtime: Runtime, tmp_path: Path):
+    (tmp_path / "policy.schema.json").write_text(
+        (REFERENCE_POLICIES / "policy.schema.json").read_text()
+    )
+    (tmp_path / "statute.yaml").write_text(
+        "policy_id: statute\nversion: 1\nflows:\n"
+        "  - id: jobcenter-to-abh-by-law\n    from: job_centre\n    to: foreigners_office\n"
+        "    categories: {benefit_status: [benefit, status]}\n    purposes: [residence_procedure]\n"
+        "    legal_basis: {statute: '§ 87 Abs. 1 AufenthG'}\n    retention_days: 30\n"
+    )
+    policies = load_policies(tmp_path)
+    subject = record(
+        runtime,
+        "koeln-auslaenderbehoerde",
+        "koeln-jobcenter",
+        "residence_status",
+        "case_management",
+    )
+    permitted = ask(
+        runtime,
+        "koeln-jobcenter",
+        "koeln-auslaenderbehoerde",
+        subject,
+        "benefit_status",
+        "residence_procedure",
+        policies,
+    )
+    assert isinstance(permitted, Permit)
+    assert permitted.consent is None
+    assert str(permitted.basis) == "statute: § 87 Abs. 1 AufenthG"
+
+
+@pytest.mark.usefixtures("city")
+def test_a_disabled_agency_stops_the_exchange(runtime: Runtime, clients: Clients):
+    subject = record(
+        runtime,
+        "koeln-auslaenderbehoerde",
+        "koeln-jobcenter",
+        "residence_status",
+        "case_management",
+    )
+    clients.disable("koeln-auslaenderbehoerde")
+    denied = ask(
+        runtime,
+        "koeln-auslaenderbehoerde",
+        "koeln-jobcenter",
+        subject,
+        "residence_status",
+        "case_management",
+    )
+    assert denied == Deny(Reason.AGENCY_DISABLED)
