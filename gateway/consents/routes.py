@@ -50,9 +50,10 @@ ConsentId = Annotated[str, Path(max_length=36)]
 _AUTH = (INVALID_TOKEN, INSUFFICIENT_SCOPE)
 
 
-def _context(
-    request: Request, runtime: RuntimeDep, principal: Principal, caseworker: str | None
+def _writer_context(
+    request: Request, runtime: RuntimeDep, principal: Writer, caseworker: Caseworker = None
 ) -> service.Context:
+    """Who changes a consent, and the gateway's parts a change needs."""
     return service.Context(
         principal=principal,
         audit=runtime.audit,
@@ -65,6 +66,9 @@ def _context(
     )
 
 
+WriterContext = Annotated[service.Context, Depends(_writer_context)]
+
+
 @router.post(
     "",
     status_code=201,
@@ -72,15 +76,8 @@ def _context(
     response_model=Recorded,
     responses=problem_responses(*_AUTH, REFERENCE_CONFLICT, PAYLOAD_TOO_LARGE),
 )
-def record(
-    request: Request,
-    body: ConsentIn,
-    principal: Writer,
-    runtime: RuntimeDep,
-    session: DbSession,
-    caseworker: Caseworker = None,
-) -> Recorded:
-    return service.record(session, _context(request, runtime, principal, caseworker), body)
+def record(body: ConsentIn, context: WriterContext, session: DbSession) -> Recorded:
+    return service.record(session, context, body)
 
 
 @router.get(
@@ -124,15 +121,8 @@ def receipt(principal: Reader, session: DbSession, consent_id: ConsentId) -> Rec
     responses=problem_responses(*_AUTH, CONSENT_NOT_FOUND, CONSENT_NOT_ACTIVE),
 )
 def withdraw(
-    request: Request,
-    body: WithdrawIn,
-    principal: Writer,
-    runtime: RuntimeDep,
-    session: DbSession,
-    consent_id: ConsentId,
-    caseworker: Caseworker = None,
+    body: WithdrawIn, context: WriterContext, session: DbSession, consent_id: ConsentId
 ) -> ConsentOut:
-    context = _context(request, runtime, principal, caseworker)
     return service.withdraw(session, context, consent_id, body)
 
 
@@ -143,15 +133,8 @@ def withdraw(
     responses=problem_responses(*_AUTH, CONSENT_NOT_FOUND, REFERENCE_CONFLICT),
 )
 def set_own_reference(
-    request: Request,
-    body: ReferenceIn,
-    principal: Writer,
-    runtime: RuntimeDep,
-    session: DbSession,
-    consent_id: ConsentId,
-    caseworker: Caseworker = None,
+    body: ReferenceIn, context: WriterContext, session: DbSession, consent_id: ConsentId
 ) -> ConsentOut:
-    context = _context(request, runtime, principal, caseworker)
     return service.set_own_reference(session, context, consent_id, body.reference)
 
 
