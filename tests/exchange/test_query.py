@@ -191,3 +191,23 @@ def test_an_unreachable_provider_gives_502(world: World):
     response = world.ask()
     assert response.status_code == 502
     assert response.json()["reason"] == "provider_unreachable"
+
+
+def test_the_sdk_records_queries_withdraws_and_reads_notices(world: World):
+    from gateway.client import AgencyKey, ExchangeDenied, GatewayClient, InvalidRequest, TokenSource
+
+    tokens = TokenSource(world.gateway.token_endpoint, AgencyKey(JC, world.jc.key))
+    with GatewayClient(world.gateway.url, tokens, caseworker="cw-9") as jobcenter:
+        consent_id = world.record_consent()
+        answer = jobcenter.query(ABH, "JC-4711", ["residence_status"], "labour_market_integration")
+        assert set(answer["data"]["residence_status"]) == RELEASED
+        jobcenter.withdraw(consent_id, "written")
+        with pytest.raises(ExchangeDenied) as denied:
+            jobcenter.query(ABH, "JC-4711", ["residence_status"], "labour_market_integration")
+        assert denied.value.reason == "consent_withdrawn"
+        (notice,) = jobcenter.notices()
+        assert notice["exchanges"] == [answer["exchange_id"]]
+        assert jobcenter.acknowledge(notice["notice_id"], "deleted")["outcome"] == "deleted"
+        with pytest.raises(InvalidRequest) as invalid:
+            jobcenter.query(ABH, "JC-4711", ["passport"], "labour_market_integration")
+        assert invalid.value.errors
