@@ -16,6 +16,7 @@ from gateway.auth.routes import router as auth_router
 from gateway.consents.routes import notices_router
 from gateway.consents.routes import router as consents_router
 from gateway.consents.service import sweep_expiries
+from gateway.demo.providers import mount_demo_providers
 from gateway.errors import PROBLEM_MEDIA_TYPE, ProblemDetail, install_error_handlers
 from gateway.exchange.routes import router as exchange_router
 from gateway.keys.routes import router as keys_router
@@ -81,6 +82,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         max_body_bytes=runtime.settings.max_body_bytes,
         metrics=runtime.metrics,
     )
+    if runtime.settings.demo:
+        mount_demo_providers(app, runtime)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

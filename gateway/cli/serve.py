@@ -48,7 +48,7 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
     audit = open_audit_log(settings)
     _audit_policies(settings, database, audit)
     if settings.demo:
-        _announce_demo(settings, set_up(database, audit, settings.demo_dir))
+        _announce_demo(settings, set_up(database, audit, settings.demo_dir, settings.issuer))
     database.dispose()
 
     try:
@@ -108,6 +108,10 @@ def _announce_demo(settings: Settings, agencies: list) -> None:
         "Try it (in another terminal, in this folder):",
         f"  TOKEN=$(gateway demo token {first}{gateway_option})",
         f'  curl -s -H "Authorization: Bearer $TOKEN" {settings.issuer}/v1/me',
+        "",
+        "The demo story (consent, query, withdrawal, refusal), then the audit check:",
+        f"  python -m gateway.demo.story{gateway_option}",
+        "  gateway audit verify",
         "",
         "Or in Python, with the gateway's SDK (authlib private_key_jwt underneath):",
         "  from pathlib import Path",

@@ -40,7 +40,17 @@ def key_path(demo_dir: Path, agency_id: str) -> Path:
     return demo_dir / f"{agency_id}.private.jwk.json"
 
 
-def set_up(database: Database, audit: AuditLog, demo_dir: Path) -> list[tuple[DemoAgency, Path]]:
+PROVIDERS_PATH = "/demo/providers"
+
+
+def provider_url(issuer: str, agency_id: str) -> str:
+    """Where the demo agency's simulated system answers the gateway (mounted in the gateway)."""
+    return f"{issuer}{PROVIDERS_PATH}/{agency_id}"
+
+
+def set_up(
+    database: Database, audit: AuditLog, demo_dir: Path, issuer: str
+) -> list[tuple[DemoAgency, Path]]:
     """Register the demo agencies (once) with keys from the demo folder (made if missing)."""
     demo_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     prepared = []
@@ -59,11 +69,14 @@ def set_up(database: Database, audit: AuditLog, demo_dir: Path) -> list[tuple[De
                     municipality=DEMO_MUNICIPALITY,
                     name=agency.name,
                     credential=service.Credential(jwks_text=public_jwks),
+                    provider_url=provider_url(issuer, agency.id),
                     demo=True,
                 )
             elif client.demo:
                 # The demo folder may have been deleted since: the keys on disk are the truth.
                 client.jwks = json.loads(public_jwks)
+                if client.agency is not None:
+                    client.agency.provider_url = provider_url(issuer, agency.id)
             prepared.append((agency, path))
     return prepared
 
