@@ -112,6 +112,10 @@ def world(database_url: str, tmp_path: Path) -> Iterator[World]:
 
         app = provider_app(ABH, gateway.runtime.settings.issuer, gateway_keys, cases)
 
+        @app.post("/broken/gateway/v1/fetch")
+        def broken() -> dict[str, Any]:
+            raise RuntimeError("the provider's system fails")
+
         @app.post("/slow/gateway/v1/fetch")
         def slow() -> dict[str, Any]:
             time.sleep(3)
@@ -211,3 +215,14 @@ def test_the_sdk_records_queries_withdraws_and_reads_notices(world: World):
         with pytest.raises(InvalidRequest) as invalid:
             jobcenter.query(ABH, "JC-4711", ["passport"], "labour_market_integration")
         assert invalid.value.errors
+
+
+def test_a_provider_error_gives_502_and_passes_nothing_on(world: World):
+    world.record_consent()
+    with world.gateway.runtime.database.transaction() as session:
+        agency = session.get(Agency, ABH)
+        agency.provider_url = f"{agency.provider_url}/broken"
+    response = world.ask()
+    assert response.status_code == 502
+    assert response.json()["reason"] == "provider_invalid_response"
+    assert world.audit() == [("deny", "provider_invalid_response")]

@@ -1,0 +1,240 @@
+"""Consented queries through the gateway against a bare pass-through of the same provider call.
+
+    python -m benchmarks.exchange [--database-url postgresql://...] [--workers N]
+                                  [--requests N] [--concurrency C]
+
+Starts, each in its own process on free loopback ports, a reference provider, the gateway
+(``gateway serve``, fresh database, one consent recorded) and a pass-through that forwards the
+same fetch to the provider with no checks. Reports throughput and p50/p99 of both, and the
+ratio, measured in the same run. Nothing here is a pass/fail threshold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+from benchmarks.run import _run, _wait_ready
+from gateway.auth.tokens import issue_access_token
+from gateway.client import AgencyKey, GatewayClient, TokenSource
+from gateway.demo.cases import REFERENCES
+from gateway.runtime import open_key_store
+from gateway.settings import Settings
+from tests.support import free_port, fresh_database, new_ed25519, public_jwks
+
+ABH, JC = "koeln-auslaenderbehoerde", "koeln-jobcenter"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", help="a PostgreSQL server; a fresh database is made")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    options = parser.parse_args()
+    processes: list[subprocess.Popen[bytes]] = []
+    with (
+        tempfile.TemporaryDirectory(prefix="gateway-bench-exchange-") as folder,
+        fresh_database(options.database_url, "bench") as database_url,
+    ):
+        work = Path(folder)
+        gateway_port, provider_port, passthrough_port = free_port(), free_port(), free_port()
+        gateway_url = f"http://127.0.0.1:{gateway_port}"
+        provider_url = f"http://127.0.0.1:{provider_port}"
+        env = os.environ | {
+            "GATEWAY_DATABASE_URL": database_url,
+            "GATEWAY_KEY_DIR": str(work / "keys"),
+            "GATEWAY_ISSUER": gateway_url,
+            "GATEWAY_LOG_LEVEL": "WARNING",
+            # The helper processes import this package from the repository.
+            "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+        }
+        keys = {agency: new_ed25519() for agency in (ABH, JC)}
+        for agency, kind in ((ABH, "foreigners_office"), (JC, "job_centre")):
+            (work / f"{agency}.json").write_text(public_jwks(keys[agency]))
+            extra = ["--provider-url", provider_url] if agency == ABH else []
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "gateway",
+                    "agency",
+                    "add",
+                    "--id",
+                    agency,
+                    "--kind",
+                    kind,
+                    "--municipality",
+                    "koeln",
+                    "--name",
+                    agency,
+                    "--jwks",
+                    str(work / f"{agency}.json"),
+                    *extra,
+                ],
+                env=env,
+                cwd=work,
+                check=True,
+                capture_output=True,
+            )
+        try:
+            processes.append(
+                _start(
+                    [
+                        "-m",
+                        "gateway",
+                        "serve",
+                        "--port",
+                        str(gateway_port),
+                        "--workers",
+                        str(options.workers),
+                    ],
+                    env,
+                    work,
+                )
+            )
+            _wait_ready(gateway_url)
+            processes.append(
+                _start(
+                    [
+                        "-m",
+                        "benchmarks.providers",
+                        "provider",
+                        str(provider_port),
+                        gateway_url,
+                        f"{gateway_url}/.well-known/jwks.json",
+                    ],
+                    env,
+                    work,
+                )
+            )
+            token = _provider_token(env, gateway_url)
+            processes.append(
+                _start(
+                    [
+                        "-m",
+                        "benchmarks.providers",
+                        "passthrough",
+                        str(passthrough_port),
+                        provider_url,
+                        token,
+                    ],
+                    env,
+                    work,
+                )
+            )
+            _wait_port(provider_port)
+            _wait_port(passthrough_port)
+            results = _measure(gateway_url, passthrough_port, keys[JC], options)
+        finally:
+            for process in processes:
+                process.terminate()
+                process.wait(timeout=30)
+    name = "PostgreSQL" if options.database_url else "SQLite"
+    print(f"{name}, {options.workers} gateway worker(s), concurrency {options.concurrency}")
+    base = results["pass-through"]
+    for case, result in results.items():
+        print(
+            f"  {case:<14} {result['throughput_rps']:8.0f} req/s  p50 {result['p50_ms']:7.2f} ms"
+            f"  p99 {result['p99_ms']:7.2f} ms  throughput vs pass-through "
+            f"{result['throughput_rps'] / base['throughput_rps']:5.2f}"
+        )
+
+
+def _start(arguments: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, *arguments],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _wait_port(port: int) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/docs", timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise SystemExit(f"nothing answers on port {port}")
+
+
+def _provider_token(env: dict[str, str], issuer: str) -> str:
+    """A token like the ones the gateway sends the provider, long-lived for the pass-through."""
+    settings = Settings(key_dir=Path(env["GATEWAY_KEY_DIR"]), issuer=issuer)
+    return issue_access_token(
+        open_key_store(settings),
+        issuer=issuer,
+        audience=ABH,
+        client_id="gateway",
+        scope="gateway:fetch",
+        lifetime=3600,
+    )
+
+
+def _measure(gateway_url: str, passthrough_port: int, key, options) -> dict[str, dict[str, float]]:  # type: ignore[no-untyped-def]
+    tokens = TokenSource(f"{gateway_url}/oauth/token", AgencyKey(JC, key))
+    question = {
+        "provider": ABH,
+        "subject_ref": REFERENCES[JC],
+        "categories": ["residence_status"],
+        "purpose": "labour_market_integration",
+    }
+    with GatewayClient(gateway_url, tokens) as jobcenter:
+        now = datetime.now(UTC)
+        jobcenter.record_consent(
+            {
+                "subject": {"references": {JC: REFERENCES[JC], ABH: REFERENCES[ABH]}},
+                "given_by": [{"role": "data_subject"}],
+                "grants": [
+                    {
+                        "from": ABH,
+                        "to": JC,
+                        "categories": ["residence_status"],
+                        "purposes": ["labour_market_integration"],
+                    }
+                ],
+                "valid_from": now.isoformat(),
+                "valid_until": (now + timedelta(days=30)).isoformat(),
+                "notice": {
+                    "form_id": "cross-agency-case-management",
+                    "form_version": "1",
+                    "language": "de",
+                },
+                "evidence": {"channel": "paper_signed"},
+            }
+        )
+    bearer = {"Authorization": f"Bearer {tokens.token()}"}
+    fetch = {
+        "exchange_id": "bench",
+        "subject_ref": REFERENCES[ABH],
+        "categories": ["residence_status"],
+        "purpose": "labour_market_integration",
+    }
+
+    def through_gateway(client: httpx.Client) -> int:
+        return client.post(f"{gateway_url}/v1/exchanges", json=question, headers=bearer).status_code
+
+    def pass_through(client: httpx.Client) -> int:
+        return client.post(f"http://127.0.0.1:{passthrough_port}/query", json=fetch).status_code
+
+    results = {}
+    for name, call in (("pass-through", pass_through), ("gateway", through_gateway)):
+        _run(call, max(50, options.requests // 10), options.concurrency)
+        results[name] = _run(call, options.requests, options.concurrency)
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""Processes for the exchange benchmark: a reference provider, and a bare pass-through that makes
+the same provider call without any of the gateway's checks.
+
+    python -m benchmarks.providers provider PORT ISSUER JWKS_URL
+    python -m benchmarks.providers passthrough PORT PROVIDER_URL TOKEN
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import httpx
+import uvicorn
+from fastapi import FastAPI
+from joserfc.jwk import KeySet
+
+from gateway.demo.cases import CASES
+from gateway.simulator.app import provider_app
+
+ABH = "koeln-auslaenderbehoerde"
+
+
+def provider(port: int, issuer: str, jwks_url: str) -> None:
+    keys = KeySet.import_key_set(httpx.get(jwks_url).json())
+    app = provider_app(ABH, issuer, lambda: keys, CASES[ABH])
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+
+
+def passthrough(port: int, provider_url: str, token: str) -> None:
+    app = FastAPI()
+    client = httpx.Client()
+
+    @app.post("/query")
+    def query(body: dict[str, Any]) -> dict[str, Any]:
+        response = client.post(
+            f"{provider_url}/gateway/v1/fetch",
+            json=body,
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+
+
+if __name__ == "__main__":
+    kind, port, *rest = sys.argv[1:]
+    (provider if kind == "provider" else passthrough)(int(port), *rest)
