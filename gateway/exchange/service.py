@@ -16,7 +16,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, NoReturn, Protocol
 
 import httpx
 from sqlalchemy.orm import Session
@@ -99,28 +99,7 @@ class Asked:
 
 
 def query(gateway: Gateway, asked: Asked) -> QueryOut:
-    exchange_id = str(uuid.uuid4())
-    with gateway.database.transaction(read_only=True) as session:
-        requester, provider = _agencies(session, asked)
-        subject_id = subject_of(session, requester.id, asked.query.subject_ref)
-        provider_ref = (
-            consents.references_of(session, subject_id).get(provider.id) if subject_id else None
-        )
-        if subject_id is None or provider_ref is None:
-            decisions: dict[str, Permit | Deny] = {}
-            denial: Deny | None = Deny(Reason.UNKNOWN_SUBJECT)
-        else:
-            decisions = _decide_all(session, gateway, asked, requester, provider, subject_id)
-            denial = next((d for d in decisions.values() if isinstance(d, Deny)), None)
-    if denial is not None:
-        _refuse(gateway, asked, exchange_id, subject_id, provider, denial.reason.value)
-    assert subject_id is not None
-    assert provider_ref is not None
-    permits = {category: d for category, d in decisions.items() if isinstance(d, Permit)}
-
-    answer = _ask_provider(gateway, asked, exchange_id, subject_id, provider, provider_ref)
-    released = _released(gateway, asked, exchange_id, subject_id, provider, permits, answer)
-    return _commit_release(gateway, asked, exchange_id, subject_id, requester, provider, released)
+    return _Query(gateway, asked).run()
 
 
 def _agencies(session: Session, asked: Asked) -> tuple[Agency, Agency]:
@@ -133,194 +112,201 @@ def _agencies(session: Session, asked: Asked) -> tuple[Agency, Agency]:
     return requester, provider
 
 
-def _decide_all(
-    session: Session,
-    gateway: Gateway,
-    asked: Asked,
-    requester: Agency,
-    provider: Agency,
-    subject_id: str,
-) -> dict[str, Permit | Deny]:
-    now = datetime.now(UTC)
-    return {
-        category.value: decide(
-            session,
-            gateway.policies,
-            provider=provider,
-            recipient=requester,
-            subject_id=subject_id,
-            category=category.value,
-            purpose=asked.query.purpose.value,
-            at=now,
-        )
-        for category in dict.fromkeys(asked.query.categories)
-    }
+class _Query:
+    """One query under way: who asked whom what, about whom, and what it has come to."""
 
+    requester: Agency
+    provider: Agency
 
-def _ask_provider(
-    gateway: Gateway,
-    asked: Asked,
-    exchange_id: str,
-    subject_id: str,
-    provider: Agency,
-    provider_ref: str,
-) -> dict[str, Any]:
-    settings = gateway.settings
-    token = issue_access_token(
-        gateway.keys,
-        issuer=settings.issuer,
-        audience=provider.id,
-        client_id="gateway",
-        scope="gateway:fetch",
-        lifetime=60,
-    )
-    request = {
-        "exchange_id": exchange_id,
-        "subject_ref": provider_ref,
-        "categories": [c.value for c in dict.fromkeys(asked.query.categories)],
-        "purpose": asked.query.purpose.value,
-    }
-    try:
-        return providers.fetch(
-            gateway.http, provider.provider_url or "", token, request, settings.provider_timeout
-        )
-    except providers.ProviderFailure as failure:
-        _record(gateway, asked, exchange_id, subject_id, provider, reason=failure.reason)
-        error = ProviderTimedOut if failure.status == 504 else ProviderFailed
-        raise error(reason=failure.reason) from None
+    def __init__(self, gateway: Gateway, asked: Asked):
+        self.gateway = gateway
+        self.asked = asked
+        self.exchange_id = str(uuid.uuid4())
+        self.subject_id: str | None = None
+        self.categories = [category.value for category in dict.fromkeys(asked.query.categories)]
+        self.purpose = asked.query.purpose.value
 
+    def run(self) -> QueryOut:
+        with self.gateway.database.transaction(read_only=True) as session:
+            self.requester, self.provider = _agencies(session, self.asked)
+            self.subject_id = subject_of(session, self.requester.id, self.asked.query.subject_ref)
+            known = consents.references_of(session, self.subject_id) if self.subject_id else {}
+            provider_ref = known.get(self.provider.id)
+            if provider_ref is None:
+                self._refuse(Reason.UNKNOWN_SUBJECT.value)
+            decisions = self._decide_all(session, datetime.now(UTC))
+        denial = next((d for d in decisions.values() if isinstance(d, Deny)), None)
+        if denial is not None:
+            self._refuse(denial.reason.value)
+        assert provider_ref is not None
+        permits = {category: d for category, d in decisions.items() if isinstance(d, Permit)}
+        answer = self._ask_provider(provider_ref)
+        return self._commit_release(self._released(permits, answer))
 
-def _released(
-    gateway: Gateway,
-    asked: Asked,
-    exchange_id: str,
-    subject_id: str,
-    provider: Agency,
-    permits: dict[str, Permit],
-    answer: dict[str, Any],
-) -> dict[str, Any]:
-    """The answer checked against each category's schema, minimised to the released fields."""
-    if set(answer) != set(permits) or any(gateway.schemas.validate(c, answer[c]) for c in permits):
-        reason = "provider_invalid_response"
-        _record(gateway, asked, exchange_id, subject_id, provider, reason=reason)
-        raise ProviderFailed(reason=reason)
-    return {
-        category: minimise(answer[category], permit.flow.fields[category])
-        for category, permit in permits.items()
-    }
-
-
-def _commit_release(
-    gateway: Gateway,
-    asked: Asked,
-    exchange_id: str,
-    subject_id: str,
-    requester: Agency,
-    provider: Agency,
-    released: dict[str, Any],
-) -> QueryOut:
-    now = datetime.now(UTC)
-    with gateway.database.transaction() as session:
-        denial = _recheck(session, gateway, asked, subject_id, requester, provider, released, now)
-        if isinstance(denial, Deny):
-            # Committed with this transaction: the refusal is in the log, nothing released.
-            reason = denial.reason.value
-            _record_in(session, gateway, asked, exchange_id, subject_id, provider, reason=reason)
-        else:
-            _store(
-                session, gateway, asked, exchange_id, subject_id, provider, denial, released, now
-            )
-            return _answer(exchange_id, released, denial)
-    raise ExchangeDenied(f"the exchange was refused: {reason}", reason=reason)
-
-
-def _recheck(
-    session: Session,
-    gateway: Gateway,
-    asked: Asked,
-    subject_id: str,
-    requester: Agency,
-    provider: Agency,
-    released: dict[str, Any],
-    now: datetime,
-) -> dict[str, Permit] | Deny:
-    """Decide again, under the consents' row locks: a withdrawal either committed before (and
-    is seen here) or waits until this release has committed (and then finds it)."""
-    for consent_id in consents.consent_ids_of(session, subject_id, provider.id, requester.id):
-        consents.consent(session, consent_id, for_update=True)
-    requester = registry.get_agency(session, requester.id) or requester
-    provider = registry.get_agency(session, provider.id) or provider
-    permits: dict[str, Permit] = {}
-    for category in released:
-        outcome = decide(
-            session,
-            gateway.policies,
-            provider=provider,
-            recipient=requester,
-            subject_id=subject_id,
-            category=category,
-            purpose=asked.query.purpose.value,
-            at=now,
-        )
-        if isinstance(outcome, Deny):
-            return outcome
-        permits[category] = outcome
-    return permits
-
-
-def _store(
-    session: Session,
-    gateway: Gateway,
-    asked: Asked,
-    exchange_id: str,
-    subject_id: str,
-    provider: Agency,
-    permits: dict[str, Permit],
-    released: dict[str, Any],
-    now: datetime,
-) -> None:
-    session.add(
-        Exchange(
-            id=exchange_id,
-            requester=asked.principal.client_id,
-            provider=provider.id,
-            subject_id=subject_id,
-            purpose=asked.query.purpose.value,
-            categories=sorted(permits),
-            released_at=now,
-        )
-    )
-    session.flush()
-    for category, permit in permits.items():
-        consent = permit.consent
-        session.add(
-            Release(
-                exchange_id=exchange_id,
+    def _decide_all(self, session: Session, now: datetime) -> dict[str, Permit | Deny]:
+        assert self.subject_id is not None
+        return {
+            category: decide(
+                session,
+                self.gateway.policies,
+                provider=self.provider,
+                recipient=self.requester,
+                subject_id=self.subject_id,
                 category=category,
-                consent_id=consent.consent_id if consent else None,
-                consent_version=consent.version if consent else None,
+                purpose=self.purpose,
+                at=now,
+            )
+            for category in self.categories
+        }
+
+    def _ask_provider(self, provider_ref: str) -> dict[str, Any]:
+        settings = self.gateway.settings
+        token = issue_access_token(
+            self.gateway.keys,
+            issuer=settings.issuer,
+            audience=self.provider.id,
+            client_id="gateway",
+            scope="gateway:fetch",
+            lifetime=60,
+        )
+        request = {
+            "exchange_id": self.exchange_id,
+            "subject_ref": provider_ref,
+            "categories": self.categories,
+            "purpose": self.purpose,
+        }
+        url = self.provider.provider_url or ""
+        try:
+            return providers.fetch(
+                self.gateway.http, url, token, request, settings.provider_timeout
+            )
+        except providers.ProviderFailure as failure:
+            self._record(failure.reason)
+            error = ProviderTimedOut if failure.status == 504 else ProviderFailed
+            raise error(reason=failure.reason) from None
+
+    def _released(self, permits: dict[str, Permit], answer: dict[str, Any]) -> dict[str, Any]:
+        """The answer checked against each category's schema, minimised to the released fields."""
+        schemas = self.gateway.schemas
+        if set(answer) != set(permits) or any(schemas.validate(c, answer[c]) for c in permits):
+            reason = "provider_invalid_response"
+            self._record(reason)
+            raise ProviderFailed(reason=reason)
+        return {
+            category: minimise(answer[category], permit.flow.fields[category])
+            for category, permit in permits.items()
+        }
+
+    def _commit_release(self, released: dict[str, Any]) -> QueryOut:
+        now = datetime.now(UTC)
+        with self.gateway.database.transaction() as session:
+            checked = self._recheck(session, released, now)
+            if isinstance(checked, Deny):
+                # Committed with this transaction: the refusal is in the log, nothing released.
+                reason = checked.reason.value
+                self._record_in(session, reason)
+            else:
+                self._store(session, checked, released, now)
+                return _answer(self.exchange_id, released, checked)
+        raise ExchangeDenied(f"the exchange was refused: {reason}", reason=reason)
+
+    def _recheck(
+        self, session: Session, released: dict[str, Any], now: datetime
+    ) -> dict[str, Permit] | Deny:
+        """Decide again, under the consents' row locks: a withdrawal either committed before
+        (and is seen here) or waits until this release has committed (and then finds it)."""
+        assert self.subject_id is not None
+        for consent_id in consents.consent_ids_of(
+            session, self.subject_id, self.provider.id, self.requester.id
+        ):
+            consents.consent(session, consent_id, for_update=True)
+        self.requester = registry.get_agency(session, self.requester.id) or self.requester
+        self.provider = registry.get_agency(session, self.provider.id) or self.provider
+        permits: dict[str, Permit] = {}
+        for category, outcome in self._decide_all(session, now).items():
+            if category not in released:
+                continue
+            if isinstance(outcome, Deny):
+                return outcome
+            permits[category] = outcome
+        return permits
+
+    def _store(
+        self,
+        session: Session,
+        permits: dict[str, Permit],
+        released: dict[str, Any],
+        now: datetime,
+    ) -> None:
+        assert self.subject_id is not None
+        session.add(
+            Exchange(
+                id=self.exchange_id,
+                requester=self.requester.id,
+                provider=self.provider.id,
+                subject_id=self.subject_id,
+                purpose=self.purpose,
+                categories=sorted(permits),
+                released_at=now,
             )
         )
-        gateway.audit.record(
-            session,
-            _event(
-                asked,
-                exchange_id,
-                subject_id,
-                provider,
-                Decision.PERMIT,
-                None,
-                categories=(category,),
-                legal_basis=str(permit.basis),
-                consent_id=consent.consent_id if consent else None,
-                consent_version=consent.version if consent else None,
-                policy_id=f"{permit.flow.policy_id}/{permit.flow.id}",
-                policy_set_digest=gateway.policies.digest,
-                payload=json.dumps(released[category], sort_keys=True).encode(),
-            ),
-            now=now,
+        session.flush()
+        for category, permit in permits.items():
+            consent = permit.consent
+            session.add(
+                Release(
+                    exchange_id=self.exchange_id,
+                    category=category,
+                    consent_id=consent.consent_id if consent else None,
+                    consent_version=consent.version if consent else None,
+                )
+            )
+            self.gateway.audit.record(
+                session,
+                self._event(
+                    Decision.PERMIT,
+                    None,
+                    categories=(category,),
+                    legal_basis=str(permit.basis),
+                    consent_id=consent.consent_id if consent else None,
+                    consent_version=consent.version if consent else None,
+                    policy_id=f"{permit.flow.policy_id}/{permit.flow.id}",
+                    payload=json.dumps(released[category], sort_keys=True).encode(),
+                ),
+                now=now,
+            )
+        session.flush()
+
+    def _refuse(self, reason: str) -> NoReturn:
+        self._record(reason)
+        raise ExchangeDenied(f"the exchange was refused: {reason}", reason=reason)
+
+    def _record(self, reason: str) -> None:
+        """A refusal in a transaction of its own, committed though the request fails."""
+        with self.gateway.database.transaction() as session:
+            self._record_in(session, reason)
+
+    def _record_in(self, session: Session, reason: str) -> None:
+        self.gateway.audit.record(
+            session, self._event(Decision.DENY, reason, categories=tuple(self.categories))
         )
-    session.flush()
+
+    def _event(self, decision: Decision, reason: str | None, **fields: Any) -> AuditEvent:
+        return AuditEvent(
+            EventType.EXCHANGE_DECIDED,
+            actor=self.asked.principal.client_id,
+            requester=self.requester.id,
+            provider=self.provider.id,
+            caseworker=self.asked.caseworker,
+            subject_id=self.subject_id,
+            purpose=self.purpose,
+            decision=decision,
+            reason=reason,
+            request_id=self.asked.request_id,
+            policy_set_digest=self.gateway.policies.digest,
+            details={"exchange_id": self.exchange_id},
+            **fields,
+        )
 
 
 def _answer(exchange_id: str, released: dict[str, Any], permits: dict[str, Permit]) -> QueryOut:
@@ -340,80 +326,4 @@ def _answer(exchange_id: str, released: dict[str, Any], permits: dict[str, Permi
         legal_basis=first.legal_basis,
         consent_id=first.consent_id,
         bases=bases,
-    )
-
-
-def _refuse(
-    gateway: Gateway,
-    asked: Asked,
-    exchange_id: str,
-    subject_id: str | None,
-    provider: Agency,
-    reason: str,
-) -> None:
-    _record(gateway, asked, exchange_id, subject_id, provider, reason=reason)
-    raise ExchangeDenied(f"the exchange was refused: {reason}", reason=reason)
-
-
-def _record(
-    gateway: Gateway,
-    asked: Asked,
-    exchange_id: str,
-    subject_id: str | None,
-    provider: Agency,
-    *,
-    reason: str,
-) -> None:
-    """A refusal in a transaction of its own, committed though the request fails."""
-    with gateway.database.transaction() as session:
-        _record_in(session, gateway, asked, exchange_id, subject_id, provider, reason=reason)
-
-
-def _record_in(
-    session: Session,
-    gateway: Gateway,
-    asked: Asked,
-    exchange_id: str,
-    subject_id: str | None,
-    provider: Agency,
-    *,
-    reason: str,
-) -> None:
-    gateway.audit.record(
-        session,
-        _event(
-            asked,
-            exchange_id,
-            subject_id,
-            provider,
-            Decision.DENY,
-            reason,
-            categories=tuple(c.value for c in asked.query.categories),
-            policy_set_digest=gateway.policies.digest,
-        ),
-    )
-
-
-def _event(
-    asked: Asked,
-    exchange_id: str,
-    subject_id: str | None,
-    provider: Agency,
-    decision: Decision,
-    reason: str | None,
-    **fields: Any,
-) -> AuditEvent:
-    return AuditEvent(
-        EventType.EXCHANGE_DECIDED,
-        actor=asked.principal.client_id,
-        requester=asked.principal.client_id,
-        provider=provider.id,
-        caseworker=asked.caseworker,
-        subject_id=subject_id,
-        purpose=asked.query.purpose.value,
-        decision=decision,
-        reason=reason,
-        request_id=asked.request_id,
-        details={"exchange_id": exchange_id},
-        **fields,
     )
