@@ -57,7 +57,8 @@ def sign_receipt(keys: KeyStore, version: ConsentVersion, issued_at: datetime) -
 
 
 def new_portal_code() -> tuple[str, str]:
-    """A fresh code as the person sees it (XXXXX-XXXXX-XXXXX-XXXXX, 100 bits) and its hash."""
+    """A fresh code as the person sees it (four groups of five characters, 100 bits) and the
+    hash that is stored."""
     raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(20))
     code = "-".join(raw[start : start + 5] for start in range(0, 20, 5))
     return code, portal_code_hash(code)

@@ -10,7 +10,7 @@ from gateway.auth.dependencies import INSUFFICIENT_SCOPE, INVALID_TOKEN, Princip
 from gateway.auth.scopes import Scope
 from gateway.consents.routes import Caseworker
 from gateway.errors import PAYLOAD_TOO_LARGE, problem_responses
-from gateway.exchange import service
+from gateway.exchange import errors, service
 from gateway.exchange.models import QueryIn, QueryOut
 from gateway.runtime import RuntimeDep
 
@@ -25,9 +25,9 @@ Querier = Annotated[Principal, Depends(require_scope(Scope.EXCHANGE_QUERY))]
     responses=problem_responses(
         INVALID_TOKEN,
         INSUFFICIENT_SCOPE,
-        service.EXCHANGE_DENIED,
-        service.PROVIDER_FAILED,
-        service.PROVIDER_TIMEOUT,
+        errors.EXCHANGE_DENIED,
+        errors.PROVIDER_FAILED,
+        errors.PROVIDER_TIMEOUT,
         PAYLOAD_TOO_LARGE,
     ),
 )

@@ -16,7 +16,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar, NoReturn, Protocol
+from typing import Any, NoReturn, Protocol
 
 import httpx
 from sqlalchemy.orm import Session
@@ -29,46 +29,16 @@ from gateway.auth.dependencies import Principal
 from gateway.auth.tokens import issue_access_token
 from gateway.consents import repository as consents
 from gateway.db.engine import Database
-from gateway.errors import GatewayError, InvalidRequest, ProblemType, problem_type
+from gateway.errors import InvalidRequest
 from gateway.exchange import provider as providers
 from gateway.exchange.decision import Deny, Permit, Reason, decide, minimise
+from gateway.exchange.errors import ExchangeDenied, ProviderFailed, ProviderTimedOut
 from gateway.exchange.models import Basis, QueryIn, QueryOut
 from gateway.exchange.tables import Exchange, Release
 from gateway.keys.store import KeyStore
 from gateway.policy.model import PolicySet
 from gateway.settings import Settings
 from gateway.subjects.repository import subject_of
-
-EXCHANGE_DENIED = problem_type(
-    "exchange-denied",
-    "Exchange denied",
-    403,
-    "No policy flow and legal basis cover this exchange now; `reason` says why.",
-)
-PROVIDER_FAILED = problem_type(
-    "provider-failed",
-    "Provider failed",
-    502,
-    "The providing agency's system did not answer usefully; nothing was passed on.",
-)
-PROVIDER_TIMEOUT = problem_type(
-    "provider-timeout",
-    "Provider timed out",
-    504,
-    "The providing agency's system did not answer in time; nothing was passed on.",
-)
-
-
-class ExchangeDenied(GatewayError):
-    kind: ClassVar[ProblemType] = EXCHANGE_DENIED
-
-
-class ProviderFailed(GatewayError):
-    kind: ClassVar[ProblemType] = PROVIDER_FAILED
-
-
-class ProviderTimedOut(GatewayError):
-    kind: ClassVar[ProblemType] = PROVIDER_TIMEOUT
 
 
 class Validator(Protocol):
