@@ -15,6 +15,7 @@ from gateway.audit.events import AuditEvent, EventType
 from gateway.audit.service import AuditLog
 from gateway.auth.dependencies import Principal
 from gateway.consents.notices_tables import WithdrawalNotice
+from gateway.consents.versions import is_uuid
 from gateway.errors import GatewayError, InvalidRequest, ProblemType, problem_type
 from gateway.exchange.tables import Exchange, Release
 
@@ -102,7 +103,7 @@ def acknowledge(
         raise InvalidRequest(
             errors=[{"path": "/body/legal_reason", "message": "say on what legal ground"}]
         )
-    notice = session.get(WithdrawalNotice, notice_id) if _is_uuid(notice_id) else None
+    notice = session.get(WithdrawalNotice, notice_id) if is_uuid(notice_id) else None
     if notice is None or notice.recipient != principal.client_id:
         raise NoticeNotFound()
     if notice.acknowledged_at is not None:
@@ -124,10 +125,3 @@ def acknowledge(
     )
     session.flush()
     return notice
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        return str(uuid.UUID(value)) == value
-    except ValueError:
-        return False

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 
 from gateway.auth.dependencies import INSUFFICIENT_SCOPE, INVALID_TOKEN, Principal, require_scope
 from gateway.auth.scopes import Scope
-from gateway.consents import notices, service
+from gateway.consents import notices, recording, service
 from gateway.consents.errors import (
     CONSENT_NOT_ACTIVE,
     CONSENT_NOT_FOUND,
@@ -31,6 +31,7 @@ from gateway.consents.models import (
     WithdrawIn,
 )
 from gateway.consents.notices_tables import WithdrawalNotice
+from gateway.consents.versions import Context
 from gateway.db.session import DbSession
 from gateway.errors import PAYLOAD_TOO_LARGE, problem_responses
 from gateway.runtime import RuntimeDep
@@ -52,9 +53,9 @@ _AUTH = (INVALID_TOKEN, INSUFFICIENT_SCOPE)
 
 def _writer_context(
     request: Request, runtime: RuntimeDep, principal: Writer, caseworker: Caseworker = None
-) -> service.Context:
+) -> Context:
     """Who changes a consent, and the gateway's parts a change needs."""
-    return service.Context(
+    return Context(
         principal=principal,
         audit=runtime.audit,
         keys=runtime.keys,
@@ -66,7 +67,7 @@ def _writer_context(
     )
 
 
-WriterContext = Annotated[service.Context, Depends(_writer_context)]
+WriterContext = Annotated[Context, Depends(_writer_context)]
 
 
 @router.post(
@@ -77,7 +78,7 @@ WriterContext = Annotated[service.Context, Depends(_writer_context)]
     responses=problem_responses(*_AUTH, REFERENCE_CONFLICT, PAYLOAD_TOO_LARGE),
 )
 def record(body: ConsentIn, context: WriterContext, session: DbSession) -> Recorded:
-    return service.record(session, context, body)
+    return recording.record(session, context, body)
 
 
 @router.get(

@@ -1,21 +1,16 @@
-"""Recording, reading and withdrawing consents; the consent check for exchanges."""
+"""Reading and withdrawing consents, their expiry, and the consent check for exchanges.
+
+Recording lives in ``recording.py``; what both share in ``versions.py``.
+"""
 
 from __future__ import annotations
 
-import calendar
-import json
-import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
 from consent.check import Denial, VerifiedConsent, check
-from consent.forms import FormError, load_form
 from consent.model import Status, status_at
-from gateway.agencies import repository as registry
-from gateway.agencies.tables import Agency
 from gateway.audit.events import AuditEvent, EventType
 from gateway.audit.service import AuditLog
 from gateway.auth.dependencies import Principal
@@ -27,206 +22,27 @@ from gateway.consents.errors import (
     UnknownReference,
 )
 from gateway.consents.models import (
-    ConsentIn,
     ConsentList,
     ConsentOut,
     GrantIn,
     GrantOut,
     PortalCode,
     Receipt,
-    Recorded,
     VersionOut,
     WithdrawIn,
 )
 from gateway.consents.notices import notify_recipients
 from gateway.consents.receipts import new_portal_code, sign_receipt
 from gateway.consents.tables import ConsentRecord, ConsentVersion
+from gateway.consents.versions import (
+    Context,
+    audit_change,
+    grant_document,
+    is_uuid,
+    store_version,
+)
 from gateway.db.engine import Database
 from gateway.errors import InvalidRequest
-from gateway.keys.store import KeyStore
-from gateway.policy.model import PolicySet
-
-
-@dataclass(frozen=True)
-class Context:
-    """What a consent change needs besides its session: who asks, and the gateway's parts."""
-
-    principal: Principal
-    audit: AuditLog
-    keys: KeyStore
-    policies: PolicySet
-    max_validity_months: int
-    now: datetime
-    caseworker: str | None = None
-    request_id: str | None = None
-
-
-# -- recording ------------------------------------------------------------------------------
-
-
-def record(session: Session, context: Context, body: ConsentIn) -> Recorded:
-    """Record a consent; refuse, writing nothing, anything that does not hold together."""
-    recorder = context.principal.client_id
-    agencies = _check_consent(session, context, body)
-    notice = _notice(body)
-    subject_id = _subject(session, body.subject.references, context.now)
-
-    consent_id = str(uuid.uuid4())
-    code, code_hash = new_portal_code()
-    parties = {recorder} | {g.provider for g in body.grants} | {g.recipient for g in body.grants}
-    repository.add_consent(
-        session,
-        ConsentRecord(
-            id=consent_id,
-            subject_id=subject_id,
-            recorded_by=recorder,
-            created_at=context.now,
-            current_version=1,
-            portal_code_hash=code_hash,
-        ),
-        parties,
-    )
-    version = ConsentVersion(
-        consent_id=consent_id,
-        version=1,
-        status=Status.ACTIVE.value,
-        valid_from=body.valid_from,
-        valid_until=body.valid_until,
-        grants=[_grant_document(grant) for grant in _merged(body.grants)],
-        given_by=sorted({giver.role.value for giver in body.given_by}),
-        notice=notice,
-        evidence=body.evidence.model_dump(mode="json"),
-        recorded_at=context.now,
-        recorded_by=recorder,
-        caseworker=context.caseworker,
-        receipt="",
-    )
-    _store_version(session, context, version, subject_id)
-    _audit(session, context, EventType.CONSENT_RECORDED, version, subject_id, agencies)
-    return Recorded(
-        consent_id=consent_id,
-        version=1,
-        status=Status.ACTIVE,
-        receipt=version.receipt,
-        portal_code=code,
-    )
-
-
-def _check_consent(session: Session, context: Context, body: ConsentIn) -> dict[str, Agency]:
-    errors: list[dict[str, str]] = []
-    now, recorder = context.now, context.principal.client_id
-    if body.valid_from.tzinfo is None or body.valid_until.tzinfo is None:
-        errors.append({"path": "/body/valid_from", "message": "times need a UTC offset"})
-        raise InvalidRequest("the consent is not valid", errors=errors)
-    if body.valid_until <= body.valid_from:
-        errors.append({"path": "/body/valid_until", "message": "must be after valid_from"})
-    elif body.valid_until > add_months(body.valid_from, context.max_validity_months):
-        errors.append(
-            {
-                "path": "/body/valid_until",
-                "message": f"a consent lasts at most {context.max_validity_months} months",
-            }
-        )
-    if body.valid_until <= now:
-        errors.append({"path": "/body/valid_until", "message": "must be in the future"})
-
-    references = body.subject.references
-    agencies: dict[str, Agency] = {}
-    for agency_id in sorted(set(references) | _grant_agencies(body.grants)):
-        agency = registry.get_agency(session, agency_id)
-        if agency is None or not agency.client.enabled:
-            errors.append(
-                {"path": f"/body/subject/references/{agency_id}", "message": "unknown agency"}
-            )
-        else:
-            agencies[agency_id] = agency
-    if recorder not in _grant_agencies(body.grants):
-        errors.append(
-            {"path": "/body/grants", "message": "the recording agency is party to no grant"}
-        )
-    if recorder not in references:
-        errors.append({"path": "/body/subject/references", "message": "give your own reference"})
-    for index, grant in enumerate(body.grants):
-        errors += _grant_problems(index, grant, references, agencies, context.policies)
-    if errors:
-        raise InvalidRequest("the consent cannot be recorded", errors=errors)
-    return agencies
-
-
-def _grant_problems(
-    index: int,
-    grant: GrantIn,
-    references: dict[str, str],
-    agencies: dict[str, Agency],
-    policies: PolicySet,
-) -> list[dict[str, str]]:
-    path = f"/body/grants/{index}"
-    if grant.provider == grant.recipient:
-        return [{"path": path, "message": "an agency cannot grant to itself"}]
-    problems = [
-        {"path": f"{path}/{side}", "message": "no reference given for this agency"}
-        for side, agency_id in (("from", grant.provider), ("to", grant.recipient))
-        if agency_id not in references
-    ]
-    provider, recipient = agencies.get(grant.provider), agencies.get(grant.recipient)
-    if provider is None or recipient is None:
-        return problems
-    same_place = provider.municipality == recipient.municipality
-    for category in grant.categories:
-        for purpose in grant.purposes:
-            if (
-                policies.consent_flow(
-                    provider.kind, recipient.kind, category, purpose, same_municipality=same_place
-                )
-                is None
-            ):
-                problems.append(
-                    {
-                        "path": path,
-                        "message": f"no policy flow lets a {provider.kind} give {category} "
-                        f"to a {recipient.kind} for {purpose}"
-                        + ("" if same_place else " across municipalities"),
-                    }
-                )
-    return problems
-
-
-def _notice(body: ConsentIn) -> dict[str, str | None]:
-    notice = body.notice
-    try:
-        form = load_form(notice.form_id, notice.form_version, notice.language)
-    except FormError as unknown:
-        raise InvalidRequest(
-            "the consent cannot be recorded",
-            errors=[{"path": "/body/notice", "message": str(unknown)}],
-        ) from None
-    return {
-        "form_id": form.form_id,
-        "form_version": form.version,
-        "language": form.language,
-        "interpreter_language": notice.interpreter_language,
-        "form_sha256": form.sha256,
-    }
-
-
-def _subject(session: Session, references: dict[str, str], now: datetime) -> str:
-    """The one person these references name; created if none of them is known yet."""
-    known = repository.subjects_of(session, references)
-    subjects = set(known.values())
-    if len(subjects) > 1:
-        raise ReferenceConflict("the references belong to different persons")
-    subject_id = subjects.pop() if subjects else str(uuid.uuid4())
-    existing = repository.references_of(session, subject_id) if known else {}
-    for agency_id, reference in references.items():
-        if agency_id in existing and existing[agency_id] != reference:
-            raise ReferenceConflict(f"{agency_id} already knows this person by another reference")
-    if not known:
-        repository.add_subject(session, subject_id, now)
-    for agency_id, reference in sorted(references.items()):
-        if agency_id not in existing:
-            repository.add_reference(session, agency_id, reference, subject_id)
-    return subject_id
-
 
 # -- reading --------------------------------------------------------------------------------
 
@@ -294,7 +110,7 @@ def _visible(
 ) -> ConsentRecord:
     """The consent if the caller is a party to it. Otherwise 404: its existence stays hidden."""
     consent = None
-    if _is_uuid(consent_id):
+    if is_uuid(consent_id):
         consent = repository.consent(session, consent_id, for_update=for_update)
     if consent is None or not repository.is_party(session, consent.id, principal.client_id):
         raise ConsentNotFound()
@@ -360,7 +176,7 @@ def withdraw(session: Session, context: Context, consent_id: str, body: Withdraw
     )
     current.receipt = sign_receipt(context.keys, current, context.now)
     session.flush()
-    _audit(
+    audit_change(
         session,
         context,
         EventType.CONSENT_WITHDRAWN,
@@ -389,9 +205,9 @@ def withdraw(session: Session, context: Context, consent_id: str, body: Withdraw
             caseworker=context.caseworker,
             receipt="",
         )
-        _store_version(session, context, successor, consent.subject_id)
+        store_version(session, context, successor, consent.subject_id)
         consent.current_version = successor.version
-        _audit(session, context, EventType.CONSENT_SUPERSEDED, current, consent.subject_id)
+        audit_change(session, context, EventType.CONSENT_SUPERSEDED, current, consent.subject_id)
     session.flush()
     return _out(session, consent, context.principal, context.now)
 
@@ -399,7 +215,7 @@ def withdraw(session: Session, context: Context, consent_id: str, body: Withdraw
 def _matching_grants(version: ConsentVersion, wanted: list[GrantIn]) -> list[dict[str, object]]:
     found, errors = [], []
     for index, grant in enumerate(wanted):
-        document = _grant_document(grant)
+        document = grant_document(grant)
         if document not in version.grants:
             errors.append(
                 {"path": f"/body/grants/{index}", "message": "no such grant in the consent"}
@@ -469,81 +285,3 @@ def check_consent(
         purpose=purpose,
         at=at,
     )
-
-
-# -- shared ---------------------------------------------------------------------------------
-
-
-def _store_version(
-    session: Session, context: Context, version: ConsentVersion, subject_id: str
-) -> None:
-    version.receipt = sign_receipt(context.keys, version, context.now)
-    permissions = {
-        (grant["from"], grant["to"], category, purpose)
-        for grant in version.grants
-        for category in grant["categories"]
-        for purpose in grant["purposes"]
-    }
-    repository.add_version(session, version, subject_id, permissions)
-
-
-def _audit(
-    session: Session,
-    context: Context,
-    event: EventType,
-    version: ConsentVersion,
-    subject_id: str,
-    agencies: dict[str, Agency] | None = None,
-    details: dict[str, str | int | bool] | None = None,
-) -> None:
-    categories = sorted({c for grant in version.grants for c in grant["categories"]})
-    context.audit.record(
-        session,
-        AuditEvent(
-            event,
-            actor=context.principal.client_id,
-            requester=context.principal.client_id,
-            caseworker=context.caseworker,
-            subject_id=subject_id,
-            categories=tuple(categories),
-            legal_basis="consent",
-            consent_id=version.consent_id,
-            consent_version=version.version,
-            request_id=context.request_id,
-            details=details or {"grants": len(version.grants)},
-        ),
-        now=context.now,
-    )
-
-
-def _grant_agencies(grants: Iterable[GrantIn]) -> set[str]:
-    return {g.provider for g in grants} | {g.recipient for g in grants}
-
-
-def _merged(grants: list[GrantIn]) -> list[GrantIn]:
-    """Grants in a stable order, exact duplicates dropped."""
-    unique = {json.dumps(_grant_document(g), sort_keys=True): g for g in grants}
-    return sorted(unique.values(), key=lambda g: (g.provider, g.recipient, sorted(g.categories)))
-
-
-def _grant_document(grant: GrantIn) -> dict[str, object]:
-    return {
-        "from": grant.provider,
-        "to": grant.recipient,
-        "categories": sorted({c.value for c in grant.categories}),
-        "purposes": sorted({p.value for p in grant.purposes}),
-    }
-
-
-def add_months(moment: datetime, months: int) -> datetime:
-    month_index = moment.month - 1 + months
-    year, month = moment.year + month_index // 12, month_index % 12 + 1
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        return str(uuid.UUID(value)) == value
-    except ValueError:
-        return False

@@ -21,9 +21,10 @@ from hypothesis.stateful import (
 
 from consent.check import VerifiedConsent
 from gateway.auth.dependencies import Principal
-from gateway.consents import service
+from gateway.consents import recording, service
 from gateway.consents.errors import ConsentNotActive
 from gateway.consents.models import ConsentIn, GrantIn, WithdrawIn
+from gateway.consents.versions import Context
 from gateway.runtime import Runtime
 from gateway.subjects.repository import subject_of
 from tests.consents.conftest import ABH, FORM, JA, JC, SA
@@ -92,7 +93,7 @@ def test_the_registry_permits_exactly_what_active_grants_cover(runtime: Runtime)
 
         def context(self) -> service.Context:
             principal = Principal(JC, "agency", frozenset({"consent:write"}), "job_centre", "koeln")
-            return service.Context(
+            return Context(
                 principal=principal,
                 audit=runtime.audit,
                 keys=runtime.keys,
@@ -121,7 +122,7 @@ def test_the_registry_permits_exactly_what_active_grants_cover(runtime: Runtime)
                 }
             )
             with runtime.database.transaction() as session:
-                recorded = service.record(session, self.context(), body)
+                recorded = recording.record(session, self.context(), body)
             self.model.consents.append(ModelConsent(recorded.consent_id, list(grants), valid_until))
 
         @precondition(lambda self: self.model.consents)

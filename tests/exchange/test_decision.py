@@ -12,8 +12,9 @@ import pytest
 from consent.vocabulary import AgencyKind
 from gateway.agencies import repository as registry
 from gateway.auth.dependencies import Principal
-from gateway.consents import service as consents
+from gateway.consents import recording
 from gateway.consents.models import ConsentIn
+from gateway.consents.versions import Context
 from gateway.exchange.decision import Deny, Permit, Reason, decide
 from gateway.policy.loader import REFERENCE_POLICIES, load_policies
 from gateway.runtime import Runtime
@@ -68,7 +69,7 @@ def record(runtime: Runtime, provider: str, recipient: str, category: str, purpo
             "evidence": {"channel": "paper_signed"},
         }
     )  # fmt: skip
-    context = consents.Context(
+    context = Context(
         principal=Principal(recipient, "agency", frozenset({"consent:write"})),
         audit=runtime.audit,
         keys=runtime.keys,
@@ -77,7 +78,7 @@ def record(runtime: Runtime, provider: str, recipient: str, category: str, purpo
         now=NOW,
     )
     with runtime.database.transaction() as session:
-        consents.record(session, context, body)
+        recording.record(session, context, body)
         subject = subject_of(session, recipient, f"{recipient}-1")
     assert subject is not None
     return subject

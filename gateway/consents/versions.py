@@ -1,0 +1,91 @@
+"""What recording and changing a consent share: the change's context, storing a version with
+its permission rows and receipt, and auditing the change."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from gateway.audit.events import AuditEvent, EventType
+from gateway.audit.service import AuditLog
+from gateway.auth.dependencies import Principal
+from gateway.consents import repository
+from gateway.consents.models import GrantIn
+from gateway.consents.receipts import sign_receipt
+from gateway.consents.tables import ConsentVersion
+from gateway.keys.store import KeyStore
+from gateway.policy.model import PolicySet
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a consent change needs besides its session: who asks, and the gateway's parts."""
+
+    principal: Principal
+    audit: AuditLog
+    keys: KeyStore
+    policies: PolicySet
+    max_validity_months: int
+    now: datetime
+    caseworker: str | None = None
+    request_id: str | None = None
+
+
+def store_version(
+    session: Session, context: Context, version: ConsentVersion, subject_id: str
+) -> None:
+    version.receipt = sign_receipt(context.keys, version, context.now)
+    permissions = {
+        (grant["from"], grant["to"], category, purpose)
+        for grant in version.grants
+        for category in grant["categories"]
+        for purpose in grant["purposes"]
+    }
+    repository.add_version(session, version, subject_id, permissions)
+
+
+def audit_change(
+    session: Session,
+    context: Context,
+    event: EventType,
+    version: ConsentVersion,
+    subject_id: str,
+    details: dict[str, str | int | bool] | None = None,
+) -> None:
+    categories = sorted({c for grant in version.grants for c in grant["categories"]})
+    context.audit.record(
+        session,
+        AuditEvent(
+            event,
+            actor=context.principal.client_id,
+            requester=context.principal.client_id,
+            caseworker=context.caseworker,
+            subject_id=subject_id,
+            categories=tuple(categories),
+            legal_basis="consent",
+            consent_id=version.consent_id,
+            consent_version=version.version,
+            request_id=context.request_id,
+            details=details or {"grants": len(version.grants)},
+        ),
+        now=context.now,
+    )
+
+
+def grant_document(grant: GrantIn) -> dict[str, object]:
+    return {
+        "from": grant.provider,
+        "to": grant.recipient,
+        "categories": sorted({c.value for c in grant.categories}),
+        "purposes": sorted({p.value for p in grant.purposes}),
+    }
+
+
+def is_uuid(value: str) -> bool:
+    try:
+        return str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
