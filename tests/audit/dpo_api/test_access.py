@@ -1,0 +1,168 @@
+"""One person's access report, without any agency's file reference, and who may read the
+audit API at all."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from gateway.runtime import Runtime
+from tests.audit.dpo_api.seeded import (  # log: the shared fixture
+    ABH,
+    JOBCENTER,
+    REFERENCES,
+    SOZIALAMT,
+    Log,
+    assert_problem,
+    bearer,
+    entries,
+    publish,
+    token_for,
+)
+from tests.support import Clients
+
+# -- access report ---------------------------------------------------------------------------
+
+
+def access_report(http: TestClient, log: Log, agency: str, reference: str) -> Any:
+    return http.get(
+        "/v1/audit/access-report",
+        params={"agency": agency, "subject_ref": reference},
+        headers=log.dpo,
+    )
+
+
+def consent_ids(log: Log, person: str) -> list[str | None]:
+    wanted = {
+        "r0": "c-amina", "r1": "c-amina", "r2": None, "r3": None, "r4": "c-amina",
+        "r5": "c-oleks", "r6": None, "r7": None,
+    }  # fmt: skip
+    return [wanted[request] for request, about in log.about.items() if about == person]
+
+
+@pytest.mark.parametrize(
+    ("person", "agency"),
+    [("amina", JOBCENTER), ("amina", ABH), ("amina", SOZIALAMT), ("oleksandr", SOZIALAMT)],
+)
+def test_the_access_report_lists_the_persons_records_and_nobody_elses(
+    http: TestClient, log: Log, runtime: Runtime, person: str, agency: str
+):
+    publish(runtime)
+    response = access_report(http, log, agency, REFERENCES[person][agency])
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["agency"] == agency
+    mine = [request for request, about in log.about.items() if about == person]
+    assert len(report["records"]) == len(mine)
+    assert [record["consent_id"] for record in report["records"]] == consent_ids(log, person)
+    times = [datetime.fromisoformat(record["time"]) for record in report["records"]]
+    assert times == sorted(times)
+
+
+def test_the_access_report_says_who_asked_what_for_which_purpose_and_the_outcome(
+    http: TestClient, log: Log, runtime: Runtime
+):
+    response = access_report(http, log, JOBCENTER, REFERENCES["oleksandr"][JOBCENTER])
+    records = response.json()["records"]
+    assert [
+        (r["event"], r["requester"], r["provider"], r["categories"], r["purpose"], r["decision"],
+         r["reason"], r["caseworker"])
+        for r in records
+    ] == [
+        ("exchange.decided", SOZIALAMT, JOBCENTER, ["benefit_status"], "benefit_entitlement",
+         "deny", "no_consent", "cw-7f3a"),
+        ("exchange.decided", JOBCENTER, SOZIALAMT, ["benefit_status", "case_contact"],
+         "case_management", "permit", None, "cw-7f3a"),
+    ]  # fmt: skip
+    assert records[1]["legal_basis"] == "consent"
+
+
+def test_the_access_report_never_contains_a_file_reference(
+    http: TestClient, log: Log, runtime: Runtime
+):
+    publish(runtime)
+    every_reference = [ref for refs in REFERENCES.values() for ref in refs.values()]
+    for person, references in REFERENCES.items():
+        for agency, reference in references.items():
+            response = access_report(http, log, agency, reference)
+            assert response.status_code == 200, response.text
+            assert response.json()["records"], (person, agency)
+            for leaked in every_reference:
+                assert leaked not in response.text, (person, agency, leaked)
+            assert log.subjects[person] not in response.text
+
+
+@pytest.mark.parametrize(
+    ("agency", "reference"),
+    [
+        (JOBCENTER, "JC-2024-999999"),
+        # Another agency's reference of a known person is not this agency's reference.
+        (JOBCENTER, REFERENCES["amina"][ABH]),
+        ("koeln-jugendamt", REFERENCES["amina"][JOBCENTER]),
+    ],
+)
+def test_an_unknown_reference_is_a_404_problem(
+    http: TestClient, log: Log, agency: str, reference: str
+):
+    response = access_report(http, log, agency, reference)
+    assert_problem(response, 404, "/problems/unknown-subject")
+    assert reference not in response.text
+
+
+# -- who may read ----------------------------------------------------------------------------
+
+AUDIT_ROUTES = [
+    ("/v1/audit/entries", {}),
+    ("/v1/audit/checkpoint", {}),
+    ("/v1/audit/key", {}),
+    ("/v1/audit/proofs/inclusion", {"index": 0, "tree_size": 1}),
+    ("/v1/audit/proofs/consistency", {"first": 1, "second": 1}),
+    ("/v1/audit/export", {"format": "jsonl"}),
+    ("/v1/audit/export", {"format": "csv"}),
+    (
+        "/v1/audit/access-report",
+        {"agency": JOBCENTER, "subject_ref": REFERENCES["amina"][JOBCENTER]},
+    ),
+]
+
+
+@pytest.mark.parametrize(("path", "params"), AUDIT_ROUTES)
+def test_an_agency_token_is_refused_with_403(
+    http: TestClient, log: Log, runtime: Runtime, path: str, params: dict[str, Any]
+):
+    publish(runtime)
+    token = token_for(http, log.agency)
+    response = http.get(path, params=params, headers=bearer(token))
+    assert_problem(response, 403, "/problems/insufficient-scope")
+    assert REFERENCES["amina"][JOBCENTER] not in response.text
+
+
+@pytest.mark.parametrize(("path", "params"), AUDIT_ROUTES)
+def test_a_dpo_token_narrowed_to_policy_read_is_refused_with_403(
+    http: TestClient, log: Log, clients: Clients, path: str, params: dict[str, Any]
+):
+    token = token_for(http, clients.registered["city-dpo"], scope="policy:read")
+    response = http.get(path, params=params, headers=bearer(token))
+    assert_problem(response, 403, "/problems/insufficient-scope")
+
+
+@pytest.mark.parametrize(("path", "params"), AUDIT_ROUTES)
+def test_no_token_is_refused_with_401(
+    http: TestClient, log: Log, runtime: Runtime, path: str, params: dict[str, Any]
+):
+    publish(runtime)
+    response = http.get(path, params=params)
+    assert_problem(response, 401, "/problems/invalid-token")
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_a_refused_export_is_not_recorded_as_an_export(
+    http: TestClient, log: Log, runtime: Runtime
+):
+    token = token_for(http, log.agency)
+    http.get("/v1/audit/export", params={"format": "jsonl"}, headers=bearer(token))
+    http.get("/v1/audit/export", params={"format": "jsonl"})
+    assert entries(http, log, event="audit.exported") == []
