@@ -12,6 +12,8 @@ from fastapi import Depends, Request
 from gateway.audit.keys import load_pseudonymizer, load_signer
 from gateway.audit.service import AuditLog
 from gateway.db.engine import Database, connect
+from gateway.db.group import GroupCommit
+from gateway.exchange.provider import ProviderTokens
 from gateway.keys.store import KeyStore
 from gateway.observability.metrics import Metrics
 from gateway.policy.loader import REFERENCE_POLICIES, load_policies
@@ -35,8 +37,11 @@ class Runtime:
     policies: PolicySet
     schemas: SchemaSet
     http: httpx.Client  # calls to providers' systems, pooled
+    provider_tokens: ProviderTokens
+    commits: GroupCommit  # the exchange path's writes, group-committed
 
     def close(self) -> None:
+        self.commits.close()
         self.http.close()
         self.database.dispose()
 
@@ -44,14 +49,17 @@ class Runtime:
     def start(cls, settings: Settings) -> Runtime:
         keys = open_key_store(settings)
         keys.ensure()
+        database = connect(settings.database_url)
         return cls(
             settings,
-            connect(settings.database_url),
+            database,
             keys,
             Metrics(settings.metrics_dir),
             open_audit_log(settings),
             *load_data_files(settings),
             httpx.Client(),
+            ProviderTokens(keys, settings.issuer),
+            GroupCommit(database),
         )
 
 

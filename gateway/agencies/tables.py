@@ -58,4 +58,5 @@ class Agency(Base):
     municipality: Mapped[str] = mapped_column(String(100), index=True)
     provider_url: Mapped[str | None] = mapped_column(Text, nullable=True)
 
-    client: Mapped[Client] = relationship(back_populates="agency")
+    # Every use of an agency asks whether its client is enabled: load both in one query.
+    client: Mapped[Client] = relationship(back_populates="agency", lazy="joined")

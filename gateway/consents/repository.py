@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from consent.check import Permission
@@ -128,19 +128,12 @@ def expired_unrecorded(
     return [(version, subject_id) for version, subject_id in rows]
 
 
-def consent_ids_of(session: Session, subject_id: str, provider: str, recipient: str) -> list[str]:
-    """The consents with permissions from ``provider`` to ``recipient`` for this subject."""
-    return sorted(
-        set(
-            session.scalars(
-                select(ConsentPermission.consent_id).where(
-                    ConsentPermission.subject_id == subject_id,
-                    ConsentPermission.provider == provider,
-                    ConsentPermission.recipient == recipient,
-                )
-            )
-        )
-    )
+def lock_consents_between(session: Session, subject_id: str, provider: str, recipient: str) -> None:
+    """Lock the subject's consents with permissions from ``provider`` to ``recipient``, in id
+    order: a change to any of them waits for this transaction, and this one for theirs."""
+    session.execute(
+        _LOCK_BETWEEN, {"subject_id": subject_id, "provider": provider, "recipient": recipient}
+    ).all()
 
 
 def is_party(session: Session, consent_id: str, agency_id: str) -> bool:
@@ -171,25 +164,7 @@ def permissions(
     """The subject's permissions from ``provider`` to ``recipient``, with their versions' state:
     one indexed lookup, whatever the number of consents in the registry."""
     rows = session.execute(
-        select(
-            ConsentPermission.consent_id,
-            ConsentPermission.version,
-            ConsentPermission.category,
-            ConsentPermission.purpose,
-            ConsentVersion.status,
-            ConsentVersion.valid_from,
-            ConsentVersion.valid_until,
-        )
-        .join(
-            ConsentVersion,
-            (ConsentVersion.consent_id == ConsentPermission.consent_id)
-            & (ConsentVersion.version == ConsentPermission.version),
-        )
-        .where(
-            ConsentPermission.subject_id == subject_id,
-            ConsentPermission.provider == provider,
-            ConsentPermission.recipient == recipient,
-        )
+        _PERMISSIONS, {"subject_id": subject_id, "provider": provider, "recipient": recipient}
     )
     return [
         Permission(
@@ -205,3 +180,34 @@ def permissions(
         )
         for row in rows
     ]
+
+
+# The exchange path's statements, built once (they run on every query, some twice).
+_BETWEEN = (
+    (ConsentPermission.subject_id == bindparam("subject_id"))
+    & (ConsentPermission.provider == bindparam("provider"))
+    & (ConsentPermission.recipient == bindparam("recipient"))
+)
+_PERMISSIONS = (
+    select(
+        ConsentPermission.consent_id,
+        ConsentPermission.version,
+        ConsentPermission.category,
+        ConsentPermission.purpose,
+        ConsentVersion.status,
+        ConsentVersion.valid_from,
+        ConsentVersion.valid_until,
+    )
+    .join(
+        ConsentVersion,
+        (ConsentVersion.consent_id == ConsentPermission.consent_id)
+        & (ConsentVersion.version == ConsentPermission.version),
+    )
+    .where(_BETWEEN)
+)
+_LOCK_BETWEEN = (
+    select(ConsentRecord.id)
+    .where(ConsentRecord.id.in_(select(ConsentPermission.consent_id).where(_BETWEEN)))
+    .order_by(ConsentRecord.id)
+    .with_for_update()
+)

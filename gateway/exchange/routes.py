@@ -41,11 +41,12 @@ def query(
     gateway = service.Gateway(
         settings=runtime.settings,
         database=runtime.database,
-        keys=runtime.keys,
         audit=runtime.audit,
         policies=runtime.policies,
         schemas=runtime.schemas,
         http=runtime.http,
+        provider_tokens=runtime.provider_tokens,
+        commits=runtime.commits,
     )
     asked = service.Asked(
         principal=principal,

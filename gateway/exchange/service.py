@@ -6,6 +6,8 @@
 4. In one transaction that locks the consents involved, decide again, record the release and
    its audit entry, and commit. Only then is the data returned. A withdrawal that committed
    first is seen here and wins; one that commits later finds this release and notifies.
+   That transaction is group-committed with the releases of concurrent queries
+   (``gateway.db.group``): the answer still waits for its own entry's commit.
 
 No transaction is held while the provider is called.
 """
@@ -26,19 +28,18 @@ from gateway.agencies.tables import Agency
 from gateway.audit.events import AuditEvent, Decision, EventType
 from gateway.audit.service import AuditLog
 from gateway.auth.dependencies import Principal
-from gateway.auth.tokens import issue_access_token
 from gateway.consents import repository as consents
 from gateway.db.engine import Database
+from gateway.db.group import GroupCommit
 from gateway.errors import InvalidRequest
 from gateway.exchange import provider as providers
+from gateway.exchange import repository
 from gateway.exchange.decision import Deny, Permit, Reason, decide, minimise
 from gateway.exchange.errors import ExchangeDenied, ProviderFailed, ProviderTimedOut
 from gateway.exchange.models import Basis, QueryIn, QueryOut
-from gateway.exchange.tables import Exchange, Release
-from gateway.keys.store import KeyStore
 from gateway.policy.model import PolicySet
 from gateway.settings import Settings
-from gateway.subjects.repository import subject_of
+from gateway.subjects.repository import references_by
 
 
 class Validator(Protocol):
@@ -53,11 +54,12 @@ class Gateway:
 
     settings: Settings
     database: Database
-    keys: KeyStore
     audit: AuditLog
     policies: PolicySet
     schemas: Validator
     http: httpx.Client
+    provider_tokens: providers.ProviderTokens
+    commits: GroupCommit
 
 
 @dataclass(frozen=True)
@@ -73,8 +75,9 @@ def query(gateway: Gateway, asked: Asked) -> QueryOut:
 
 
 def _agencies(session: Session, asked: Asked) -> tuple[Agency, Agency]:
-    requester = registry.get_agency(session, asked.principal.client_id)
-    provider = registry.get_agency(session, asked.query.provider)
+    found = registry.agencies(session, asked.principal.client_id, asked.query.provider)
+    requester = found.get(asked.principal.client_id)
+    provider = found.get(asked.query.provider)
     if requester is None:
         raise InvalidRequest(errors=[{"path": "/", "message": "only agencies ask for data"}])
     if provider is None or provider.id == requester.id:
@@ -99,8 +102,9 @@ class _Query:
     def run(self) -> QueryOut:
         with self.gateway.database.transaction(read_only=True) as session:
             self.requester, self.provider = _agencies(session, self.asked)
-            self.subject_id = subject_of(session, self.requester.id, self.asked.query.subject_ref)
-            known = consents.references_of(session, self.subject_id) if self.subject_id else {}
+            self.subject_id, known = references_by(
+                session, self.requester.id, self.asked.query.subject_ref
+            )
             provider_ref = known.get(self.provider.id)
             if provider_ref is None:
                 self._refuse(Reason.UNKNOWN_SUBJECT.value)
@@ -131,14 +135,7 @@ class _Query:
 
     def _ask_provider(self, provider_ref: str) -> dict[str, Any]:
         settings = self.gateway.settings
-        token = issue_access_token(
-            self.gateway.keys,
-            issuer=settings.issuer,
-            audience=self.provider.id,
-            client_id="gateway",
-            scope="gateway:fetch",
-            lifetime=60,
-        )
+        token = self.gateway.provider_tokens.token(self.provider.id)
         request = {
             "exchange_id": self.exchange_id,
             "subject_ref": provider_ref,
@@ -169,16 +166,21 @@ class _Query:
 
     def _commit_release(self, released: dict[str, Any]) -> QueryOut:
         now = datetime.now(UTC)
-        with self.gateway.database.transaction() as session:
+
+        def release(session: Session) -> dict[str, Permit] | Deny:
             checked = self._recheck(session, released, now)
             if isinstance(checked, Deny):
-                # Committed with this transaction: the refusal is in the log, nothing released.
-                reason = checked.reason.value
-                self._record_in(session, reason)
+                # Committed all the same: the refusal is in the log, nothing released.
+                self._record_in(session, checked.reason.value)
             else:
                 self._store(session, checked, released, now)
-                return _answer(self.exchange_id, released, checked)
-        raise ExchangeDenied(f"the exchange was refused: {reason}", reason=reason)
+            return checked
+
+        checked = self.gateway.commits.run(release)
+        if isinstance(checked, Deny):
+            reason = checked.reason.value
+            raise ExchangeDenied(f"the exchange was refused: {reason}", reason=reason)
+        return _answer(self.exchange_id, released, checked)
 
     def _recheck(
         self, session: Session, released: dict[str, Any], now: datetime
@@ -186,12 +188,12 @@ class _Query:
         """Decide again, under the consents' row locks: a withdrawal either committed before
         (and is seen here) or waits until this release has committed (and then finds it)."""
         assert self.subject_id is not None
-        for consent_id in consents.consent_ids_of(
+        consents.lock_consents_between(
             session, self.subject_id, self.provider.id, self.requester.id
-        ):
-            consents.consent(session, consent_id, for_update=True)
-        self.requester = registry.get_agency(session, self.requester.id) or self.requester
-        self.provider = registry.get_agency(session, self.provider.id) or self.provider
+        )
+        found = registry.agencies(session, self.requester.id, self.provider.id)
+        self.requester = found.get(self.requester.id, self.requester)
+        self.provider = found.get(self.provider.id, self.provider)
         permits: dict[str, Permit] = {}
         for category, outcome in self._decide_all(session, now).items():
             if category not in released:
@@ -209,28 +211,23 @@ class _Query:
         now: datetime,
     ) -> None:
         assert self.subject_id is not None
-        session.add(
-            Exchange(
-                id=self.exchange_id,
-                requester=self.requester.id,
-                provider=self.provider.id,
-                subject_id=self.subject_id,
-                purpose=self.purpose,
-                categories=sorted(permits),
-                released_at=now,
-            )
+        repository.add_release(
+            session,
+            exchange_id=self.exchange_id,
+            requester=self.requester.id,
+            provider=self.provider.id,
+            subject_id=self.subject_id,
+            purpose=self.purpose,
+            released_at=now,
+            consents={
+                category: (permit.consent.consent_id, permit.consent.version)
+                if permit.consent
+                else None
+                for category, permit in permits.items()
+            },
         )
-        session.flush()
         for category, permit in permits.items():
             consent = permit.consent
-            session.add(
-                Release(
-                    exchange_id=self.exchange_id,
-                    category=category,
-                    consent_id=consent.consent_id if consent else None,
-                    consent_version=consent.version if consent else None,
-                )
-            )
             self.gateway.audit.record(
                 session,
                 self._event(
@@ -245,16 +242,14 @@ class _Query:
                 ),
                 now=now,
             )
-        session.flush()
 
     def _refuse(self, reason: str) -> NoReturn:
         self._record(reason)
         raise ExchangeDenied(f"the exchange was refused: {reason}", reason=reason)
 
     def _record(self, reason: str) -> None:
-        """A refusal in a transaction of its own, committed though the request fails."""
-        with self.gateway.database.transaction() as session:
-            self._record_in(session, reason)
+        """A refusal, committed though the request fails."""
+        self.gateway.commits.run(lambda session: self._record_in(session, reason))
 
     def _record_in(self, session: Session, reason: str) -> None:
         self.gateway.audit.record(

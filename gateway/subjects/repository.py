@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, aliased
 
 from gateway.subjects.tables import SubjectReference
 
@@ -15,3 +15,23 @@ def subject_of(session: Session, agency_id: str, reference: str) -> str | None:
             SubjectReference.agency_id == agency_id, SubjectReference.reference == reference
         )
     )
+
+
+_given, _known = aliased(SubjectReference), aliased(SubjectReference)
+# Built once: the exchange path runs it on every query.
+_REFERENCES_BY = (
+    select(_known.subject_id, _known.agency_id, _known.reference)
+    .join(_given, _given.subject_id == _known.subject_id)
+    .where(_given.agency_id == bindparam("agency_id"), _given.reference == bindparam("reference"))
+)
+
+
+def references_by(
+    session: Session, agency_id: str, reference: str
+) -> tuple[str | None, dict[str, str]]:
+    """The subject an agency means by its reference, and every agency's reference for it
+    (agency id -> reference), in one lookup; ``(None, {})`` if the gateway does not know it."""
+    rows = session.execute(_REFERENCES_BY, {"agency_id": agency_id, "reference": reference}).all()
+    if not rows:
+        return None, {}
+    return rows[0].subject_id, {row.agency_id: row.reference for row in rows}
