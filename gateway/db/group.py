@@ -61,7 +61,7 @@ class GroupCommit:
         unit.done.wait()
         if unit.error is not None:
             raise unit.error
-        return unit.result  # type: ignore[no-any-return]
+        return unit.result
 
     def close(self) -> None:
         """Finish the queued units and stop the committer thread."""
