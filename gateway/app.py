@@ -20,6 +20,8 @@ from gateway.demo.providers import mount_demo_providers
 from gateway.errors import PROBLEM_MEDIA_TYPE, ProblemDetail, install_error_handlers
 from gateway.exchange.routes import router as exchange_router
 from gateway.keys.routes import router as keys_router
+from gateway.messages import service as messages
+from gateway.messages.routes import router as messages_router
 from gateway.meta.routes import router as meta_router
 from gateway.observability.logging import configure_logging
 from gateway.observability.middleware import RequestEnvelope
@@ -46,7 +48,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                 runtime.database,
                 settings.audit_checkpoint_interval,
                 settings.audit_retention_days,
-                chores=[lambda: sweep_expiries(runtime.database, runtime.audit)],
+                chores=[
+                    lambda: sweep_expiries(runtime.database, runtime.audit),
+                    lambda: messages.expire(runtime.database, runtime.audit),
+                ],
             )
             publisher.start()
         yield
@@ -73,6 +78,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         policy_router,
         schemas_router,
         exchange_router,
+        messages_router,
         audit_router,
     )
     for router in routers:

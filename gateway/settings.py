@@ -53,6 +53,18 @@ class Settings(BaseSettings):
     )
     clock_leeway: int = Field(default=30, ge=0, le=300, description="Seconds of clock skew.")
     max_body_bytes: int = Field(default=MIB, ge=1024)
+    message_max_bytes: int = Field(
+        default=64 * 1024,
+        ge=256,
+        description="Largest message payload (bytes of its JSON) an agency may send.",
+    )
+    message_ttl_days: int = Field(
+        default=30,
+        ge=1,
+        le=365,
+        description="Days an unacknowledged message waits in the inbox before it expires and "
+        "its payload is purged.",
+    )
     key_reload_interval: float = Field(
         default=1.0,
         ge=0,

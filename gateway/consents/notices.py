@@ -1,5 +1,6 @@
 """Withdrawal notices: each agency that received data under a withdrawn consent or grant is told
-which exchanges are affected, and answers whether it deleted or retained the data (and why)."""
+which exchanges and messages are affected, and answers whether it deleted or retained the data
+(and why)."""
 
 from __future__ import annotations
 
@@ -43,9 +44,11 @@ def notify_recipients(
     consent_id: str,
     version: int,
     withdrawn: list[dict[str, object]],
+    messages: dict[str, list[str]],
     now: datetime,
 ) -> list[WithdrawalNotice]:
-    """One notice per agency that received data under the withdrawn grants."""
+    """One notice per agency that received data under the withdrawn grants: the exchanges
+    affected, and the messages (``messages``: recipient -> ids) it had fetched."""
     affected: dict[str, list[str]] = defaultdict(list)
     rows = session.execute(
         select(Exchange.id, Exchange.provider, Exchange.requester, Release.category)
@@ -71,10 +74,10 @@ def notify_recipients(
             consent_id=consent_id,
             consent_version=version,
             created_at=now,
-            exchanges=exchanges,
-            messages=[],
+            exchanges=affected.get(recipient, []),
+            messages=messages.get(recipient, []),
         )
-        for recipient, exchanges in sorted(affected.items())
+        for recipient in sorted(set(affected) | set(messages))
     ]
     session.add_all(notices)
     session.flush()

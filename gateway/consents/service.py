@@ -43,6 +43,7 @@ from gateway.consents.versions import (
 )
 from gateway.db.engine import Database
 from gateway.errors import InvalidRequest
+from gateway.messages.lifecycle import withhold_withdrawn
 
 # -- reading --------------------------------------------------------------------------------
 
@@ -188,7 +189,10 @@ def withdraw(session: Session, context: Context, consent_id: str, body: Withdraw
             "whole": not remaining,
         },
     )
-    notify_recipients(session, consent.id, current.version, withdrawn, context.now)
+    delivered = withhold_withdrawn(
+        session, context.audit, consent.id, withdrawn, context.now, context.principal.client_id
+    )
+    notify_recipients(session, consent.id, current.version, withdrawn, delivered, context.now)
     if remaining:
         successor = ConsentVersion(
             consent_id=consent.id,

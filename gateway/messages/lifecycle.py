@@ -1,0 +1,88 @@
+"""How a message ends: its payload deleted at once, its metadata kept, the end audited.
+
+Used by the message service (acknowledgement, refusal at fetch, expiry) and by the consent
+registry (withdrawal), so this module imports neither."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from gateway.audit.events import AuditEvent, EventType
+from gateway.audit.service import AuditLog
+from gateway.messages import repository
+from gateway.messages.tables import Message, State
+
+WITHDRAWN = "consent_withdrawn"
+EXPIRED = "message_expired"
+
+
+def close(
+    session: Session,
+    audit: AuditLog,
+    message: Message,
+    state: State,
+    now: datetime,
+    *,
+    reason: str | None = None,
+    actor: str | None = None,
+) -> None:
+    """End a pending message: delete its payload and record why."""
+    message.state = state.value
+    message.reason = reason
+    message.closed_at = now
+    message.key_id = message.wrapped_key = message.nonce = message.ciphertext = None
+    event = (
+        EventType.MESSAGE_ACKNOWLEDGED if state is State.ACKNOWLEDGED else EventType.MESSAGE_PURGED
+    )
+    audit.record(
+        session,
+        AuditEvent(
+            event,
+            actor=actor,
+            requester=message.recipient,
+            provider=message.sender,
+            subject_id=message.subject_id,
+            categories=(message.category,),
+            purpose=message.purpose,
+            reason=reason,
+            consent_id=message.consent_id,
+            consent_version=message.consent_version,
+            details={"message_id": message.id},
+        ),
+        now=now,
+    )
+
+
+def withhold_withdrawn(
+    session: Session,
+    audit: AuditLog,
+    consent_id: str,
+    withdrawn: list[dict[str, object]],
+    now: datetime,
+    actor: str,
+) -> dict[str, list[str]]:
+    """Withhold the pending messages under the withdrawn grants (their payloads are purged),
+    and return, per recipient, the ids of those it had already fetched or acknowledged."""
+    delivered: dict[str, list[str]] = defaultdict(list)
+    for message in repository.under_consent(session, consent_id):
+        if not any(_covers(grant, message) for grant in withdrawn):
+            continue
+        if message.first_fetched_at is not None or message.state == State.ACKNOWLEDGED.value:
+            delivered[message.recipient].append(message.id)
+        if message.state == State.PENDING.value:
+            close(session, audit, message, State.WITHHELD, now, reason=WITHDRAWN, actor=actor)
+    session.flush()
+    return dict(delivered)
+
+
+def _covers(grant: dict[str, object], message: Message) -> bool:
+    categories = grant["categories"]
+    return (
+        grant["from"] == message.sender
+        and grant["to"] == message.recipient
+        and isinstance(categories, list)
+        and message.category in categories
+    )
