@@ -28,10 +28,15 @@ INVITATION_GRANT = {
 }
 
 
-def consent_body(grants: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+REFERENCES = {JC: "JC-4711", JA: "JA-0042", ABH: "ABH-0815", SA: "SA-2002"}
+
+
+def consent_body(
+    grants: list[dict[str, Any]] | None = None, references: dict[str, str] | None = None
+) -> dict[str, Any]:
     now = datetime.now(UTC)
     return {
-        "subject": {"references": {JC: "JC-4711", JA: "JA-0042", ABH: "ABH-0815"}},
+        "subject": {"references": references or dict(REFERENCES)},
         "given_by": [{"role": "data_subject"}],
         "grants": grants or [INVITATION_GRANT],
         "valid_from": (now - timedelta(minutes=5)).isoformat(),
