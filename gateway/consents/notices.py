@@ -12,6 +12,7 @@ from typing import ClassVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from consent.model import GrantChange
 from gateway.audit.events import AuditEvent, EventType
 from gateway.audit.service import AuditLog
 from gateway.auth.dependencies import Principal
@@ -43,28 +44,24 @@ def notify_recipients(
     session: Session,
     consent_id: str,
     version: int,
-    withdrawn: list[dict[str, object]],
+    change: GrantChange,
     messages: dict[str, list[str]],
     now: datetime,
 ) -> list[WithdrawalNotice]:
-    """One notice per agency that received data under the withdrawn grants: the exchanges
-    affected, and the messages (``messages``: recipient -> ids) it had fetched."""
+    """One notice per agency that received data whose ground the change took away: the
+    exchanges affected, and the messages (``messages``: recipient -> ids) it had fetched."""
     affected: dict[str, list[str]] = defaultdict(list)
     rows = session.execute(
-        select(Exchange.id, Exchange.provider, Exchange.requester, Release.category)
+        select(
+            Exchange.id, Exchange.provider, Exchange.requester, Exchange.purpose, Release.category
+        )
         .join(Release, Release.exchange_id == Exchange.id)
         .where(Release.consent_id == consent_id)
         .order_by(Exchange.released_at)
     )
-    for exchange_id, provider, recipient, category in rows:
-        if (
-            any(
-                grant["from"] == provider
-                and grant["to"] == recipient
-                and category in grant["categories"]  # type: ignore[operator]
-                for grant in withdrawn
-            )
-            and exchange_id not in affected[recipient]
+    for exchange_id, provider, recipient, purpose, category in rows:
+        if change.affects(provider, recipient, category, purpose) and (
+            exchange_id not in affected[recipient]
         ):
             affected[recipient].append(exchange_id)
     notices = [

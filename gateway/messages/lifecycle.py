@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from consent.model import GrantChange
 from gateway.audit.events import AuditEvent, EventType
 from gateway.audit.service import AuditLog
 from gateway.messages import repository
@@ -56,19 +57,24 @@ def close(
     )
 
 
+def expire(session: Session, audit: AuditLog, message: Message, now: datetime) -> None:
+    close(session, audit, message, State.EXPIRED, now, reason=EXPIRED, actor="gateway")
+
+
 def withhold_withdrawn(
     session: Session,
     audit: AuditLog,
     consent_id: str,
-    withdrawn: list[dict[str, object]],
+    change: GrantChange,
     now: datetime,
     actor: str,
 ) -> dict[str, list[str]]:
-    """Withhold the pending messages under the withdrawn grants (their payloads are purged),
-    and return, per recipient, the ids of those it had already fetched or acknowledged."""
+    """Withhold the pending messages that lose their ground with this change (their payloads
+    are purged), and return, per recipient, the ids of those it had already fetched."""
     delivered: dict[str, list[str]] = defaultdict(list)
     for message in repository.under_consent(session, consent_id):
-        if not any(_covers(grant, message) for grant in withdrawn):
+        flow = (message.sender, message.recipient, message.category, message.purpose)
+        if not change.affects(*flow):
             continue
         if message.first_fetched_at is not None or message.state == State.ACKNOWLEDGED.value:
             delivered[message.recipient].append(message.id)
@@ -76,13 +82,3 @@ def withhold_withdrawn(
             close(session, audit, message, State.WITHHELD, now, reason=WITHDRAWN, actor=actor)
     session.flush()
     return dict(delivered)
-
-
-def _covers(grant: dict[str, object], message: Message) -> bool:
-    categories = grant["categories"]
-    return (
-        grant["from"] == message.sender
-        and grant["to"] == message.recipient
-        and isinstance(categories, list)
-        and message.category in categories
-    )

@@ -31,9 +31,10 @@ def inbox(
     state: str,
     after: tuple[datetime, str] | None,
     limit: int,
+    now: datetime,
 ) -> list[tuple[Message, str | None]]:
     """One page of the recipient's messages in this state, oldest first, each with the
-    recipient's own reference for the person."""
+    recipient's own reference for the person. Pending ones past their expiry are left out."""
     query = (
         select(Message, SubjectReference.reference)
         .outerjoin(
@@ -47,6 +48,8 @@ def inbox(
         .order_by(Message.created_at, Message.id)
         .limit(limit)
     )
+    if state == State.PENDING.value:
+        query = query.where(Message.expires_at > now)
     if after is not None:
         created_at, message_id = after
         query = query.where(

@@ -112,7 +112,7 @@ def send(post: Post, caller: Caller, body: MessageIn) -> str:
 
 def _check_payload(post: Post, category: str, payload: Any) -> None:
     """Bad input: refused before anything is decided, stored or audited."""
-    size = len(json.dumps(payload, separators=(",", ":")).encode())
+    size = len(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode())
     if size > post.settings.message_max_bytes:
         raise PayloadTooLarge(
             f"the payload has {size} bytes; at most {post.settings.message_max_bytes} are accepted"
@@ -169,7 +169,8 @@ def _store(
         created_at=now,
         expires_at=now + timedelta(days=post.settings.message_ttl_days),
     )
-    sealed = post.sealing.seal(json.dumps(payload).encode(), associated_data(message))
+    plaintext = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    sealed = post.sealing.seal(plaintext, associated_data(message))
     message.key_id, message.wrapped_key = sealed.key_id, sealed.wrapped_key
     message.nonce, message.ciphertext = sealed.nonce, sealed.ciphertext
     repository.add(session, message)
@@ -231,7 +232,9 @@ def inbox(
     session: Session, principal: Principal, state: InboxState, cursor: str | None, limit: int
 ) -> MessagePage:
     after = _decode_cursor(cursor) if cursor else None
-    rows = repository.inbox(session, principal.client_id, state.value, after, limit + 1)
+    rows = repository.inbox(
+        session, principal.client_id, state.value, after, limit + 1, datetime.now(UTC)
+    )
     page = [
         MessageSummary(
             message_id=message.id,
@@ -276,6 +279,7 @@ def fetch(post: Post, caller: Caller, message_id: str) -> MessageOut:
     now = datetime.now(UTC)
     with post.database.transaction() as session:
         message = _locked_for(session, caller, message_id)
+        _expire_if_overdue(session, post, message, now)
         outcome = _gone_reason(message) or _recheck(session, post, message, now)
         if isinstance(outcome, Permit):
             payload = _open(post, message)
@@ -299,6 +303,7 @@ def acknowledge(post: Post, caller: Caller, message_id: str) -> MessageAcknowled
     now = datetime.now(UTC)
     with post.database.transaction() as session:
         message = _locked_for(session, caller, message_id, lock_consents=False)
+        _expire_if_overdue(session, post, message, now)
         if message.state == State.PENDING.value:
             actor = caller.principal.client_id
             lifecycle.close(session, post.audit, message, State.ACKNOWLEDGED, now, actor=actor)
@@ -328,6 +333,12 @@ def _locked_for(
     locked = repository.get(session, message_id, for_update=True)
     assert locked is not None  # messages are never deleted
     return locked
+
+
+def _expire_if_overdue(session: Session, post: Post, message: Message, now: datetime) -> None:
+    """A message past its expiry is gone, whether or not the background sweep has purged it."""
+    if message.state == State.PENDING.value and message.expires_at <= now:
+        lifecycle.expire(session, post.audit, message, now)
 
 
 def _gone_reason(message: Message) -> str | None:
@@ -415,15 +426,7 @@ def expire(database: Database, audit: AuditLog, now: datetime | None = None) -> 
     with database.transaction() as session:
         overdue = repository.expired(session, now, limit=500)
         for message in overdue:
-            lifecycle.close(
-                session,
-                audit,
-                message,
-                State.EXPIRED,
-                now,
-                reason=lifecycle.EXPIRED,
-                actor="gateway",
-            )
+            lifecycle.expire(session, audit, message, now)
         return len(overdue)
 
 

@@ -434,3 +434,47 @@ def _expire_consent(runtime: Runtime, consent_id: str) -> None:
                 valid_until=datetime.now(UTC) - timedelta(minutes=1),
             )
         )
+
+
+def test_a_message_past_its_expiry_is_gone_before_the_sweep_purges_it(
+    http, as_agency, consent_id, send, runtime
+):
+    message_id = send().json()["message_id"]
+    with runtime.database.transaction() as session:
+        session.execute(
+            update(Message)
+            .where(Message.id == message_id)
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    assert http.get("/v1/messages", headers=as_agency(JA)).json()["messages"] == []
+    gone = http.get(f"/v1/messages/{message_id}", headers=as_agency(JA))
+    assert gone.status_code == 410
+    assert gone.json()["reason"] == "message_expired"
+    assert http.post(f"/v1/messages/{message_id}/ack", headers=as_agency(JA)).status_code == 410
+    with runtime.database.transaction(read_only=True) as session:
+        row = session.get(Message, message_id)
+        assert row is not None
+        assert (row.state, row.ciphertext) == ("expired", None)
+
+
+def test_withdrawing_a_grant_for_another_purpose_leaves_the_message_alone(
+    http, as_agency, send, runtime
+):
+    integration = {"from": ABH, "to": JC, "categories": ["residence_status"],
+                   "purposes": ["labour_market_integration"]}  # fmt: skip
+    management = {**integration, "purposes": ["case_management"]}
+    consent_id = record(http, as_agency, [integration, management])
+    body = invitation(
+        recipient=JC, subject_ref="ABH-0815", category="residence_status", payload=RESIDENCE
+    )
+    message_id = send(body, sender=ABH).json()["message_id"]
+    http.get(f"/v1/messages/{message_id}", headers=as_agency(JC))
+
+    http.post(
+        f"/v1/consents/{consent_id}/withdraw",
+        json={"channel": "portal", "grants": [integration]},
+        headers=as_agency(JC),
+    )
+    assert http.get(f"/v1/messages/{message_id}", headers=as_agency(JC)).status_code == 200
+    assert http.get("/v1/notices", headers=as_agency(JC)).json()["notices"] == []
+    assert audited(runtime, "message.purged") == []
