@@ -51,7 +51,15 @@ def rotate() -> None:
         )
     database = migrated_database(settings)
     try:
-        count = rewrap_all(database, sealing)
+        rewrapped = rewrap_all(database, sealing)
     finally:
         database.dispose()
-    click.echo(f"message payloads: wrapping with {wrapping}; {count} stored keys re-wrapped")
+    click.echo(
+        f"message payloads: wrapping with {wrapping}; {rewrapped.count} stored keys re-wrapped"
+    )
+    if rewrapped.unreadable:
+        click.echo(
+            f"warning: {rewrapped.unreadable} stored keys did not unwrap and were left as they "
+            "are (altered rows, or a key file lost); their key-encryption keys are kept",
+            err=True,
+        )

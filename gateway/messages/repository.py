@@ -92,7 +92,12 @@ def sealed_with_other_keys(
     key, by id after ``after``."""
     rows = session.execute(
         select(Message.id, Message.key_id, Message.wrapped_key)
-        .where(Message.key_id.is_not(None), Message.key_id != key_id, Message.id > after)
+        .where(
+            Message.key_id.is_not(None),
+            Message.wrapped_key.is_not(None),
+            Message.key_id != key_id,
+            Message.id > after,
+        )
         .order_by(Message.id)
         .limit(limit)
     )

@@ -17,6 +17,7 @@ import base64
 import fcntl
 import json
 import os
+import re
 import secrets
 import tempfile
 import threading
@@ -37,6 +38,8 @@ NONCE_BYTES = 12
 # A retired key is erased only when nothing uses it and it was retired this long ago: every
 # process has long since noticed the rotation and stopped wrapping with it.
 ERASE_AFTER = timedelta(hours=1)
+_FRESH_MTIME_NS = 2_000_000_000
+_KID = re.compile(r"^kek-[0-9]{8}T[0-9]{6}-[0-9a-f]{8}$")
 
 
 class SealingError(Exception):
@@ -72,6 +75,10 @@ class WrappingKey:
 
     @classmethod
     def from_file(cls, data: dict[str, Any]) -> WrappingKey:
+        if not isinstance(data, dict):  # valid JSON, but not a key's object
+            raise TypeError("a key file holds one JSON object")
+        if not isinstance(data.get("kid"), str) or not _KID.match(data["kid"]):
+            raise ValueError("a key id looks like kek-YYYYMMDDTHHMMSS-xxxxxxxx")
         retired = data.get("retired_at")
         secret = base64.urlsafe_b64decode(data["key"])
         if len(secret) != KEY_BYTES:
@@ -206,7 +213,10 @@ class MessageKeys:
         with self._lock:
             mtime = self._folder.stat().st_mtime_ns
             self._keys = self._read_all()
-            self._seen_mtime = mtime
+            # A change within the same timestamp tick would go unnoticed on file systems with
+            # coarse timestamps: a time this fresh is not remembered, so the next look reads.
+            fresh = time.time_ns() - mtime < _FRESH_MTIME_NS
+            self._seen_mtime = None if fresh else mtime
             self._checked_at = time.monotonic()
 
     def _read_all(self) -> dict[str, WrappingKey]:
@@ -214,8 +224,12 @@ class MessageKeys:
         for path in sorted(self._folder.glob("*.json")):
             try:
                 key = WrappingKey.from_file(json.loads(path.read_text()))
+            except FileNotFoundError:  # erased by another process since the listing
+                continue
             except (ValueError, KeyError, TypeError) as bad:
                 raise SealingError(f"invalid key file {path}: {type(bad).__name__}") from None
+            if path.name != f"{key.kid}.json":
+                raise SealingError(f"key file {path} does not hold the key its name says")
             keys[key.kid] = key
         return keys
 
@@ -236,11 +250,20 @@ class MessageKeys:
         try:
             with os.fdopen(descriptor, "w") as file:
                 json.dump(key.to_file(), file)
+                file.flush()
+                # Durable before any row is wrapped with it: a key lost in a crash would
+                # leave every message it wraps unreadable.
+                os.fsync(file.fileno())
             os.chmod(temporary, 0o600)
             os.replace(temporary, self._folder / f"{key.kid}.json")
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
+        folder = os.open(self._folder, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
 
 
 def _new_key(now: datetime) -> WrappingKey:

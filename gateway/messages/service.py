@@ -433,16 +433,27 @@ def expire(database: Database, audit: AuditLog, now: datetime | None = None) -> 
 # -- key rotation -----------------------------------------------------------------------------
 
 
-def rewrap_all(database: Database, sealing: MessageKeys, batch: int = 500) -> int:
+@dataclass(frozen=True)
+class Rewrapped:
+    count: int  # data keys now wrapped by the active key
+    unreadable: int  # data keys that did not unwrap: left as they are, their key kept
+
+
+def rewrap_all(database: Database, sealing: MessageKeys, batch: int = 500) -> Rewrapped:
     """Re-wrap every stored data key that another key than the active one wraps, a batch per
-    transaction (payloads are not touched, requests go on); returns how many were re-wrapped.
-    Then erase retired key-encryption keys nothing needs any more."""
-    active, after, count = sealing.active_kid(), "", 0
+    transaction (payloads are not touched, requests go on). Then erase retired key-encryption
+    keys nothing needs any more. A data key that does not unwrap is left as it is (its row
+    keeps naming its key, which therefore stays) and counted."""
+    active, after, count, unreadable = sealing.active_kid(), "", 0, 0
     while True:
         with database.transaction() as session:
             rows = repository.sealed_with_other_keys(session, active, after, batch)
             for message_id, key_id, wrapped in rows:
-                new = sealing.rewrap(key_id, wrapped)
+                try:
+                    new = sealing.rewrap(key_id, wrapped)
+                except SealBroken:
+                    unreadable += 1
+                    continue
                 count += repository.replace_wrapped_key(session, message_id, (key_id, wrapped), new)
         if len(rows) < batch:
             break
@@ -450,4 +461,4 @@ def rewrap_all(database: Database, sealing: MessageKeys, batch: int = 500) -> in
     with database.transaction(read_only=True) as session:
         in_use = repository.key_ids_in_use(session)
     sealing.erase_unused(in_use)
-    return count
+    return Rewrapped(count, unreadable)
