@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.staticfiles import StaticFiles
 
 from gateway import __doc__ as description
 from gateway.audit.publisher import Publisher
@@ -29,6 +30,8 @@ from gateway.policy.routes import router as policy_router
 from gateway.runtime import Runtime
 from gateway.schemas.routes import router as schemas_router
 from gateway.settings import Settings
+from gateway.web.pages import STATIC, SignInRequired, page_errors, sign_in_required
+from gateway.web.security import SecurityHeaders
 
 API_VERSION = "1.0.0"
 
@@ -88,6 +91,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         max_body_bytes=runtime.settings.max_body_bytes,
         metrics=runtime.metrics,
     )
+    app.add_middleware(SecurityHeaders)
+    app.state.page_errors = page_errors
+    app.add_exception_handler(SignInRequired, sign_in_required)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     if runtime.settings.demo:
         mount_demo_providers(app, runtime)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -93,6 +93,25 @@ class Settings(BaseSettings):
         "path followed by /audit. Fixed once the log's signing key exists.",
     )
     demo: bool = Field(default=False, description="Demo mode: demo agencies may sign in.")
+    cookie_secure: bool = Field(
+        default=True,
+        description="Send the portal's and DPO pages' session cookies only over https; turn "
+        "off for a gateway reached over plain http on a local machine.",
+    )
+    session_idle_minutes: int = Field(
+        default=15, ge=1, le=480, description="A page session ends after this long unused."
+    )
+    session_max_hours: int = Field(
+        default=8, ge=1, le=24, description="A page session ends this long after sign-in."
+    )
+    login_max_failures: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description="Failed sign-ins with one code or user name before it is locked for a while "
+        "(an address may fail four times as often).",
+    )
+    login_lockout_minutes: int = Field(default=15, ge=1, le=1440)
     demo_dir: Path = Field(default=Path("gateway-demo"))
     log_level: str = Field(default="INFO")
 
