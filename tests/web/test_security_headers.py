@@ -1,0 +1,42 @@
+"""Every response is nosniff without referrer; pages and their files also carry a strict CSP
+(no inline anything, no framing); personal pages are never cached."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.web.security import CONTENT_SECURITY_POLICY
+
+
+@pytest.mark.parametrize("path", ["/portal/nothing-here", "/dpo/nothing-here", "/static/style.css"])
+def test_pages_carry_a_strict_content_security_policy(http, path):
+    response = http.get(path)
+    policy = response.headers["content-security-policy"]
+    assert policy == CONTENT_SECURITY_POLICY
+    assert "unsafe-inline" not in policy
+    assert "frame-ancestors 'none'" in policy
+    assert "script-src" not in policy  # default-src 'none': no script at all
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "no-referrer"
+
+
+def test_personal_pages_are_not_cached_but_the_style_sheet_may_be(http):
+    assert http.get("/portal/nothing-here").headers["cache-control"] == "no-store"
+    assert "cache-control" not in http.get("/static/style.css").headers
+
+
+def test_the_api_is_nosniff_without_referrer_and_keeps_its_own_content_types(http):
+    response = http.get("/healthz")
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert "content-security-policy" not in response.headers
+    assert response.headers["content-type"].startswith("application/json")
+
+
+def test_errors_on_page_paths_are_pages_and_on_the_api_problems(http):
+    page = http.get("/portal/nothing-here", headers={"Accept-Language": "tr"})
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert 'lang="tr"' in page.text
+    api = http.get("/v1/nothing-here")
+    assert api.headers["content-type"] == "application/problem+json"
