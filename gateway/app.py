@@ -21,6 +21,7 @@ from gateway.errors import PROBLEM_MEDIA_TYPE, ProblemDetail, install_error_hand
 from gateway.exchange.routes import router as exchange_router
 from gateway.keys.routes import router as keys_router
 from gateway.meta.routes import router as meta_router
+from gateway.monitoring.aggregation import aggregate_due
 from gateway.observability.logging import configure_logging
 from gateway.observability.middleware import RequestEnvelope
 from gateway.policy.routes import router as policy_router
@@ -46,7 +47,15 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                 runtime.database,
                 settings.audit_checkpoint_interval,
                 settings.audit_retention_days,
-                chores=[lambda: sweep_expiries(runtime.database, runtime.audit)],
+                chores=[
+                    lambda: sweep_expiries(runtime.database, runtime.audit),
+                    lambda: aggregate_due(
+                        runtime.database,
+                        runtime.audit,
+                        runtime.policies,
+                        settings.monitoring_min_cell,
+                    ),
+                ],
             )
             publisher.start()
         yield

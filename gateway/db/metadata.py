@@ -8,6 +8,7 @@ from gateway.consents import tables as _consents  # noqa: F401
 from gateway.db.base import Base
 from gateway.exchange import tables as _exchanges  # noqa: F401
 from gateway.messages import tables as _messages  # noqa: F401
+from gateway.monitoring import tables as _monitoring  # noqa: F401
 from gateway.subjects import tables as _subjects  # noqa: F401
 
 metadata = Base.metadata
