@@ -22,6 +22,7 @@ from gateway.exchange.routes import router as exchange_router
 from gateway.keys.routes import router as keys_router
 from gateway.meta.routes import router as meta_router
 from gateway.monitoring.aggregation import aggregate_due
+from gateway.monitoring.routes import router as monitoring_router
 from gateway.observability.logging import configure_logging
 from gateway.observability.middleware import RequestEnvelope
 from gateway.policy.routes import router as policy_router
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         schemas_router,
         exchange_router,
         audit_router,
+        monitoring_router,
     )
     for router in routers:
         app.include_router(router)
