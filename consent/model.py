@@ -6,10 +6,11 @@ supersedes the old one. Expiry is not a stored state but a fact checked at every
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 
 class Status(StrEnum):
@@ -60,6 +61,32 @@ class Grant:
             and self.recipient == recipient
             and category in self.categories
             and purpose in self.purposes
+        )
+
+    @classmethod
+    def from_document(cls, document: Mapping[str, Any]) -> Grant:
+        """A grant as a consent version stores it: ``{from, to, categories, purposes}``."""
+        return cls(
+            provider=str(document["from"]),
+            recipient=str(document["to"]),
+            categories=frozenset(document["categories"]),
+            purposes=frozenset(document["purposes"]),
+        )
+
+
+@dataclass(frozen=True)
+class GrantChange:
+    """Some grants of a consent withdrawn (all of them, for a whole withdrawal)."""
+
+    withdrawn: Sequence[Grant]
+    remaining: Sequence[Grant]
+
+    def affects(self, provider: str, recipient: str, category: str, purpose: str) -> bool:
+        """Whether data given under the consent loses its ground: a withdrawn grant covered
+        it, and none of the grants that remain does."""
+        flow = (provider, recipient, category, purpose)
+        return any(grant.covers(*flow) for grant in self.withdrawn) and not any(
+            grant.covers(*flow) for grant in self.remaining
         )
 
 

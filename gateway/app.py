@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.staticfiles import StaticFiles
 
 from gateway import __doc__ as description
 from gateway.audit.publisher import Publisher
@@ -20,6 +21,8 @@ from gateway.demo.providers import mount_demo_providers
 from gateway.errors import PROBLEM_MEDIA_TYPE, ProblemDetail, install_error_handlers
 from gateway.exchange.routes import router as exchange_router
 from gateway.keys.routes import router as keys_router
+from gateway.messages import service as messages
+from gateway.messages.routes import router as messages_router
 from gateway.meta.routes import router as meta_router
 from gateway.monitoring.aggregation import aggregate_due
 from gateway.monitoring.routes import router as monitoring_router
@@ -29,6 +32,8 @@ from gateway.policy.routes import router as policy_router
 from gateway.runtime import Runtime
 from gateway.schemas.routes import router as schemas_router
 from gateway.settings import Settings
+from gateway.web.pages import STATIC, SignInRequired, page_errors, sign_in_required
+from gateway.web.security import SecurityHeaders
 
 API_VERSION = "1.0.0"
 
@@ -50,6 +55,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                 settings.audit_retention_days,
                 chores=[
                     lambda: sweep_expiries(runtime.database, runtime.audit),
+                    lambda: messages.expire(runtime.database, runtime.audit),
                     lambda: aggregate_due(
                         runtime.database,
                         runtime.audit,
@@ -83,6 +89,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         policy_router,
         schemas_router,
         exchange_router,
+        messages_router,
         audit_router,
         monitoring_router,
     )
@@ -93,6 +100,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         max_body_bytes=runtime.settings.max_body_bytes,
         metrics=runtime.metrics,
     )
+    app.add_middleware(SecurityHeaders)
+    app.state.page_errors = page_errors
+    app.add_exception_handler(SignInRequired, sign_in_required)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     if runtime.settings.demo:
         mount_demo_providers(app, runtime)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

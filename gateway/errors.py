@@ -6,14 +6,14 @@ The types are relative URIs (``/problems/<slug>``) that the gateway itself docum
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -178,8 +178,19 @@ def _location(loc: tuple[Any, ...] | list[Any]) -> str:
     return "/" + "/".join(str(part) for part in loc)
 
 
-async def _gateway_error(request: Request, error: Exception) -> JSONResponse:
+# The people's pages answer their errors as pages; this renders one, or says None for the API.
+PageErrors = Callable[[Request, ProblemType], Response | None]
+
+
+def _page_error(request: Request, kind: ProblemType) -> Response | None:
+    pages: PageErrors | None = getattr(request.app.state, "page_errors", None)
+    return pages(request, kind) if pages is not None else None
+
+
+async def _gateway_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, GatewayError)
+    if (page := _page_error(request, error.kind)) is not None:
+        return page
     return problem_response(
         error.kind,
         request,
@@ -190,8 +201,10 @@ async def _gateway_error(request: Request, error: Exception) -> JSONResponse:
     )
 
 
-async def _validation_error(request: Request, error: Exception) -> JSONResponse:
+async def _validation_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, RequestValidationError)
+    if (page := _page_error(request, INVALID_REQUEST)) is not None:
+        return page
     # Messages only, never the offending input: it may be personal data.
     errors = [
         {"path": _location(item.get("loc", ())), "message": str(item.get("msg", "invalid"))}
@@ -209,13 +222,15 @@ _HTTP_KINDS = {
 }
 
 
-async def _http_error(request: Request, error: Exception) -> JSONResponse:
+async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
     kind = _HTTP_KINDS.get(error.status_code)
     if kind is None:
         phrase = HTTPStatus(error.status_code).phrase
         slug = phrase.lower().replace(" ", "-").replace("'", "")
         kind = ProblemType(slug, phrase, error.status_code, phrase)
+    if (page := _page_error(request, kind)) is not None:
+        return page
     return problem_response(kind, request, headers=error.headers)
 
 

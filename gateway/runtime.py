@@ -15,6 +15,7 @@ from gateway.db.engine import Database, connect
 from gateway.db.group import GroupCommit
 from gateway.exchange.provider import ProviderTokens
 from gateway.keys.store import KeyStore
+from gateway.messages.sealing import MessageKeys
 from gateway.observability.metrics import Metrics
 from gateway.policy.loader import REFERENCE_POLICIES, load_policies
 from gateway.policy.model import PolicySet
@@ -39,6 +40,7 @@ class Runtime:
     http: httpx.Client  # calls to providers' systems, pooled
     provider_tokens: ProviderTokens
     commits: GroupCommit  # the exchange path's writes, group-committed
+    sealing: MessageKeys  # key-encryption keys of message payloads
 
     def close(self) -> None:
         self.commits.close()
@@ -49,6 +51,8 @@ class Runtime:
     def start(cls, settings: Settings) -> Runtime:
         keys = open_key_store(settings)
         keys.ensure()
+        sealing = open_message_keys(settings)
+        sealing.ensure()
         database = connect(settings.database_url)
         return cls(
             settings,
@@ -60,6 +64,7 @@ class Runtime:
             httpx.Client(),
             ProviderTokens(keys, settings.issuer),
             GroupCommit(database),
+            sealing,
         )
 
 
@@ -82,6 +87,10 @@ def open_key_store(settings: Settings) -> KeyStore:
     # A retired key must verify everything it signed for as long as that can be valid.
     grace = timedelta(seconds=settings.access_token_lifetime + settings.clock_leeway)
     return KeyStore(settings.key_dir, grace=grace, reload_interval=settings.key_reload_interval)
+
+
+def open_message_keys(settings: Settings) -> MessageKeys:
+    return MessageKeys(settings.key_dir, reload_interval=settings.key_reload_interval)
 
 
 def _runtime(request: Request) -> Runtime:

@@ -53,6 +53,18 @@ class Settings(BaseSettings):
     )
     clock_leeway: int = Field(default=30, ge=0, le=300, description="Seconds of clock skew.")
     max_body_bytes: int = Field(default=MIB, ge=1024)
+    message_max_bytes: int = Field(
+        default=64 * 1024,
+        ge=256,
+        description="Largest message payload (bytes of its JSON) an agency may send.",
+    )
+    message_ttl_days: int = Field(
+        default=30,
+        ge=1,
+        le=365,
+        description="Days an unacknowledged message waits in the inbox before it expires and "
+        "its payload is purged.",
+    )
     key_reload_interval: float = Field(
         default=1.0,
         ge=0,
@@ -88,6 +100,25 @@ class Settings(BaseSettings):
         "are suppressed, with secondary suppression. Months already computed keep theirs.",
     )
     demo: bool = Field(default=False, description="Demo mode: demo agencies may sign in.")
+    cookie_secure: bool = Field(
+        default=True,
+        description="Send the portal's and DPO pages' session cookies only over https; turn "
+        "off for a gateway reached over plain http on a local machine.",
+    )
+    session_idle_minutes: int = Field(
+        default=15, ge=1, le=480, description="A page session ends after this long unused."
+    )
+    session_max_hours: int = Field(
+        default=8, ge=1, le=24, description="A page session ends this long after sign-in."
+    )
+    login_max_failures: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description="Failed sign-ins with one code or user name before it is locked for a while "
+        "(an address may fail four times as often).",
+    )
+    login_lockout_minutes: int = Field(default=15, ge=1, le=1440)
     demo_dir: Path = Field(default=Path("gateway-demo"))
     log_level: str = Field(default="INFO")
 

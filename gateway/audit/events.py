@@ -22,6 +22,7 @@ class EventType(StrEnum):
     CLIENT_ADDED = "client.added"
     CLIENT_DISABLED = "client.disabled"
     SIGNING_KEY_ROTATED = "keys.rotated"
+    MESSAGE_KEY_ROTATED = "keys.message_key_rotated"
     POLICY_SET_LOADED = "policy.loaded"
     AUDIT_EXPORTED = "audit.exported"
     AUDIT_PRUNED = "audit.pruned"

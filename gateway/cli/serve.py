@@ -109,7 +109,8 @@ def _announce_demo(settings: Settings, agencies: list) -> None:
         f"  TOKEN=$(gateway demo token {first}{gateway_option})",
         f'  curl -s -H "Authorization: Bearer $TOKEN" {settings.issuer}/v1/me',
         "",
-        "The demo story (consent, query, withdrawal, refusal), then the audit check:",
+        "The demo story (consent, query, case-conference invitation, withdrawal, refusal),"
+        " then the audit check:",
         f"  python -m gateway.demo.story{gateway_option}",
         "  gateway audit verify",
         "",

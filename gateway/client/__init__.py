@@ -5,7 +5,9 @@ from gateway.client.api import (
     GatewayClient,
     GatewayProblem,
     InvalidRequest,
+    MessageGone,
     NotFound,
+    PayloadTooLarge,
     ProviderFailed,
 )
 from gateway.client.auth import AgencyKey, TokenSource
@@ -16,7 +18,9 @@ __all__ = [
     "GatewayClient",
     "GatewayProblem",
     "InvalidRequest",
+    "MessageGone",
     "NotFound",
+    "PayloadTooLarge",
     "ProviderFailed",
     "TokenSource",
 ]

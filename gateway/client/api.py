@@ -1,7 +1,9 @@
-"""The gateway's HTTP API for agency systems: consents, queries, notices, with typed errors."""
+"""The gateway's HTTP API for agency systems: consents, queries, messages, notices, with typed
+errors."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -39,9 +41,21 @@ class ProviderFailed(GatewayProblem):
     """502 or 504: the providing agency's system failed; nothing was passed on."""
 
 
+class MessageGone(GatewayProblem):
+    """410: the message's payload is no longer held; ``reason`` says why (``consent_withdrawn``
+    and the other refusal reasons when it was withheld, ``message_acknowledged``,
+    ``message_expired``)."""
+
+
+class PayloadTooLarge(GatewayProblem):
+    """413: the request body or the message's payload is larger than the gateway accepts."""
+
+
 _BY_STATUS: dict[int, type[GatewayProblem]] = {
     403: ExchangeDenied,
     404: NotFound,
+    410: MessageGone,
+    413: PayloadTooLarge,
     422: InvalidRequest,
     502: ProviderFailed,
     504: ProviderFailed,
@@ -49,7 +63,11 @@ _BY_STATUS: dict[int, type[GatewayProblem]] = {
 
 
 class GatewayClient:
-    """Calls the gateway as one agency, with a token from ``tokens`` (refreshed as needed)."""
+    """Calls the gateway as one agency, with a token from ``tokens`` (refreshed as needed).
+
+    Answers are the gateway's JSON as dicts; problems raise a ``GatewayProblem`` subclass.
+    ``caseworker`` (a pseudonymous id) is sent as ``X-Caseworker`` and recorded in the audit.
+    """
 
     def __init__(self, base_url: str, tokens: TokenSource, *, caseworker: str | None = None):
         self._tokens = tokens
@@ -81,6 +99,67 @@ class GatewayClient:
             "purpose": purpose,
         }
         return self._call("POST", "/v1/exchanges", json=body)
+
+    # -- messages ---------------------------------------------------------------------------
+
+    def send_message(
+        self,
+        recipient: str,
+        subject_ref: str,
+        category: str,
+        purpose: str,
+        payload: dict[str, Any] | list[Any],
+    ) -> str:
+        """Send a message about a shared client to another agency; returns its ``message_id``.
+
+        ``subject_ref`` is your own file reference; the recipient sees its own. The gateway
+        decides it like a query (you are the provider of the data) and keeps only the fields
+        the policy flow releases. Raises ``ExchangeDenied`` with a ``reason`` (``no_consent``,
+        ``unknown_subject``, ``consent_withdrawn``, ...), ``InvalidRequest`` for a payload that
+        does not match the category's schema, ``PayloadTooLarge``.
+        """
+        body = {
+            "recipient": recipient,
+            "subject_ref": subject_ref,
+            "category": category,
+            "purpose": purpose,
+            "payload": payload,
+        }
+        return str(self._call("POST", "/v1/messages", json=body)["message_id"])
+
+    def inbox(self, state: str = "pending", *, limit: int = 50) -> Iterator[dict[str, Any]]:
+        """Your messages in ``state`` (``pending``, ``acknowledged``, ``withheld``,
+        ``expired``), oldest first: summaries (``message_id``, ``sender``, ``subject_ref`` (your
+        own reference), ``category``, ``purpose``, ``state``, ``reason``, ``created_at``,
+        ``expires_at``, ``fetched``) without payloads.
+
+        Follows ``next_cursor`` through every page, ``limit`` (1 to 200) messages a request,
+        as you iterate; acknowledging messages meanwhile skips none.
+        """
+        params: dict[str, Any] = {"state": state, "limit": limit}
+        while True:
+            page = self._call("GET", "/v1/messages", params=params)
+            yield from page["messages"]
+            if not page.get("next_cursor"):
+                return
+            params["cursor"] = page["next_cursor"]
+
+    def fetch_message(self, message_id: str) -> dict[str, Any]:
+        """The message with its ``payload``, ``subject_ref`` being your own reference.
+
+        Fetch it as often as you need until you acknowledge it (at-least-once delivery). Raises
+        ``MessageGone`` (``reason``: ``message_acknowledged``, ``message_expired``, or why it
+        was withheld, e.g. ``consent_withdrawn``) and ``NotFound``.
+        """
+        return self._call("GET", f"/v1/messages/{message_id}")
+
+    def ack_message(self, message_id: str) -> dict[str, Any]:
+        """Acknowledge a message once it is safely stored on your side: the gateway deletes
+        its payload. Answers ``{message_id, state, acknowledged_at}``, the same when repeated.
+        Raises ``MessageGone`` when it was withheld or expired first, and ``NotFound``."""
+        return self._call("POST", f"/v1/messages/{message_id}/ack")
+
+    # -- withdrawal notices -------------------------------------------------------------------
 
     def notices(self, *, include_answered: bool = False) -> list[dict[str, Any]]:
         state = "all" if include_answered else "open"

@@ -1,5 +1,6 @@
 """Withdrawal notices: each agency that received data under a withdrawn consent or grant is told
-which exchanges are affected, and answers whether it deleted or retained the data (and why)."""
+which exchanges and messages are affected, and answers whether it deleted or retained the data
+(and why)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import ClassVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from consent.model import GrantChange
 from gateway.audit.events import AuditEvent, EventType
 from gateway.audit.service import AuditLog
 from gateway.auth.dependencies import Principal
@@ -42,26 +44,24 @@ def notify_recipients(
     session: Session,
     consent_id: str,
     version: int,
-    withdrawn: list[dict[str, object]],
+    change: GrantChange,
+    messages: dict[str, list[str]],
     now: datetime,
 ) -> list[WithdrawalNotice]:
-    """One notice per agency that received data under the withdrawn grants."""
+    """One notice per agency that received data whose ground the change took away: the
+    exchanges affected, and the messages (``messages``: recipient -> ids) it had fetched."""
     affected: dict[str, list[str]] = defaultdict(list)
     rows = session.execute(
-        select(Exchange.id, Exchange.provider, Exchange.requester, Release.category)
+        select(
+            Exchange.id, Exchange.provider, Exchange.requester, Exchange.purpose, Release.category
+        )
         .join(Release, Release.exchange_id == Exchange.id)
         .where(Release.consent_id == consent_id)
         .order_by(Exchange.released_at)
     )
-    for exchange_id, provider, recipient, category in rows:
-        if (
-            any(
-                grant["from"] == provider
-                and grant["to"] == recipient
-                and category in grant["categories"]  # type: ignore[operator]
-                for grant in withdrawn
-            )
-            and exchange_id not in affected[recipient]
+    for exchange_id, provider, recipient, purpose, category in rows:
+        if change.affects(provider, recipient, category, purpose) and (
+            exchange_id not in affected[recipient]
         ):
             affected[recipient].append(exchange_id)
     notices = [
@@ -71,10 +71,10 @@ def notify_recipients(
             consent_id=consent_id,
             consent_version=version,
             created_at=now,
-            exchanges=exchanges,
-            messages=[],
+            exchanges=affected.get(recipient, []),
+            messages=messages.get(recipient, []),
         )
-        for recipient, exchanges in sorted(affected.items())
+        for recipient in sorted(set(affected) | set(messages))
     ]
     session.add_all(notices)
     session.flush()

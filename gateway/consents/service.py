@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session
 
 from consent.check import Denial, VerifiedConsent, check
-from consent.model import Status, status_at
+from consent.model import Grant, GrantChange, Status, status_at
 from gateway.audit.events import AuditEvent, EventType
 from gateway.audit.service import AuditLog
 from gateway.auth.dependencies import Principal
@@ -43,6 +43,7 @@ from gateway.consents.versions import (
 )
 from gateway.db.engine import Database
 from gateway.errors import InvalidRequest
+from gateway.messages.lifecycle import withhold_withdrawn
 
 # -- reading --------------------------------------------------------------------------------
 
@@ -188,7 +189,14 @@ def withdraw(session: Session, context: Context, consent_id: str, body: Withdraw
             "whole": not remaining,
         },
     )
-    notify_recipients(session, consent.id, current.version, withdrawn, context.now)
+    change = GrantChange(
+        withdrawn=[Grant.from_document(grant) for grant in withdrawn],
+        remaining=[Grant.from_document(grant) for grant in remaining],
+    )
+    delivered = withhold_withdrawn(
+        session, context.audit, consent.id, change, context.now, context.principal.client_id
+    )
+    notify_recipients(session, consent.id, current.version, change, delivered, context.now)
     if remaining:
         successor = ConsentVersion(
             consent_id=consent.id,

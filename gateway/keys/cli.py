@@ -5,18 +5,22 @@ from __future__ import annotations
 import click
 
 from gateway.audit.events import OPERATOR, AuditEvent, EventType
-from gateway.cli.context import load_settings, transaction
-from gateway.runtime import open_audit_log, open_key_store
+from gateway.cli.context import load_settings, migrated_database, transaction
+from gateway.messages.service import rewrap_all
+from gateway.runtime import open_audit_log, open_key_store, open_message_keys
 
 
 @click.group("keys")
 def keys_group() -> None:
-    """Manage the gateway's signing keys."""
+    """Manage the gateway's signing keys and message key-encryption keys."""
 
 
 @keys_group.command("rotate")
 def rotate() -> None:
-    """Sign with a new key from now on; the old one verifies until its tokens expire."""
+    """Sign with a new key, and wrap message keys with a new key-encryption key, from now on.
+
+    The old signing key verifies until its tokens expire; every stored message key is
+    re-wrapped with the new key-encryption key while the gateway keeps running."""
     settings = load_settings()
     store = open_key_store(settings)
     store.ensure()
@@ -32,3 +36,30 @@ def rotate() -> None:
             ),
         )
     click.echo(f"signing with {new.kid}; {previous} retired (verifies until its tokens expire)")
+    sealing = open_message_keys(settings)
+    sealing.ensure()
+    retired = sealing.active_kid()
+    wrapping = sealing.rotate()
+    with transaction(settings) as session:
+        open_audit_log(settings).record(
+            session,
+            AuditEvent(
+                EventType.MESSAGE_KEY_ROTATED,
+                actor=OPERATOR,
+                details={"kid": wrapping, "retired_kid": retired},
+            ),
+        )
+    database = migrated_database(settings)
+    try:
+        rewrapped = rewrap_all(database, sealing)
+    finally:
+        database.dispose()
+    click.echo(
+        f"message payloads: wrapping with {wrapping}; {rewrapped.count} stored keys re-wrapped"
+    )
+    if rewrapped.unreadable:
+        click.echo(
+            f"warning: {rewrapped.unreadable} stored keys did not unwrap and were left as they "
+            "are (altered rows, or a key file lost); their key-encryption keys are kept",
+            err=True,
+        )

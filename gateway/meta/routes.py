@@ -52,7 +52,8 @@ def healthz() -> Health:
 )
 def readyz(runtime: RuntimeDep) -> Readiness:
     database_ok = _database_reachable(runtime)
-    keys_ok = runtime.keys.is_loaded()
+    # Both the signing keys and the message key-encryption keys.
+    keys_ok = runtime.keys.is_loaded() and runtime.sealing.is_loaded()
     if not (database_ok and keys_ok):
         missing = [name for name, ok in (("database", database_ok), ("keys", keys_ok)) if not ok]
         raise NotReady(f"not available: {', '.join(missing)}")

@@ -99,3 +99,20 @@ def test_no_release_means_no_notice(http, as_agency):
         f"/v1/consents/{consent_id}/withdraw", json={"channel": "written"}, headers=as_agency(JC)
     )
     assert http.get("/v1/notices", headers=as_agency(JC)).json()["notices"] == []
+
+
+def test_a_withdrawn_grant_for_another_purpose_leaves_releases_alone(http, as_agency, runtime):
+    integration = {"from": ABH, "to": JC, "categories": ["residence_status"],
+                   "purposes": ["labour_market_integration"]}  # fmt: skip
+    management = {**integration, "purposes": ["case_management"]}
+    body = consent_body(grants=[integration, management])
+    consent_id = http.post("/v1/consents", json=body, headers=as_agency(JC)).json()["consent_id"]
+    exchange_id = released(runtime, consent_id, ABH, JC, "residence_status")  # case_management
+
+    path = f"/v1/consents/{consent_id}/withdraw"
+    http.post(path, json={"channel": "portal", "grants": [integration]}, headers=as_agency(JC))
+    assert http.get("/v1/notices", headers=as_agency(JC)).json()["notices"] == []
+
+    http.post(path, json={"channel": "portal", "grants": [management]}, headers=as_agency(JC))
+    (notice,) = http.get("/v1/notices", headers=as_agency(JC)).json()["notices"]
+    assert notice["exchanges"] == [exchange_id]

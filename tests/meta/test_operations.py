@@ -42,6 +42,13 @@ def test_readyz_is_503_when_the_keys_are_gone(http: TestClient, runtime: Runtime
     assert "keys" in response.json()["detail"]
 
 
+def test_readyz_is_503_when_the_message_keys_are_gone(http: TestClient, runtime: Runtime):
+    shutil.rmtree(runtime.settings.key_dir / "messages")
+    response = http.get("/readyz")
+    assert response.status_code == 503
+    assert "keys" in response.json()["detail"]
+
+
 def test_metrics_count_requests_by_route_template_without_identifiers(
     http: TestClient, clients: Clients
 ):

@@ -1,8 +1,8 @@
 """Computed months of the integration-monitoring indicators.
 
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-11-26
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-11-25
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from alembic import op
 
 from gateway.db.base import UTCDateTime
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

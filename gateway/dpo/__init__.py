@@ -1,0 +1,1 @@
+"""The data-protection officers' pages: audit search, integrity, overview, reports."""

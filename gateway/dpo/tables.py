@@ -1,0 +1,21 @@
+"""Table of DPO users (people who sign in to the /dpo/ pages)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gateway.db.base import Base, UTCDateTime
+
+
+class DpoUser(Base):
+    __tablename__ = "dpo_users"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the sign-in name
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(Text)  # scrypt, as client secrets
+    totp_secret: Mapped[str | None] = mapped_column(String(64))  # base32, when TOTP is on
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,113 @@
+"""HTTP routes of messages."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+
+from gateway.auth.dependencies import INSUFFICIENT_SCOPE, INVALID_TOKEN, Principal, require_scope
+from gateway.auth.scopes import Scope
+from gateway.consents.routes import Caseworker
+from gateway.db.session import DbSession
+from gateway.errors import PAYLOAD_TOO_LARGE, problem_responses
+from gateway.exchange.errors import EXCHANGE_DENIED
+from gateway.messages import service
+from gateway.messages.errors import MESSAGE_GONE, MESSAGE_NOT_FOUND, MESSAGE_UNREADABLE
+from gateway.messages.models import (
+    InboxState,
+    MessageAccepted,
+    MessageAcknowledged,
+    MessageIn,
+    MessageOut,
+    MessagePage,
+)
+from gateway.runtime import Runtime, RuntimeDep
+
+router = APIRouter(prefix="/v1/messages", tags=["messages"])
+Sender = Annotated[Principal, Depends(require_scope(Scope.EXCHANGE_SEND))]
+Receiver = Annotated[Principal, Depends(require_scope(Scope.EXCHANGE_RECEIVE))]
+MessageId = Annotated[str, Path(max_length=36)]
+_AUTH = (INVALID_TOKEN, INSUFFICIENT_SCOPE)
+
+
+def _post(runtime: Runtime) -> service.Post:
+    return service.Post(
+        settings=runtime.settings,
+        database=runtime.database,
+        audit=runtime.audit,
+        policies=runtime.policies,
+        schemas=runtime.schemas,
+        sealing=runtime.sealing,
+    )
+
+
+def _caller(request: Request, principal: Principal, caseworker: str | None) -> service.Caller:
+    return service.Caller(principal, caseworker, getattr(request.state, "request_id", None))
+
+
+@router.post(
+    "",
+    status_code=202,
+    summary="Send a message about a shared client to another agency",
+    response_model=MessageAccepted,
+    responses=problem_responses(*_AUTH, EXCHANGE_DENIED, PAYLOAD_TOO_LARGE),
+)
+def send(
+    request: Request,
+    body: MessageIn,
+    principal: Sender,
+    runtime: RuntimeDep,
+    caseworker: Caseworker = None,
+) -> MessageAccepted:
+    caller = _caller(request, principal, caseworker)
+    return MessageAccepted(message_id=service.send(_post(runtime), caller, body))
+
+
+@router.get(
+    "",
+    summary="The calling agency's inbox, oldest first",
+    response_model=MessagePage,
+    responses=problem_responses(*_AUTH),
+)
+def inbox(
+    principal: Receiver,
+    session: DbSession,
+    state: InboxState = InboxState.PENDING,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> MessagePage:
+    return service.inbox(session, principal, state, cursor, limit)
+
+
+@router.get(
+    "/{message_id}",
+    summary="Fetch a message (again, until it is acknowledged)",
+    response_model=MessageOut,
+    responses=problem_responses(*_AUTH, MESSAGE_NOT_FOUND, MESSAGE_GONE, MESSAGE_UNREADABLE),
+)
+def fetch(
+    request: Request,
+    principal: Receiver,
+    runtime: RuntimeDep,
+    message_id: MessageId,
+    caseworker: Caseworker = None,
+) -> MessageOut:
+    return service.fetch(_post(runtime), _caller(request, principal, caseworker), message_id)
+
+
+@router.post(
+    "/{message_id}/ack",
+    summary="Acknowledge a message: the gateway deletes its payload",
+    response_model=MessageAcknowledged,
+    responses=problem_responses(*_AUTH, MESSAGE_NOT_FOUND, MESSAGE_GONE),
+)
+def acknowledge(
+    request: Request,
+    principal: Receiver,
+    runtime: RuntimeDep,
+    message_id: MessageId,
+    caseworker: Caseworker = None,
+) -> MessageAcknowledged:
+    caller = _caller(request, principal, caseworker)
+    return service.acknowledge(_post(runtime), caller, message_id)

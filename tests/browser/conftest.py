@@ -1,0 +1,65 @@
+"""Headless Chromium (Debian's package, never a downloaded browser) driven by Playwright, against
+a live gateway on a free port; axe-core checks accessibility.
+
+Without /usr/bin/chromium these tests are skipped with a reason; CI installs the package."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import LiveServer, start_live_server
+
+CHROMIUM = "/usr/bin/chromium"
+SERIOUS = {"serious", "critical"}
+
+if shutil.which(CHROMIUM) is None:  # pragma: no cover - depends on the machine
+    pytest.skip(
+        "Debian's chromium is not installed (apt-get install -y chromium)",
+        allow_module_level=True,
+    )
+
+from axe_playwright_python.sync_playwright import Axe  # noqa: E402
+from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def site(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
+    """A live gateway whose cookies work over plain http."""
+    with start_live_server(database_url, tmp_path, cookie_secure=False) as server:
+        yield server
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="de-DE")
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def serious_violations(page: Page) -> list[dict[str, Any]]:
+    """axe-core's serious and critical findings on the page as it is now (WCAG 2.1 A/AA)."""
+    results = Axe().run(
+        page, options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a",
+                                                              "wcag21aa", "best-practice"]}}
+    )  # fmt: skip
+    return [
+        {"id": violation["id"], "impact": violation["impact"], "nodes": len(violation["nodes"])}
+        for violation in results.response["violations"]
+        if violation["impact"] in SERIOUS
+    ]
