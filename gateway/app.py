@@ -24,6 +24,8 @@ from gateway.keys.routes import router as keys_router
 from gateway.messages import service as messages
 from gateway.messages.routes import router as messages_router
 from gateway.meta.routes import router as meta_router
+from gateway.monitoring.aggregation import aggregate_due
+from gateway.monitoring.routes import router as monitoring_router
 from gateway.observability.logging import configure_logging
 from gateway.observability.middleware import RequestEnvelope
 from gateway.policy.routes import router as policy_router
@@ -54,6 +56,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                 chores=[
                     lambda: sweep_expiries(runtime.database, runtime.audit),
                     lambda: messages.expire(runtime.database, runtime.audit),
+                    lambda: aggregate_due(
+                        runtime.database,
+                        runtime.audit,
+                        runtime.policies,
+                        settings.monitoring_min_cell,
+                    ),
                 ],
             )
             publisher.start()
@@ -83,6 +91,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         exchange_router,
         messages_router,
         audit_router,
+        monitoring_router,
     )
     for router in routers:
         app.include_router(router)

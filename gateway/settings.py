@@ -92,6 +92,13 @@ class Settings(BaseSettings):
         description="The audit log's name in its checkpoints; by default the issuer's host and "
         "path followed by /audit. Fixed once the log's signing key exists.",
     )
+    monitoring_min_cell: int = Field(
+        default=5,
+        ge=2,
+        le=1000,
+        description="Fewest persons a published monitoring figure may stand for; smaller cells "
+        "are suppressed, with secondary suppression. Months already computed keep theirs.",
+    )
     demo: bool = Field(default=False, description="Demo mode: demo agencies may sign in.")
     cookie_secure: bool = Field(
         default=True,

@@ -26,6 +26,8 @@ class EventType(StrEnum):
     POLICY_SET_LOADED = "policy.loaded"
     AUDIT_EXPORTED = "audit.exported"
     AUDIT_PRUNED = "audit.pruned"
+    INDICATORS_AGGREGATED = "indicators.aggregated"
+    INDICATORS_READ = "indicators.read"
 
 
 class Decision(StrEnum):

@@ -46,13 +46,22 @@ class Publisher:
             try:
                 # Chores first: what they record is placed and signed in the same round.
                 for chore in self._chores:
-                    chore()
+                    self._run_chore(chore)
                 self._audit.publish(self._database)
                 self._maybe_prune()
             except Exception:
                 # Logged (type and location only) and tried again next round: the entries stay
                 # pending, nothing is lost.
                 log.exception("audit publishing failed")
+
+    @staticmethod
+    def _run_chore(chore: Callable[[], object]) -> None:
+        # A failing chore is logged and tried again next round; it must not hold up the other
+        # chores, nor the placing and signing of entries.
+        try:
+            chore()
+        except Exception:
+            log.exception("a background chore failed")
 
     def _maybe_prune(self) -> None:
         if self._retention_days is None:

@@ -10,6 +10,7 @@ from gateway.cli.serve import serve
 from gateway.db.cli import db_group
 from gateway.demo.cli import demo_group
 from gateway.keys.cli import keys_group
+from gateway.monitoring.cli import aggregate_command
 from gateway.policy.cli import policy_group
 
 
@@ -34,3 +35,4 @@ for command in (
     demo_group,
 ):
     cli.add_command(command)
+monitoring_group.add_command(aggregate_command)

@@ -1,0 +1,1 @@
+"""Integration monitoring: indicators of coordinated case management, without personal data."""
