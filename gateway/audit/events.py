@@ -26,6 +26,13 @@ class EventType(StrEnum):
     POLICY_SET_LOADED = "policy.loaded"
     AUDIT_EXPORTED = "audit.exported"
     AUDIT_PRUNED = "audit.pruned"
+    AUDIT_VERIFIED = "audit.verified"
+    DPO_USER_ADDED = "dpo_user.added"
+    DPO_USER_DISABLED = "dpo_user.disabled"
+    DPO_SIGNED_IN = "dpo.signed_in"
+    DPO_SIGN_IN_FAILED = "dpo.sign_in_failed"
+    DPO_SIGNED_OUT = "dpo.signed_out"
+    DPO_ACCESS_REPORT = "dpo.access_report"
     INDICATORS_AGGREGATED = "indicators.aggregated"
     INDICATORS_READ = "indicators.read"
 
@@ -36,6 +43,7 @@ class Decision(StrEnum):
 
 
 OPERATOR = "operator"  # the actor of commands run on the gateway's host
+PERSON = "person"  # the actor of what a person does themselves in the portal
 
 
 @dataclass(frozen=True)

@@ -97,6 +97,20 @@ def consent(session: Session, consent_id: str, *, for_update: bool = False) -> C
     return session.scalar(query)
 
 
+def consent_by_code_hash(session: Session, code_hash: str) -> ConsentRecord | None:
+    """The consent whose portal code has this hash (the portal's sign-in)."""
+    return session.scalar(select(ConsentRecord).where(ConsentRecord.portal_code_hash == code_hash))
+
+
+def consents_of_subject(session: Session, subject_id: str) -> Sequence[ConsentRecord]:
+    """Every consent about one person, oldest first (what the person sees in the portal)."""
+    return session.scalars(
+        select(ConsentRecord)
+        .where(ConsentRecord.subject_id == subject_id)
+        .order_by(ConsentRecord.created_at, ConsentRecord.id)
+    ).all()
+
+
 def version(session: Session, consent_id: str, number: int) -> ConsentVersion | None:
     return session.get(ConsentVersion, (consent_id, number))
 

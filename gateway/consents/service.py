@@ -5,13 +5,16 @@ Recording lives in ``recording.py``; what both share in ``versions.py``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from consent.check import Denial, VerifiedConsent, check
-from consent.model import Grant, GrantChange, Status, status_at
-from gateway.audit.events import AuditEvent, EventType
+from consent.model import Grant, GrantChange, Status, WithdrawalChannel, status_at
+from gateway.audit.events import PERSON, AuditEvent, EventType
 from gateway.audit.service import AuditLog
 from gateway.auth.dependencies import Principal
 from gateway.consents import repository
@@ -34,16 +37,13 @@ from gateway.consents.models import (
 from gateway.consents.notices import notify_recipients
 from gateway.consents.receipts import new_portal_code, sign_receipt
 from gateway.consents.tables import ConsentRecord, ConsentVersion
-from gateway.consents.versions import (
-    Context,
-    audit_change,
-    grant_document,
-    is_uuid,
-    store_version,
-)
+from gateway.consents.versions import Context, grant_document, is_uuid
 from gateway.db.engine import Database
 from gateway.errors import InvalidRequest
+from gateway.keys.store import KeyStore
 from gateway.messages.lifecycle import withhold_withdrawn
+from gateway.web import sessions
+from gateway.web.sessions import Realm
 
 # -- reading --------------------------------------------------------------------------------
 
@@ -72,8 +72,11 @@ def receipt(session: Session, principal: Principal, consent_id: str) -> Receipt:
 
 
 def reissue_portal_code(session: Session, principal: Principal, consent_id: str) -> PortalCode:
+    """A new code for the person; the old one stops working, and so do the portal sessions it
+    opened (a code is reissued when it was lost, perhaps to someone else)."""
     consent = _visible(session, principal, consent_id, for_update=True)
     code, consent.portal_code_hash = new_portal_code()
+    sessions.end_all_for(session, Realm.PORTAL, consent.id)
     session.flush()
     return PortalCode(consent_id=consent.id, portal_code=code)
 
@@ -114,6 +117,18 @@ def _visible(
     if is_uuid(consent_id):
         consent = repository.consent(session, consent_id, for_update=for_update)
     if consent is None or not repository.is_party(session, consent.id, principal.client_id):
+        raise ConsentNotFound()
+    return consent
+
+
+def _of_subject(
+    session: Session, subject_id: str, consent_id: str, *, for_update: bool = False
+) -> ConsentRecord:
+    """The consent if it is about this person (the portal's caller). Otherwise 404."""
+    consent = None
+    if is_uuid(consent_id):
+        consent = repository.consent(session, consent_id, for_update=for_update)
+    if consent is None or consent.subject_id != subject_id:
         raise ConsentNotFound()
     return consent
 
@@ -160,43 +175,117 @@ def _out(
 # -- withdrawing ----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Withdrawer:
+    """Who withdraws, as the audit log and the consent's versions name them: an agency on the
+    person's word (``requester`` is that agency), or the person themselves in the portal."""
+
+    actor: str
+    requester: str | None = None
+    caseworker: str | None = None
+    request_id: str | None = None
+
+
+class OwnWithdrawal(StrEnum):
+    """What came of a person's own withdrawal in the portal."""
+
+    DONE = "done"
+    CHANGED = "changed"  # the consent changed since the person was shown it: nothing withdrawn
+    ENDED = "ended"  # it was no longer active: nothing left to withdraw
+
+
 def withdraw(session: Session, context: Context, consent_id: str, body: WithdrawIn) -> ConsentOut:
-    """Withdraw the whole consent, or some grants (a new version without them), at once."""
+    """An agency withdraws, on the person's word, the whole consent or some grants (a new
+    version without them), at once."""
     consent = _visible(session, context.principal, consent_id, for_update=True)
-    current = repository.version(session, consent.id, consent.current_version)
-    assert current is not None
+    current = _current(session, consent)
     if status_at(Status(current.status), current.valid_until, context.now) is not Status.ACTIVE:
         raise ConsentNotActive()
-    withdrawn = _matching_grants(current, body.grants) if body.grants else current.grants
-    remaining = [grant for grant in current.grants if grant not in withdrawn]
-    _end(
-        current,
-        context,
-        body.channel.value,
-        Status.WITHDRAWN if not remaining else Status.SUPERSEDED,
-    )
-    current.receipt = sign_receipt(context.keys, current, context.now)
-    session.flush()
-    audit_change(
+    withdrawn = _matching_grants(current, body.grants) if body.grants else list(current.grants)
+    agency = context.principal.client_id
+    _withdraw(
         session,
-        context,
-        EventType.CONSENT_WITHDRAWN,
+        consent,
         current,
-        consent.subject_id,
-        details={
-            "channel": body.channel.value,
-            "grants_withdrawn": len(withdrawn),
-            "whole": not remaining,
-        },
+        withdrawn,
+        channel=body.channel,
+        by=Withdrawer(agency, agency, context.caseworker, context.request_id),
+        audit=context.audit,
+        keys=context.keys,
+        now=context.now,
+    )
+    return _out(session, consent, context.principal, context.now)
+
+
+def withdraw_own(
+    session: Session,
+    audit: AuditLog,
+    keys: KeyStore,
+    *,
+    subject_id: str,
+    consent_id: str,
+    version: int,
+    grant: int | None,
+    now: datetime,
+    request_id: str | None = None,
+) -> OwnWithdrawal:
+    """The person withdraws one of their own consents in the portal, or one grant of it (its
+    position in ``version``, the version they were shown), at once."""
+    consent = _of_subject(session, subject_id, consent_id, for_update=True)
+    current = _current(session, consent)
+    if status_at(Status(current.status), current.valid_until, now) is not Status.ACTIVE:
+        return OwnWithdrawal.ENDED
+    withdrawn = list(current.grants)
+    if grant is not None:
+        if current.version != version:
+            return OwnWithdrawal.CHANGED  # positions may now name other grants
+        if not 0 <= grant < len(current.grants):
+            raise ConsentNotFound()
+        withdrawn = [current.grants[grant]]
+    _withdraw(
+        session,
+        consent,
+        current,
+        withdrawn,
+        channel=WithdrawalChannel.PORTAL,
+        by=Withdrawer(PERSON, request_id=request_id),
+        audit=audit,
+        keys=keys,
+        now=now,
+    )
+    return OwnWithdrawal.DONE
+
+
+def _withdraw(
+    session: Session,
+    consent: ConsentRecord,
+    current: ConsentVersion,
+    withdrawn: list[dict[str, object]],
+    *,
+    channel: WithdrawalChannel,
+    by: Withdrawer,
+    audit: AuditLog,
+    keys: KeyStore,
+    now: datetime,
+) -> None:
+    """What every withdrawal does, whoever asks: end the current version (and, when grants
+    remain, start one with only those), withhold the messages that lose their ground, tell
+    the agencies that received data under it, and audit each step, all in this transaction."""
+    remaining = [grant for grant in current.grants if grant not in withdrawn]
+    current.status = (Status.WITHDRAWN if not remaining else Status.SUPERSEDED).value
+    current.ended_at, current.ended_by, current.withdrawal_channel = now, by.actor, channel.value
+    current.receipt = sign_receipt(keys, current, now)
+    session.flush()
+    details = {"channel": channel.value, "grants_withdrawn": len(withdrawn), "whole": not remaining}
+    _audit(
+        session, audit, EventType.CONSENT_WITHDRAWN, current, consent.subject_id, by, now, details
     )
     change = GrantChange(
         withdrawn=[Grant.from_document(grant) for grant in withdrawn],
         remaining=[Grant.from_document(grant) for grant in remaining],
     )
-    delivered = withhold_withdrawn(
-        session, context.audit, consent.id, change, context.now, context.principal.client_id
-    )
-    notify_recipients(session, consent.id, current.version, change, delivered, context.now)
+    delivered = withhold_withdrawn(session, audit, consent.id, change, now, by.actor)
+    notify_recipients(session, consent.id, current.version, change, delivered, now)
     if remaining:
         successor = ConsentVersion(
             consent_id=consent.id,
@@ -208,16 +297,62 @@ def withdraw(session: Session, context: Context, consent_id: str, body: Withdraw
             given_by=current.given_by,
             notice=current.notice,
             evidence=current.evidence,
-            recorded_at=context.now,
-            recorded_by=context.principal.client_id,
-            caseworker=context.caseworker,
+            recorded_at=now,
+            recorded_by=by.actor,
+            caseworker=by.caseworker,
             receipt="",
         )
-        store_version(session, context, successor, consent.subject_id)
+        successor.receipt = sign_receipt(keys, successor, now)
+        repository.add_version(session, successor, consent.subject_id, _permissions(remaining))
         consent.current_version = successor.version
-        audit_change(session, context, EventType.CONSENT_SUPERSEDED, current, consent.subject_id)
+        _audit(session, audit, EventType.CONSENT_SUPERSEDED, current, consent.subject_id, by, now)
     session.flush()
-    return _out(session, consent, context.principal, context.now)
+
+
+def _audit(
+    session: Session,
+    audit: AuditLog,
+    event: EventType,
+    version: ConsentVersion,
+    subject_id: str,
+    by: Withdrawer,
+    now: datetime,
+    details: dict[str, str | int | bool] | None = None,
+) -> None:
+    # As versions.audit_change records a change, but the actor need not be an agency.
+    categories = sorted({c for grant in version.grants for c in grant["categories"]})
+    audit.record(
+        session,
+        AuditEvent(
+            event,
+            actor=by.actor,
+            requester=by.requester,
+            caseworker=by.caseworker,
+            subject_id=subject_id,
+            categories=tuple(categories),
+            legal_basis="consent",
+            consent_id=version.consent_id,
+            consent_version=version.version,
+            request_id=by.request_id,
+            details=details or {"grants": len(version.grants)},
+        ),
+        now=now,
+    )
+
+
+def _permissions(grants: list[dict[str, Any]]) -> set[tuple[str, str, str, str]]:
+    return {
+        (grant["from"], grant["to"], category, purpose)
+        for grant in grants
+        for category in grant["categories"]
+        for purpose in grant["purposes"]
+    }
+
+
+def _current(session: Session, consent: ConsentRecord) -> ConsentVersion:
+    current = repository.version(session, consent.id, consent.current_version)
+    assert current is not None
+    return current
 
 
 def _matching_grants(version: ConsentVersion, wanted: list[GrantIn]) -> list[dict[str, object]]:
@@ -233,13 +368,6 @@ def _matching_grants(version: ConsentVersion, wanted: list[GrantIn]) -> list[dic
     if errors:
         raise InvalidRequest("nothing was withdrawn", errors=errors)
     return found
-
-
-def _end(version: ConsentVersion, context: Context, channel: str, status: Status) -> None:
-    version.status = status.value
-    version.ended_at = context.now
-    version.ended_by = context.principal.client_id
-    version.withdrawal_channel = channel
 
 
 def record_expiries(session: Session, audit: AuditLog, now: datetime, limit: int = 500) -> int:

@@ -1,0 +1,242 @@
+"""The client portal's pages (``/portal/``): HTTP only; the work is in ``service``, ``views``
+and ``history``. No JavaScript: plain links and forms, each form with its CSRF token."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.orm import Session
+
+from gateway.db.session import WritingSession
+from gateway.portal import history, service, views
+from gateway.runtime import Runtime, RuntimeDep
+from gateway.web import sessions
+from gateway.web.guard import address, check_sign_in_form, checked_form, signed_in
+from gateway.web.i18n import Language
+from gateway.web.pages import PageLanguage, render, see_other
+from gateway.web.sessions import SIGN_IN_CSRF_COOKIE, PageSession, Realm
+
+router = APIRouter(prefix="/portal", include_in_schema=False)
+Person = Annotated[PageSession, Depends(signed_in(Realm.PORTAL))]
+PersonForm = Annotated[PageSession, Depends(checked_form(Realm.PORTAL))]
+NoticeName = Annotated[str, Query(max_length=30)]
+CONSENTS = "/portal/consents"
+
+
+# -- signing in and out ---------------------------------------------------------------------
+
+
+@router.get("/", response_model=None)
+def sign_in_page(
+    request: Request,
+    language: PageLanguage,
+    session: WritingSession,
+    runtime: RuntimeDep,
+    notice: NoticeName = "",
+) -> HTMLResponse | RedirectResponse:
+    token = request.cookies.get(Realm.PORTAL.cookie)
+    if service.live_session(session, runtime, token, datetime.now(UTC)) is not None:
+        return see_other(CONSENTS)
+    signed_out = notice == "signed-out"
+    return _sign_in_form(request, language, runtime, signed_out=signed_out)
+
+
+@router.post("/", response_model=None)
+def sign_in(
+    request: Request,
+    language: PageLanguage,
+    session: WritingSession,
+    runtime: RuntimeDep,
+    code: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> HTMLResponse | RedirectResponse:
+    check_sign_in_form(request, csrf_token)
+    outcome = service.sign_in(
+        session,
+        runtime,
+        code,
+        address=address(request),
+        previous=request.cookies.get(Realm.PORTAL.cookie),
+        now=datetime.now(UTC),
+    )
+    if isinstance(outcome, service.SignedIn):
+        response = see_other(CONSENTS)
+        sessions.set_cookie(response, Realm.PORTAL, outcome.token, runtime.settings)
+        return response
+    status = 429 if outcome is service.Refusal.LOCKED else 400
+    return _sign_in_form(request, language, runtime, refusal=outcome, status=status)
+
+
+@router.post("/sign-out")
+def sign_out(session: WritingSession, person: PersonForm, runtime: RuntimeDep) -> RedirectResponse:
+    service.sign_out(session, person)
+    response = see_other("/portal/?notice=signed-out")
+    sessions.clear_cookie(response, Realm.PORTAL, runtime.settings)
+    return response
+
+
+def _sign_in_form(
+    request: Request,
+    language: Language,
+    runtime: Runtime,
+    *,
+    refusal: service.Refusal | None = None,
+    signed_out: bool = False,
+    status: int = 200,
+) -> HTMLResponse:
+    token = sessions.sign_in_token(request.cookies.get(SIGN_IN_CSRF_COOKIE))
+    context = {
+        "error": service.REFUSALS[refusal] if refusal else None,
+        "signed_out": signed_out,
+    }
+    response = render(
+        request, "portal/sign_in.html", language, context, status=status, csrf_token=token
+    )
+    sessions.set_sign_in_cookie(response, Realm.PORTAL, token, runtime.settings)
+    return response
+
+
+# -- the person's pages ---------------------------------------------------------------------
+
+
+@router.get("/consents")
+def consents_page(
+    request: Request,
+    language: PageLanguage,
+    session: WritingSession,
+    person: Person,
+    notice: NoticeName = "",
+) -> HTMLResponse:
+    found = views.my_consents(session, service.person(session, person), language, datetime.now(UTC))
+    context = {"consents": found, "notice": service.notice_text(notice), "section": "consents"}
+    return _page(request, "consents", language, person, context)
+
+
+@router.get("/consents/{consent_id}/receipt")
+def receipt_page(
+    request: Request,
+    language: PageLanguage,
+    session: WritingSession,
+    runtime: RuntimeDep,
+    person: Person,
+    consent_id: str,
+) -> HTMLResponse:
+    view = views.receipt(
+        session,
+        service.person(session, person),
+        consent_id,
+        runtime.settings.issuer,
+        language,
+        datetime.now(UTC),
+    )
+    return _page(request, "receipt", language, person, {"view": view, "section": "consents"})
+
+
+@router.get("/consents/{consent_id}/withdraw")
+def confirm_withdrawal(
+    request: Request,
+    language: PageLanguage,
+    session: WritingSession,
+    person: Person,
+    consent_id: str,
+) -> HTMLResponse:
+    return _confirmation(request, language, session, person, consent_id, None)
+
+
+@router.get("/consents/{consent_id}/permissions/{number}/withdraw")
+def confirm_permission_withdrawal(
+    request: Request,
+    language: PageLanguage,
+    session: WritingSession,
+    person: Person,
+    consent_id: str,
+    number: int,
+) -> HTMLResponse:
+    return _confirmation(request, language, session, person, consent_id, number)
+
+
+@router.post("/consents/{consent_id}/withdraw")
+def withdraw(
+    request: Request,
+    session: WritingSession,
+    runtime: RuntimeDep,
+    person: PersonForm,
+    consent_id: str,
+    version: Annotated[str, Form()] = "",
+) -> RedirectResponse:
+    return _withdraw(request, session, runtime, person, consent_id, version, None)
+
+
+@router.post("/consents/{consent_id}/permissions/{number}/withdraw")
+def withdraw_permission(
+    request: Request,
+    session: WritingSession,
+    runtime: RuntimeDep,
+    person: PersonForm,
+    consent_id: str,
+    number: int,
+    version: Annotated[str, Form()] = "",
+) -> RedirectResponse:
+    return _withdraw(request, session, runtime, person, consent_id, version, number)
+
+
+def _confirmation(
+    request: Request,
+    language: Language,
+    session: Session,
+    person: PageSession,
+    consent_id: str,
+    number: int | None,
+) -> HTMLResponse:
+    confirmation = views.confirmation(
+        session, service.person(session, person), consent_id, number, language, datetime.now(UTC)
+    )
+    context = {"confirmation": confirmation, "whole": number is None, "section": "consents"}
+    return _page(request, "confirm", language, person, context)
+
+
+def _withdraw(
+    request: Request,
+    session: Session,
+    runtime: Runtime,
+    person: PageSession,
+    consent_id: str,
+    version: str,
+    number: int | None,
+) -> RedirectResponse:
+    notice = service.withdraw(
+        session,
+        runtime,
+        person,
+        consent_id,
+        version=version,
+        permission=number,
+        now=datetime.now(UTC),
+        request_id=getattr(request.state, "request_id", None),
+    )
+    return see_other(f"{CONSENTS}?notice={notice.value}")
+
+
+@router.get("/history")
+def history_page(
+    request: Request,
+    language: PageLanguage,
+    session: WritingSession,
+    runtime: RuntimeDep,
+    person: Person,
+) -> HTMLResponse:
+    entries = history.who_asked(session, runtime.audit, service.person(session, person), language)
+    return _page(request, "history", language, person, {"entries": entries, "section": "history"})
+
+
+def _page(
+    request: Request,
+    name: str,
+    language: Language,
+    person: PageSession,
+    context: dict[str, Any],
+) -> HTMLResponse:
+    return render(request, f"portal/{name}.html", language, context, csrf_token=person.csrf_token)

@@ -1,0 +1,119 @@
+"""What every portal page shares: six languages (right to left in Arabic and Farsi), the
+choice remembered, strict security headers, and no personal data in any address or log line."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import pytest
+
+from gateway.web.security import CONTENT_SECURITY_POLICY
+from tests.portal.conftest import AMIRA, csrf_token, sign_in
+
+LANGUAGES = ["de", "en", "ar", "uk", "tr", "fa"]
+_H1 = re.compile(r"<h1>(.*?)</h1>", re.S)
+
+
+def _pages(consent_id: str) -> dict[str, str]:
+    return {
+        "consents": "/portal/consents",
+        "receipt": f"/portal/consents/{consent_id}/receipt",
+        "confirm": f"/portal/consents/{consent_id}/withdraw",
+        "confirm-permission": f"/portal/consents/{consent_id}/permissions/1/withdraw",
+        "history": "/portal/history",
+        "error": "/portal/no-such-page",
+    }
+
+
+@pytest.mark.parametrize("code", LANGUAGES)
+def test_every_page_renders_in_each_language_and_direction(signed_in, portal, offices, code):
+    recorded = offices.record(AMIRA)
+    english = {"sign-in": _H1.search(portal.get("/portal/?lang=en").text)}
+    sign_in_page = portal.get(f"/portal/?lang={code}")
+    client = signed_in(recorded)
+    pages = {"sign-in": sign_in_page}
+    for name, path in _pages(recorded.consent_id).items():
+        english[name] = _H1.search(client.get(f"{path}?lang=en").text)
+        pages[name] = client.get(f"{path}?lang={code}")
+    direction = "rtl" if code in ("ar", "fa") else "ltr"
+    for name, response in pages.items():
+        assert response.status_code == (404 if name == "error" else 200), name
+        assert f'<html lang="{code}" dir="{direction}">' in response.text, name
+        heading = _H1.search(response.text)
+        assert heading is not None, name
+        if code != "en":
+            english_heading = english[name]
+            assert english_heading is not None
+            assert heading.group(1) != english_heading.group(1), (name, heading.group(1))
+
+
+def test_the_language_chosen_is_remembered(signed_in, offices):
+    client = signed_in(offices.record(AMIRA))
+    client.get("/portal/consents?lang=fa")
+    again = client.get("/portal/history")
+    assert '<html lang="fa" dir="rtl">' in again.text
+
+
+def test_every_portal_answer_carries_the_security_headers(portal, offices):
+    recorded = offices.record(AMIRA)
+    answers = [
+        portal.get("/portal/"),
+        sign_in(portal, "WRONG-CODE"),
+        sign_in(portal, recorded.portal_code),
+    ]
+    for path in _pages(recorded.consent_id).values():
+        answers.append(portal.get(path))
+    token = csrf_token(answers[-2].text)
+    answers.append(portal.post(_pages(recorded.consent_id)["confirm"], data={"csrf_token": token}))
+    answers.append(portal.post("/portal/sign-out", data={"csrf_token": token}))
+    answers.append(portal.get("/portal/consents"))  # signed out: a redirect
+    for response in answers:
+        headers = response.headers
+        policy = headers["content-security-policy"]
+        assert policy == CONTENT_SECURITY_POLICY
+        assert "unsafe-inline" not in policy
+        assert "frame-ancestors 'none'" in policy
+        assert headers["referrer-policy"] == "no-referrer"
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["cache-control"] == "no-store"
+    statuses = {response.status_code for response in answers}
+    assert {200, 303, 400, 404} <= statuses
+
+
+def test_no_page_has_script_or_inline_style(signed_in, offices):
+    recorded = offices.record(AMIRA)
+    client = signed_in(recorded)
+    for path in _pages(recorded.consent_id).values():
+        html = client.get(path).text
+        assert "<script" not in html
+        assert "style=" not in html
+        assert "<style" not in html
+
+
+def test_no_personal_data_in_any_address_or_log_line(portal, offices, caplog):
+    recorded = offices.record(AMIRA)
+    caplog.set_level(logging.DEBUG)
+    secrets = [recorded.portal_code, recorded.portal_code.replace("-", ""), *AMIRA.values()]
+    addresses = []
+    responses = [sign_in(portal, "ABCDE-FGHJK-LMNPQ-RSTUV"), sign_in(portal, recorded.portal_code)]
+    for path in _pages(recorded.consent_id).values():
+        responses.append(portal.get(path))
+    page = portal.get(_pages(recorded.consent_id)["confirm-permission"])
+    responses.append(
+        portal.post(
+            _pages(recorded.consent_id)["confirm-permission"],
+            data={"csrf_token": csrf_token(page.text), "version": "1"},
+        )
+    )
+    responses.append(portal.post("/portal/sign-out", data={"csrf_token": csrf_token(page.text)}))
+    for response in responses:
+        addresses.append(str(response.request.url))
+        addresses.append(response.headers.get("location", ""))
+        addresses += re.findall(r'(?:href|action)="([^"]*)"', response.text)
+    assert len(addresses) > 50
+    logged = [str(record.__dict__) for record in caplog.records]
+    assert any("/portal/" in line for line in logged)  # the access log did write
+    for secret in secrets:
+        assert not [address for address in addresses if secret in address], secret
+        assert not [line for line in logged if secret in line], secret
