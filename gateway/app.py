@@ -18,6 +18,7 @@ from gateway.consents.routes import notices_router
 from gateway.consents.routes import router as consents_router
 from gateway.consents.service import sweep_expiries
 from gateway.demo.providers import mount_demo_providers
+from gateway.dpo.routes import router as dpo_router
 from gateway.errors import PROBLEM_MEDIA_TYPE, ProblemDetail, install_error_handlers
 from gateway.exchange.routes import router as exchange_router
 from gateway.keys.routes import router as keys_router
@@ -29,9 +30,11 @@ from gateway.monitoring.routes import router as monitoring_router
 from gateway.observability.logging import configure_logging
 from gateway.observability.middleware import RequestEnvelope
 from gateway.policy.routes import router as policy_router
+from gateway.portal.routes import router as portal_router
 from gateway.runtime import Runtime
 from gateway.schemas.routes import router as schemas_router
 from gateway.settings import Settings
+from gateway.web import sessions as page_sessions
 from gateway.web.pages import STATIC, SignInRequired, page_errors, sign_in_required
 from gateway.web.security import SecurityHeaders
 
@@ -56,6 +59,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                 chores=[
                     lambda: sweep_expiries(runtime.database, runtime.audit),
                     lambda: messages.expire(runtime.database, runtime.audit),
+                    lambda: page_sessions.sweep(runtime.database, runtime.settings),
                     lambda: aggregate_due(
                         runtime.database,
                         runtime.audit,
@@ -92,6 +96,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         messages_router,
         audit_router,
         monitoring_router,
+        portal_router,
+        dpo_router,
     )
     for router in routers:
         app.include_router(router)

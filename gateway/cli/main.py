@@ -9,6 +9,7 @@ from gateway.audit.cli import audit_group
 from gateway.cli.serve import serve
 from gateway.db.cli import db_group
 from gateway.demo.cli import demo_group
+from gateway.dpo.cli import add_user, disable_user
 from gateway.keys.cli import keys_group
 from gateway.monitoring.cli import aggregate_command
 from gateway.policy.cli import policy_group
@@ -36,3 +37,5 @@ for command in (
 ):
     cli.add_command(command)
 monitoring_group.add_command(aggregate_command)
+dpo_group.add_command(add_user)
+dpo_group.add_command(disable_user)

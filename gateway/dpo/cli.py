@@ -1,0 +1,78 @@
+"""``gateway dpo add-user`` and ``gateway dpo disable-user``: the people who sign in to the
+/dpo/ pages. A password is never a command-line argument: it is prompted for twice, or read
+from standard input with --password-stdin."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+
+import click
+
+from gateway.cli.context import load_settings, transaction
+from gateway.dpo import users
+from gateway.dpo.users import UserError
+from gateway.runtime import open_audit_log
+
+
+@click.command("add-user")
+@click.option("--id", "user_id", required=True, help="The sign-in name, e.g. anna.schmidt")
+@click.option("--name", required=True, help="The person's full name, shown on the pages.")
+@click.option(
+    "--totp",
+    "with_totp",
+    is_flag=True,
+    help="Also ask for a code from an authenticator app; prints its otpauth:// URI once.",
+)
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from standard input (one line)."
+)
+def add_user(user_id: str, name: str, with_totp: bool, password_stdin: bool) -> None:
+    """Add a data-protection officer who signs in to the /dpo/ pages (password of at least
+    12 characters)."""
+    password = _password(password_stdin)
+    try:
+        users.check_password(password)
+        settings = load_settings()
+        with transaction(settings) as session:
+            added = users.add_user(
+                session,
+                open_audit_log(settings),
+                user_id=user_id,
+                name=name,
+                password=password,
+                with_totp=with_totp,
+                now=datetime.now(UTC),
+            )
+    except UserError as refused:
+        raise click.ClickException(str(refused)) from None
+    click.echo(f"added DPO user {added.id}")
+    if added.totp_uri is not None:
+        click.echo("Add this to the user's authenticator app now; it is not shown again:")
+        click.echo(added.totp_uri)
+
+
+@click.command("disable-user")
+@click.option("--id", "user_id", required=True)
+def disable_user(user_id: str) -> None:
+    """Disable a DPO user at once: their sessions end and they can no longer sign in."""
+    settings = load_settings()
+    try:
+        with transaction(settings) as session:
+            changed = users.disable_user(
+                session, open_audit_log(settings), user_id, datetime.now(UTC)
+            )
+    except UserError as refused:
+        raise click.ClickException(str(refused)) from None
+    click.echo(f"disabled DPO user {user_id}" if changed else f"{user_id} was disabled already")
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password: str = click.prompt(
+        "Password (at least 12 characters)",
+        hide_input=True,
+        confirmation_prompt="Repeat the password",
+    )
+    return password

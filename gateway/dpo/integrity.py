@@ -1,0 +1,135 @@
+"""The log's integrity as a DPO checks it: the latest signed checkpoint and the ones before,
+the verifier key, and a full verification run on demand (what ``gateway audit verify`` does
+against the database), whose result is itself recorded in the log."""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from gateway.audit import query
+from gateway.audit.events import AuditEvent, EventType
+from gateway.audit.repository import checkpoints
+from gateway.audit.service import AuditLog, decode
+from gateway.audit.tables import AuditCheckpoint
+from gateway.audit.verify import verify
+from gateway.dpo import repository
+
+HISTORY = 50
+_POSITION = re.compile(r"\bposition (\d+)")
+
+
+@dataclass(frozen=True)
+class CheckpointView:
+    size: int
+    signed_at: datetime
+    root: str  # base64, as in the note
+    note: str
+
+
+@dataclass(frozen=True)
+class Verification:
+    at: datetime
+    by: str
+    intact: bool
+    entries: int
+    checkpoints: int
+    problems: int
+    first_bad_position: int | None
+    first_problem: str | None  # the verifier's own words (English)
+
+
+@dataclass(frozen=True)
+class Integrity:
+    latest: CheckpointView | None
+    history: list[CheckpointView]
+    checkpoints: int
+    placed: int
+    waiting: int  # recorded, not yet placed in the tree (signed within the checkpoint interval)
+    vkey: str
+    verification: Verification | None
+
+
+def status(session: Session, audit: AuditLog) -> Integrity:
+    history = [_view(checkpoint) for checkpoint in repository.recent_checkpoints(session, HISTORY)]
+    return Integrity(
+        latest=history[0] if history else None,
+        history=history,
+        checkpoints=repository.checkpoint_count(session),
+        placed=repository.placed_count(session),
+        waiting=repository.pending_count(session),
+        vkey=audit.verifier.vkey(),
+        verification=last_verification(session),
+    )
+
+
+def verify_now(
+    session: Session, audit: AuditLog, dpo_id: str, request_id: str | None, now: datetime
+) -> Verification:
+    """Recompute the whole tree and check every stored checkpoint, as ``gateway audit verify``
+    does; the result goes into the log."""
+    report = verify(
+        query.leaves_in_order(session),
+        [checkpoint.note for checkpoint in checkpoints(session)],
+        audit.verifier,
+        unplaced=query.unplaced_entries(session),
+    )
+    first = report.problems[0] if report.problems else None
+    position = _POSITION.search(first) if first else None
+    details: dict[str, str | int | bool] = {
+        "intact": report.intact,
+        "entries": report.size,
+        "checkpoints": report.checkpoints_checked,
+        "problems": len(report.problems),
+    }
+    if first is not None:
+        details["first_problem"] = first
+    if position is not None:
+        details["first_bad_position"] = int(position.group(1))
+    audit.record(
+        session,
+        AuditEvent(EventType.AUDIT_VERIFIED, actor=dpo_id, request_id=request_id, details=details),
+        now=now,
+    )
+    return _verification(now, dpo_id, details)
+
+
+def last_verification(session: Session) -> Verification | None:
+    entry = repository.latest_entry_of(session, EventType.AUDIT_VERIFIED.value)
+    if entry is None or entry.body is None:
+        return None
+    body = decode(entry.body)
+    return _verification(entry.recorded_at, str(body.get("actor", "")), body.get("details", {}))
+
+
+def _verification(at: datetime, by: str, details: Mapping[str, object]) -> Verification:
+    position = details.get("first_bad_position")
+    problem = details.get("first_problem")
+    return Verification(
+        at=at,
+        by=by,
+        intact=details.get("intact") is True,
+        entries=_int(details.get("entries")),
+        checkpoints=_int(details.get("checkpoints")),
+        problems=_int(details.get("problems")),
+        first_bad_position=position if isinstance(position, int) else None,
+        first_problem=problem if isinstance(problem, str) else None,
+    )
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) else 0
+
+
+def _view(checkpoint: AuditCheckpoint) -> CheckpointView:
+    return CheckpointView(
+        size=checkpoint.size,
+        signed_at=checkpoint.created_at,
+        root=base64.b64encode(checkpoint.root).decode(),
+        note=checkpoint.note,
+    )

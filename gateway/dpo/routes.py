@@ -1,0 +1,288 @@
+"""The DPO's pages under /dpo/: sign-in, overview, audit search and export, integrity, a
+person's access report, open withdrawal notices and the records of processing.
+
+Thin: each page checks the session (and a form's CSRF token), calls one service function and
+renders. Nothing personal ever stands in an address: a person's reference is only ever posted.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
+
+from gateway.db.session import WritingSession
+from gateway.dpo import integrity, labels, overview, people, search, signin
+from gateway.dpo.access import Dpo, DpoForm, DpoPage
+from gateway.dpo.errors import SIGN_IN_LOCKED
+from gateway.dpo.search import Search
+from gateway.policy.service import records_of_processing
+from gateway.runtime import RuntimeDep
+from gateway.web import sessions
+from gateway.web.guard import address, check_sign_in_form
+from gateway.web.pages import PageLanguage, page_errors, render, see_other
+from gateway.web.sessions import Realm
+
+router = APIRouter(prefix="/dpo", include_in_schema=False)
+
+HOME = "/dpo/overview"
+Code = Annotated[str | None, Query(max_length=64)]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _request_id(request: Request) -> str | None:
+    return getattr(request.state, "request_id", None)
+
+
+def _page(
+    request: Request,
+    language: PageLanguage,
+    dpo: Dpo,
+    template: str,
+    context: dict[str, Any],
+) -> HTMLResponse:
+    return render(
+        request,
+        f"dpo/{template}.html",
+        language,
+        {"dpo": dpo, "term": labels.term, **context},
+        csrf_token=dpo.csrf_token,
+    )
+
+
+# -- signing in and out ------------------------------------------------------------------------
+
+
+def _sign_in_form(
+    request: Request, runtime: RuntimeDep, language: PageLanguage, *, failed: bool = False
+) -> HTMLResponse:
+    token = sessions.sign_in_token(request.cookies.get(sessions.SIGN_IN_CSRF_COOKIE))
+    response = render(request, "dpo/sign_in.html", language, {"failed": failed}, csrf_token=token)
+    sessions.set_sign_in_cookie(response, Realm.DPO, token, runtime.settings)
+    return response
+
+
+@router.get("/")
+def sign_in_page(
+    request: Request, session: WritingSession, runtime: RuntimeDep, language: PageLanguage
+) -> Response:
+    token = request.cookies.get(Realm.DPO.cookie)
+    if signin.is_signed_in(session, runtime.settings, token, _now()):
+        return see_other(HOME)
+    return _sign_in_form(request, runtime, language)
+
+
+@router.post("/sign-in")
+def sign_in(
+    request: Request,
+    session: WritingSession,
+    runtime: RuntimeDep,
+    language: PageLanguage,
+    user: Annotated[str, Form(max_length=200)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    code: Annotated[str, Form(max_length=16)] = "",
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    check_sign_in_form(request, csrf_token)
+    outcome = signin.sign_in(
+        session,
+        runtime.audit,
+        runtime.settings,
+        signin.Credentials(user, password, code),
+        address=address(request),
+        request_id=_request_id(request),
+        now=_now(),
+    )
+    if isinstance(outcome, signin.SignedIn):
+        response: Response = see_other(HOME)
+        sessions.set_cookie(response, Realm.DPO, outcome.token, runtime.settings)
+        return response
+    if isinstance(outcome, signin.Locked):
+        locked = page_errors(request, SIGN_IN_LOCKED)
+        assert locked is not None  # a /dpo/ path always gets a page
+        wait = max(1, int((outcome.until - _now()).total_seconds()))
+        locked.headers["Retry-After"] = str(wait)
+        return locked
+    return _sign_in_form(request, runtime, language, failed=True)
+
+
+@router.post("/sign-out")
+def sign_out(
+    request: Request, dpo: DpoForm, session: WritingSession, runtime: RuntimeDep
+) -> Response:
+    signin.sign_out(session, runtime.audit, dpo.page_session, _request_id(request))
+    response = see_other(Realm.DPO.path)
+    sessions.clear_cookie(response, Realm.DPO, runtime.settings)
+    return response
+
+
+# -- overview and audit search -----------------------------------------------------------------
+
+
+@router.get("/overview")
+def overview_page(
+    request: Request,
+    dpo: DpoPage,
+    session: WritingSession,
+    language: PageLanguage,
+    days: Annotated[int, Query(ge=1, le=366)] = 30,
+) -> HTMLResponse:
+    view = overview.overview(session, days, _now())
+    # The template draws the charts through ``overview`` (as it renders, in its language).
+    context = {"view": view, "periods": overview.PERIODS, "charts": overview}
+    return _page(request, language, dpo, "overview", context)
+
+
+def _search(
+    since: Code = None,
+    until: Code = None,
+    agency: Code = None,
+    event: Code = None,
+    decision: Code = None,
+    reason: Code = None,
+    category: Code = None,
+    purpose: Code = None,
+) -> Search:
+    given = {"since": since, "until": until, "agency": agency, "event": event}
+    given |= {"decision": decision, "reason": reason, "category": category, "purpose": purpose}
+    return search.parse(given)
+
+
+Wanted = Annotated[Search, Depends(_search)]
+
+
+@router.get("/audit")
+def audit_page(
+    request: Request,
+    dpo: DpoPage,
+    session: WritingSession,
+    language: PageLanguage,
+    wanted: Wanted,
+    cursor: Code = None,
+) -> HTMLResponse:
+    context = {
+        "search": wanted,
+        "choices": search.choices(session),
+        "results": search.result_page(session, wanted, cursor),
+    }
+    return _page(request, language, dpo, "audit", context)
+
+
+@router.get("/audit/entries/{entry_id}")
+def entry_page(
+    request: Request,
+    dpo: DpoPage,
+    session: WritingSession,
+    language: PageLanguage,
+    entry_id: Annotated[int, Path(ge=1, le=2**62)],
+) -> HTMLResponse:
+    return _page(request, language, dpo, "entry", {"detail": search.entry(session, entry_id)})
+
+
+@router.get("/audit/export")
+def export(
+    request: Request,
+    dpo: DpoPage,
+    session: WritingSession,
+    runtime: RuntimeDep,
+    wanted: Wanted,
+    format: Literal["csv", "jsonl"] = "csv",
+) -> StreamingResponse:
+    lines = search.export(
+        session,
+        runtime.audit,
+        runtime.database,
+        dpo_id=dpo.id,
+        export_format=format,
+        wanted=wanted,
+        request_id=_request_id(request),
+    )
+    return StreamingResponse(
+        lines,
+        media_type="text/csv" if format == "csv" else "application/x-ndjson",
+        headers={"Content-Disposition": f'attachment; filename="audit.{format}"'},
+    )
+
+
+# -- integrity ---------------------------------------------------------------------------------
+
+
+@router.get("/integrity")
+def integrity_page(
+    request: Request,
+    dpo: DpoPage,
+    session: WritingSession,
+    runtime: RuntimeDep,
+    language: PageLanguage,
+) -> HTMLResponse:
+    view = integrity.status(session, runtime.audit)
+    return _page(request, language, dpo, "integrity", {"view": view})
+
+
+@router.post("/integrity/verify")
+def verify_now(
+    request: Request, dpo: DpoForm, session: WritingSession, runtime: RuntimeDep
+) -> Response:
+    integrity.verify_now(session, runtime.audit, dpo.id, _request_id(request), _now())
+    return see_other("/dpo/integrity#verification")
+
+
+# -- people ------------------------------------------------------------------------------------
+
+
+@router.get("/report")
+def report_form(
+    request: Request, dpo: DpoPage, session: WritingSession, language: PageLanguage
+) -> HTMLResponse:
+    context = {"agencies": people.agencies(session), "asked": None, "report": None}
+    return _page(request, language, dpo, "report", context)
+
+
+@router.post("/report")
+def report(
+    request: Request,
+    dpo: DpoForm,
+    session: WritingSession,
+    runtime: RuntimeDep,
+    language: PageLanguage,
+    agency: Annotated[str, Form(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")],
+    reference: Annotated[str, Form(min_length=1, max_length=people.REFERENCE_MAX)],
+) -> HTMLResponse:
+    # Answered directly, not redirected: the result can only be found again with the
+    # reference, and that must not go into an address.
+    found = people.access_report(
+        session,
+        runtime.audit,
+        dpo_id=dpo.id,
+        agency=agency,
+        reference=reference,
+        request_id=_request_id(request),
+        now=_now(),
+    )
+    context = {
+        "agencies": people.agencies(session),
+        "asked": {"agency": agency, "reference": reference},
+        "report": found,
+    }
+    return _page(request, language, dpo, "report", context)
+
+
+@router.get("/notices")
+def notices_page(
+    request: Request, dpo: DpoPage, session: WritingSession, language: PageLanguage
+) -> HTMLResponse:
+    notices = people.outstanding_notices(session, _now())
+    return _page(request, language, dpo, "notices", {"notices": notices})
+
+
+@router.get("/records")
+def records_page(
+    request: Request, dpo: DpoPage, runtime: RuntimeDep, language: PageLanguage
+) -> HTMLResponse:
+    records = records_of_processing(runtime.policies)
+    return _page(request, language, dpo, "records", {"records": records})

@@ -1,0 +1,144 @@
+"""The DPO pages in a real browser: a DPO signs in, filters the audit log, opens an entry,
+verifies the log and downloads an export; every page is free of serious accessibility
+problems, left to right and right to left. Screenshots of each page (German and Arabic) go to
+$GATEWAY_TEST_SHOTS (default /tmp/shots) for a person to look at."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page
+
+from tests.audit.dpo_api.seeded import ABH, JOBCENTER, REFERENCES
+from tests.browser.conftest import serious_violations
+from tests.dpo.seeded import PASSWORD, USER, Seeded, add_user, seed
+from tests.support import LiveServer
+
+SHOTS = Path(os.environ.get("GATEWAY_TEST_SHOTS", "/tmp/shots"))  # noqa: S108 (a place to look at)
+
+
+@pytest.fixture
+def seeded_site(site: LiveServer) -> Seeded:
+    add_user(site.runtime)
+    return seed(site.runtime, site.clients)
+
+
+def sign_in(page: Page, site: LiveServer) -> None:
+    page.goto(f"{site.url}/dpo/")
+    page.fill("#user", USER)
+    page.fill("#password", PASSWORD)
+    page.click("form[action='/dpo/sign-in'] button[type=submit]")
+    page.wait_for_url(f"{site.url}/dpo/overview")
+
+
+def shoot(page: Page, name: str, language: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"dpo-{name}-{language}.png"), full_page=True)
+
+
+def test_a_dpo_signs_in_filters_the_log_verifies_it_and_downloads_an_export(
+    site: LiveServer, seeded_site: Seeded, page: Page
+):
+    sign_in(page, site)
+    assert page.locator("h1").inner_text() == "Übersicht"
+
+    page.click("nav.dpo-pages a[href='/dpo/audit']")
+    page.click("summary")  # the filters are folded away until used
+    page.select_option("#decision", "deny")
+    page.select_option("#agency", ABH)
+    page.click("form[action='/dpo/audit'] button[type=submit]")
+    assert "decision=deny" in page.url
+    rows = page.locator("main table tbody tr")
+    # Denials naming the Ausländerbehörde: b2, c2 and the old one (40 days ago).
+    assert rows.count() == 3
+    assert all("abgelehnt" in text for text in rows.all_inner_texts())
+
+    rows.first.locator("a").click()
+    assert page.locator("h1").inner_text().startswith("Eintrag")
+    assert "abgelehnt" in page.locator("main table.facts").inner_text()
+
+    page.goto(f"{site.url}/dpo/integrity")
+    page.click("form[action='/dpo/integrity/verify'] button")
+    status = page.locator("#verification ~ [role=status]")
+    assert "unversehrt" in status.inner_text()
+
+    page.goto(f"{site.url}/dpo/audit?decision=deny")
+    with page.expect_download() as waiting:
+        page.click("a[href*='format=csv']")
+    download = waiting.value
+    assert download.suggested_filename == "audit.csv"
+    rows_read = list(csv.DictReader(io.StringIO(Path(download.path()).read_text())))
+    assert len(rows_read) == 5
+    assert {row["decision"] for row in rows_read} == {"deny"}
+
+
+def _visit_every_page(page: Page, site: LiveServer, language: str) -> list[tuple[str, list]]:
+    """Each DPO page in turn, checked with axe and photographed; returns the findings."""
+    found = []
+
+    def check(name: str) -> None:
+        assert page.locator("html").get_attribute("lang") == language
+        found.append((name, serious_violations(page)))
+        shoot(page, name, language)
+
+    page.goto(f"{site.url}/dpo/?lang={language}")
+    check("sign-in")
+    page.fill("#user", USER)
+    page.fill("#password", "wrong password, long enough")
+    page.click("form[action='/dpo/sign-in'] button[type=submit]")
+    check("sign-in-failed")
+    sign_in(page, site)
+    check("overview")
+    page.goto(f"{site.url}/dpo/audit")
+    check("audit")
+    page.locator("main table tbody tr a").first.click()
+    check("entry")
+    page.goto(f"{site.url}/dpo/integrity")
+    page.click("form[action='/dpo/integrity/verify'] button")
+    check("integrity")
+    page.goto(f"{site.url}/dpo/report")
+    check("report")
+    page.select_option("#agency", JOBCENTER)
+    page.fill("#reference", REFERENCES["amina"][JOBCENTER])
+    page.click("form[action='/dpo/report'] button[type=submit]")
+    check("report-result")
+    page.goto(f"{site.url}/dpo/notices")
+    check("notices")
+    page.goto(f"{site.url}/dpo/records")
+    check("records")
+    return found
+
+
+@pytest.mark.parametrize("language", ["de", "ar"])
+def test_every_dpo_page_is_accessible_left_to_right_and_right_to_left(
+    site: LiveServer, seeded_site: Seeded, page: Page, language: str
+):
+    found = _visit_every_page(page, site, language)
+    assert [name for name, _ in found] == [
+        "sign-in", "sign-in-failed", "overview", "audit", "entry", "integrity", "report",
+        "report-result", "notices", "records",
+    ]  # fmt: skip
+    assert {name: violations for name, violations in found if violations} == {}
+    expected = "rtl" if language == "ar" else "ltr"
+    assert page.locator("html").get_attribute("dir") == expected
+
+
+def test_the_overview_on_a_desk_screen(site: LiveServer, seeded_site: Seeded, browser: Browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="de-DE")
+    page = context.new_page()
+    try:
+        sign_in(page, site)
+        assert serious_violations(page) == []
+        # The charts fill the width and keep their text size: wide bars, not a scaled image.
+        chart = page.locator("svg[aria-labelledby^='chart-days']")
+        assert chart.bounding_box()["width"] > 700
+        shoot(page, "overview-desktop", "de")
+        page.goto(f"{site.url}/dpo/overview?lang=ar")
+        assert serious_violations(page) == []
+        shoot(page, "overview-desktop", "ar")
+    finally:
+        context.close()

@@ -1,0 +1,100 @@
+"""The integrity page: the latest signed checkpoint and the ones before, the verifier key, and
+"verify now", which runs the full verification and names the first bad position of a log
+that was tampered with."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+
+from gateway.audit.events import EventType
+from tests.audit.dpo_api.seeded import record, unsubjected_denial
+from tests.audit.tampering import query, tamper
+from tests.dpo.pages import facts, rows_under
+from tests.dpo.seeded import USER, Seeded, csrf_of, recorded
+
+
+def grow(runtime) -> tuple[int, int]:
+    """One more entry and a new checkpoint over it: (the size before, the size now)."""
+    before = runtime.audit.publish(runtime.database).size
+    record(runtime, (unsubjected_denial("grown"), datetime.now(UTC)))
+    return before, runtime.audit.publish(runtime.database).size
+
+
+def verify(client) -> str:
+    token = csrf_of(client.get("/dpo/integrity").text)
+    response = client.post("/dpo/integrity/verify", data={"csrf_token": token})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/dpo/integrity#verification"
+    return str(client.get("/dpo/integrity").text)
+
+
+def test_the_page_shows_the_latest_checkpoint_its_history_and_the_key(
+    signed_in, runtime, seeded: Seeded
+):
+    before, size = grow(runtime)
+    latest = runtime.audit.publish(runtime.database)
+    html = signed_in.get("/dpo/integrity").text
+    shown = facts(html)
+    assert shown["Entries covered"] == str(size)
+    assert latest.note.strip().splitlines()[0] in html  # the note's text, origin first
+    assert latest.note.strip().splitlines()[-1].split()[-1] in html  # and its signature
+    history = rows_under(html, "Entries covered")
+    assert [row[0] for row in history] == [str(size), str(before)]  # newest first
+    assert "Checkpoints in all: 2. Shown here: the latest 2." in html
+    assert runtime.audit.verifier.vkey() in html
+    assert "The log has not been verified from these pages yet." in html
+
+
+def test_verify_now_reports_an_intact_log_with_its_counts(signed_in, runtime, seeded: Seeded):
+    _, size = grow(runtime)
+    html = verify(signed_in)
+    assert "The log is intact." in html
+    assert f"Entries verified: {size}. Checkpoints verified: 2." in html
+    assert f"Verified by {USER}" in html
+    (run,) = recorded(runtime, EventType.AUDIT_VERIFIED)
+    assert run["actor"] == USER
+    assert run["details"] == {"intact": True, "entries": size, "checkpoints": 2, "problems": 0}
+    overview = signed_in.get("/dpo/overview").text
+    assert facts(overview)["Last verification"].startswith("intact")
+
+
+@pytest.mark.parametrize("column", ["body", "decision"])
+def test_verify_now_names_the_first_bad_position_of_a_tampered_log(
+    signed_in, runtime, settings, seeded: Seeded, column
+):
+    runtime.audit.publish(runtime.database)
+    ((position, entry_id),) = query(
+        settings.database_url,
+        "SELECT l.seq, e.id FROM audit_leaves l JOIN audit_entries e ON e.id = l.entry_id "
+        'WHERE e.body LIKE \'%"request_id":"b3"%\'',
+    )
+    if column == "body":
+        statement = "UPDATE audit_entries SET body = replace(body, 'no_consent', 'no_policy') "
+    else:
+        statement = "UPDATE audit_entries SET decision = 'permit' "
+    tamper(settings.database_url, statement + "WHERE id = :id", id=entry_id)
+
+    html = verify(signed_in)
+    assert "The log is NOT intact." in html
+    assert f"First bad position: {position}." in html
+    assert re.search(rf"position {position} was changed", html)
+    (run,) = recorded(runtime, EventType.AUDIT_VERIFIED)
+    assert run["details"]["intact"] is False
+    assert run["details"]["first_bad_position"] == position
+    assert facts(signed_in.get("/dpo/overview").text)["Last verification"].startswith("NOT")
+
+
+@pytest.mark.parametrize("token", [None, "forged-token-of-the-right-length-abcdefghij"])
+def test_a_forged_verify_form_is_refused_and_runs_nothing(signed_in, runtime, seeded, token):
+    form = {} if token is None else {"csrf_token": token}
+    response = signed_in.post("/dpo/integrity/verify", data=form)
+    assert response.status_code == 403
+    assert recorded(runtime, EventType.AUDIT_VERIFIED) == []
+
+
+def test_a_log_without_checkpoints_says_so(signed_in):
+    html = signed_in.get("/dpo/integrity").text
+    assert "No checkpoint has been signed yet." in html
