@@ -33,6 +33,9 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
         os.environ["GATEWAY_DEMO"] = "true"
     if "issuer" not in settings.model_fields_set:
         os.environ["GATEWAY_ISSUER"] = f"http://{_url_host(host)}:{port}"
+    if demo and "cookie_secure" not in settings.model_fields_set:
+        # The demo is reached over plain http; its pages' cookies must still reach the browser.
+        os.environ["GATEWAY_COOKIE_SECURE"] = "false"
     metrics_dir = None
     if workers > 1 and settings.metrics_dir is None:
         metrics_dir = tempfile.mkdtemp(prefix="gateway-metrics-")

@@ -12,13 +12,14 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from fastapi import Response
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from gateway.db.engine import Database
 from gateway.errors import GatewayError, problem_type
 from gateway.settings import Settings
 from gateway.web.tables import WebSession
@@ -111,6 +112,12 @@ def purge_expired(session: Session, settings: Settings, now: datetime) -> int:
     cutoff = now - timedelta(minutes=settings.session_idle_minutes)
     result = session.execute(delete(WebSession).where(WebSession.last_seen_at < cutoff))
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def sweep(database: Database, settings: Settings) -> int:
+    """Remove sessions idle too long (a background chore; they are refused before that)."""
+    with database.transaction() as session:
+        return purge_expired(session, settings, datetime.now(UTC))
 
 
 def check_csrf(expected: str | None, submitted: str | None) -> None:

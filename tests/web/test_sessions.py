@@ -99,3 +99,13 @@ def test_a_missing_or_wrong_csrf_token_is_refused(expected, submitted):
 
 def test_the_right_csrf_token_passes():
     sessions.check_csrf("a" * 43, "a" * 43)
+
+
+def test_the_sweep_removes_idle_sessions_only(database, settings):
+    now = datetime.now(UTC)
+    with database.transaction() as session:
+        sessions.start(session, Realm.PORTAL, "idle", now - timedelta(hours=1))
+        sessions.start(session, Realm.PORTAL, "busy", now)
+    assert sessions.sweep(database, settings) == 1
+    with database.transaction(read_only=True) as session:
+        assert session.scalars(select(WebSession.principal)).all() == ["busy"]
