@@ -1,5 +1,6 @@
 """The DPO's pages under /dpo/: sign-in, overview, audit search and export, integrity, a
-person's access report, open withdrawal notices and the records of processing.
+person's access report, open withdrawal notices, the records of processing and the
+integration-monitoring indicators.
 
 Thin: each page checks the session (and a form's CSRF token), calls one service function and
 renders. Nothing personal ever stands in an address: a person's reference is only ever posted.
@@ -14,7 +15,7 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from gateway.db.session import WritingSession
-from gateway.dpo import integrity, labels, overview, people, search, signin
+from gateway.dpo import indicators, integrity, labels, overview, people, search, signin
 from gateway.dpo.access import Dpo, DpoForm, DpoPage
 from gateway.dpo.errors import SIGN_IN_LOCKED
 from gateway.dpo.search import Search
@@ -286,3 +287,33 @@ def records_page(
 ) -> HTMLResponse:
     records = records_of_processing(runtime.policies)
     return _page(request, language, dpo, "records", {"records": records})
+
+
+# -- integration monitoring --------------------------------------------------------------------
+
+
+@router.get("/indicators")
+def indicators_page(
+    request: Request,
+    dpo: DpoPage,
+    session: WritingSession,
+    runtime: RuntimeDep,
+    language: PageLanguage,
+    first: Annotated[str | None, Query(alias="from", max_length=16)] = None,
+    last: Annotated[str | None, Query(alias="to", max_length=16)] = None,
+    municipality: Annotated[str | None, Query(max_length=100)] = None,
+) -> HTMLResponse:
+    # Period and municipality are no personal data: they may stand in the address.
+    view = indicators.view(
+        session,
+        runtime.database,
+        runtime.audit,
+        dpo_id=dpo.id,
+        first=first,
+        last=last,
+        municipality=municipality,
+        request_id=_request_id(request),
+        now=_now(),
+    )
+    # The template makes the sections through ``indicators`` (as it renders, in its language).
+    return _page(request, language, dpo, "indicators", {"view": view, "indicators": indicators})

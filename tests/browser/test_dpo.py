@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page
 
+from gateway.monitoring.aggregation import aggregate_due
 from tests.audit.dpo_api.seeded import ABH, JOBCENTER, REFERENCES
 from tests.browser.conftest import serious_violations
 from tests.dpo.seeded import PASSWORD, USER, Seeded, add_user, seed
@@ -110,6 +111,11 @@ def _visit_every_page(page: Page, site: LiveServer, language: str) -> list[tuple
     check("notices")
     page.goto(f"{site.url}/dpo/records")
     check("records")
+    # The seeded log's months computed (threshold 2), so that the page shows figures.
+    runtime = site.runtime
+    aggregate_due(runtime.database, runtime.audit, runtime.policies, 2, limit=12)
+    page.goto(f"{site.url}/dpo/indicators")
+    check("indicators")
     return found
 
 
@@ -120,7 +126,7 @@ def test_every_dpo_page_is_accessible_left_to_right_and_right_to_left(
     found = _visit_every_page(page, site, language)
     assert [name for name, _ in found] == [
         "sign-in", "sign-in-failed", "overview", "audit", "entry", "integrity", "report",
-        "report-result", "notices", "records",
+        "report-result", "notices", "records", "indicators",
     ]  # fmt: skip
     assert {name: violations for name, violations in found if violations} == {}
     expected = "rtl" if language == "ar" else "ltr"
