@@ -19,10 +19,10 @@ from gateway.dpo.tables import DpoUser
 # -- users -------------------------------------------------------------------------------------
 
 
-def user(session: Session, user_id: str) -> DpoUser | None:
+def user(session: Session, user_id: str, *, for_update: bool = False) -> DpoUser | None:
     if len(user_id) > 64:
         return None
-    return session.get(DpoUser, user_id)
+    return session.get(DpoUser, user_id, with_for_update=for_update)
 
 
 def add_user(session: Session, new: DpoUser) -> bool:

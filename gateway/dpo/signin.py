@@ -68,13 +68,18 @@ def sign_in(
     if until is not None:
         _failed(session, audit, request_id, now, locked=True)
         return Locked(until)
-    user = repository.user(session, user_id)
+    # Locked: two sign-ins with the same one-time code must not both succeed.
+    user = repository.user(session, user_id, for_update=True)
     stored = user.password_hash if user is not None else _dummy_hash()
     right = users.password_matches(given.password, stored)
     if user is None or not user.enabled or not right:
         return _refuse(session, audit, settings, attempt, request_id, now)
-    if user.totp_secret is not None and not totp.code_matches(user.totp_secret, given.code, now):
-        return _refuse(session, audit, settings, attempt, request_id, now)
+    if user.totp_secret is not None:
+        step = totp.matching_step(user.totp_secret, given.code, now)
+        used = user.totp_last_step
+        if step is None or (used is not None and step <= used):
+            return _refuse(session, audit, settings, attempt, request_id, now)
+        user.totp_last_step = step
     throttle.succeeded(session, attempt)
     token, _ = sessions.start(session, Realm.DPO, user.id, now)
     audit.record(

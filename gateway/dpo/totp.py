@@ -32,9 +32,16 @@ def provisioning_uri(secret: str, account: str) -> str:
 
 def code_matches(secret: str, code: str, now: datetime) -> bool:
     """Whether ``code`` is the code of ``now``, or of the step just before or after it."""
+    return matching_step(secret, code, now) is not None
+
+
+def matching_step(secret: str, code: str, now: datetime) -> int | None:
+    """The time step (seconds since the epoch // 30) whose code ``code`` is, if it is the code
+    of ``now`` or of the step just before or after it. Sign-in refuses a step not newer than
+    the last one used, so a code seen over someone's shoulder cannot be used again."""
     code = code.strip().replace(" ", "")
     if not _CODE.fullmatch(code):
-        return False
+        return None
     totp = _totp(secret)
     moment = int(now.timestamp())
     for drift in range(-DRIFT_STEPS, DRIFT_STEPS + 1):
@@ -42,8 +49,8 @@ def code_matches(secret: str, code: str, now: datetime) -> bool:
             totp.verify(code.encode(), moment + drift * STEP)
         except InvalidToken:
             continue
-        return True
-    return False
+        return (moment + drift * STEP) // STEP
+    return None
 
 
 def code_at(secret: str, moment: datetime) -> str:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import delete, select, update
 
 from gateway.audit.events import EventType
-from gateway.dpo import users
+from gateway.dpo import totp, users
 from gateway.runtime import Runtime
 from gateway.settings import Settings
 from gateway.web.tables import LoginFailures, WebSession
@@ -24,6 +24,7 @@ from tests.dpo.seeded import (
     csrf_of,
     current_code,
     recorded,
+    totp_secret,
 )
 
 FAILED = "Sign-in failed."
@@ -115,6 +116,20 @@ def test_a_user_with_totp_needs_the_current_code(pages, runtime):
     refused_page(sign_in(pages, TOTP_USER, "falsches Passwort!", current_code(added.totp_uri)))
     assert sessions_of(runtime) == []
     assert sign_in(pages, TOTP_USER, PASSWORD, current_code(added.totp_uri)).status_code == 303
+
+
+def test_a_one_time_code_works_only_once(pages, runtime):
+    added = add_user(runtime, TOTP_USER, TOTP_NAME, with_totp=True)
+    assert added.totp_uri is not None
+    code = current_code(added.totp_uri)
+    assert sign_in(pages, TOTP_USER, PASSWORD, code).status_code == 303
+    pages.cookies.clear()
+    refused_page(sign_in(pages, TOTP_USER, PASSWORD, code))
+    forget_failures(runtime)
+    # The next code (one step ahead is within the allowed drift) is taken.
+    secret = totp_secret(added.totp_uri)
+    following = totp.code_at(secret, datetime.now(UTC) + timedelta(seconds=totp.STEP))
+    assert sign_in(pages, TOTP_USER, PASSWORD, following).status_code == 303
 
 
 def test_a_code_is_ignored_for_a_user_without_totp(pages, user):
