@@ -5,10 +5,8 @@ Recording lives in ``recording.py``; what both share in ``versions.py``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -37,7 +35,14 @@ from gateway.consents.models import (
 from gateway.consents.notices import notify_recipients
 from gateway.consents.receipts import new_portal_code, sign_receipt
 from gateway.consents.tables import ConsentRecord, ConsentVersion
-from gateway.consents.versions import Context, grant_document, is_uuid
+from gateway.consents.versions import (
+    Actor,
+    Context,
+    grant_document,
+    is_uuid,
+    permissions_of,
+    record_change,
+)
 from gateway.db.engine import Database
 from gateway.errors import InvalidRequest
 from gateway.keys.store import KeyStore
@@ -175,17 +180,6 @@ def _out(
 # -- withdrawing ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Withdrawer:
-    """Who withdraws, as the audit log and the consent's versions name them: an agency on the
-    person's word (``requester`` is that agency), or the person themselves in the portal."""
-
-    actor: str
-    requester: str | None = None
-    caseworker: str | None = None
-    request_id: str | None = None
-
-
 class OwnWithdrawal(StrEnum):
     """What came of a person's own withdrawal in the portal."""
 
@@ -202,14 +196,13 @@ def withdraw(session: Session, context: Context, consent_id: str, body: Withdraw
     if status_at(Status(current.status), current.valid_until, context.now) is not Status.ACTIVE:
         raise ConsentNotActive()
     withdrawn = _matching_grants(current, body.grants) if body.grants else list(current.grants)
-    agency = context.principal.client_id
     _withdraw(
         session,
         consent,
         current,
         withdrawn,
         channel=body.channel,
-        by=Withdrawer(agency, agency, context.caseworker, context.request_id),
+        by=Actor.of(context),
         audit=context.audit,
         keys=context.keys,
         now=context.now,
@@ -248,7 +241,7 @@ def withdraw_own(
         current,
         withdrawn,
         channel=WithdrawalChannel.PORTAL,
-        by=Withdrawer(PERSON, request_id=request_id),
+        by=Actor(PERSON, request_id=request_id),
         audit=audit,
         keys=keys,
         now=now,
@@ -263,7 +256,7 @@ def _withdraw(
     withdrawn: list[dict[str, object]],
     *,
     channel: WithdrawalChannel,
-    by: Withdrawer,
+    by: Actor,
     audit: AuditLog,
     keys: KeyStore,
     now: datetime,
@@ -277,7 +270,7 @@ def _withdraw(
     current.receipt = sign_receipt(keys, current, now)
     session.flush()
     details = {"channel": channel.value, "grants_withdrawn": len(withdrawn), "whole": not remaining}
-    _audit(
+    record_change(
         session, audit, EventType.CONSENT_WITHDRAWN, current, consent.subject_id, by, now, details
     )
     change = GrantChange(
@@ -303,50 +296,12 @@ def _withdraw(
             receipt="",
         )
         successor.receipt = sign_receipt(keys, successor, now)
-        repository.add_version(session, successor, consent.subject_id, _permissions(remaining))
+        repository.add_version(session, successor, consent.subject_id, permissions_of(remaining))
         consent.current_version = successor.version
-        _audit(session, audit, EventType.CONSENT_SUPERSEDED, current, consent.subject_id, by, now)
+        record_change(
+            session, audit, EventType.CONSENT_SUPERSEDED, current, consent.subject_id, by, now
+        )
     session.flush()
-
-
-def _audit(
-    session: Session,
-    audit: AuditLog,
-    event: EventType,
-    version: ConsentVersion,
-    subject_id: str,
-    by: Withdrawer,
-    now: datetime,
-    details: dict[str, str | int | bool] | None = None,
-) -> None:
-    # As versions.audit_change records a change, but the actor need not be an agency.
-    categories = sorted({c for grant in version.grants for c in grant["categories"]})
-    audit.record(
-        session,
-        AuditEvent(
-            event,
-            actor=by.actor,
-            requester=by.requester,
-            caseworker=by.caseworker,
-            subject_id=subject_id,
-            categories=tuple(categories),
-            legal_basis="consent",
-            consent_id=version.consent_id,
-            consent_version=version.version,
-            request_id=by.request_id,
-            details=details or {"grants": len(version.grants)},
-        ),
-        now=now,
-    )
-
-
-def _permissions(grants: list[dict[str, Any]]) -> set[tuple[str, str, str, str]]:
-    return {
-        (grant["from"], grant["to"], category, purpose)
-        for grant in grants
-        for category in grant["categories"]
-        for purpose in grant["purposes"]
-    }
 
 
 def _current(session: Session, consent: ConsentRecord) -> ConsentVersion:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -34,17 +35,37 @@ class Context:
     request_id: str | None = None
 
 
+@dataclass(frozen=True)
+class Actor:
+    """Who changes a consent, as the audit log names them: an agency (``requester`` is that
+    agency), or the person themselves in the portal (no requester)."""
+
+    actor: str
+    requester: str | None = None
+    caseworker: str | None = None
+    request_id: str | None = None
+
+    @classmethod
+    def of(cls, context: Context) -> Actor:
+        agency = context.principal.client_id
+        return cls(agency, agency, context.caseworker, context.request_id)
+
+
+def permissions_of(grants: list[dict[str, Any]]) -> set[tuple[str, str, str, str]]:
+    """The (provider, recipient, category, purpose) rows a version's grants give."""
+    return {
+        (grant["from"], grant["to"], category, purpose)
+        for grant in grants
+        for category in grant["categories"]
+        for purpose in grant["purposes"]
+    }
+
+
 def store_version(
     session: Session, context: Context, version: ConsentVersion, subject_id: str
 ) -> None:
     version.receipt = sign_receipt(context.keys, version, context.now)
-    permissions = {
-        (grant["from"], grant["to"], category, purpose)
-        for grant in version.grants
-        for category in grant["categories"]
-        for purpose in grant["purposes"]
-    }
-    repository.add_version(session, version, subject_id, permissions)
+    repository.add_version(session, version, subject_id, permissions_of(version.grants))
 
 
 def audit_change(
@@ -55,23 +76,38 @@ def audit_change(
     subject_id: str,
     details: dict[str, str | int | bool] | None = None,
 ) -> None:
+    record_change(
+        session, context.audit, event, version, subject_id, Actor.of(context), context.now, details
+    )
+
+
+def record_change(
+    session: Session,
+    audit: AuditLog,
+    event: EventType,
+    version: ConsentVersion,
+    subject_id: str,
+    by: Actor,
+    now: datetime,
+    details: dict[str, str | int | bool] | None = None,
+) -> None:
     categories = sorted({c for grant in version.grants for c in grant["categories"]})
-    context.audit.record(
+    audit.record(
         session,
         AuditEvent(
             event,
-            actor=context.principal.client_id,
-            requester=context.principal.client_id,
-            caseworker=context.caseworker,
+            actor=by.actor,
+            requester=by.requester,
+            caseworker=by.caseworker,
             subject_id=subject_id,
             categories=tuple(categories),
             legal_basis="consent",
             consent_id=version.consent_id,
             consent_version=version.version,
-            request_id=context.request_id,
+            request_id=by.request_id,
             details=details or {"grants": len(version.grants)},
         ),
-        now=context.now,
+        now=now,
     )
 
 
