@@ -11,14 +11,9 @@ takes effect everywhere without a restart.
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
-import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -26,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from joserfc.jwk import KeySet, OKPKey
+
+from gateway.keys.folder import changing, write_json
 
 SIGNING_ALGORITHM = "Ed25519"
 _FORCED_RELOAD_INTERVAL = 1.0  # RFC 9864's fully specified name for EdDSA with Ed25519
@@ -97,46 +94,37 @@ class KeyStore:
 
     def ensure(self) -> None:
         """Create the folder and a first key if there is none yet; erase what has expired."""
-        with self._changing():
+        with changing(self._folder):
             keys = self._read_all()
             if not keys:
-                self._write(_new_key())
+                _write_key(self._folder, _new_key())
             self._erase_expired_private_halves(keys, datetime.now(UTC))
         self._reload()
 
     def rotate(self, now: datetime | None = None) -> SigningKey:
         """Start signing with a new key; the previous one is retired but still verifies."""
         now = now or datetime.now(UTC)
-        with self._changing():
+        with changing(self._folder):
             new = _new_key(now)
             # The new key is written before the old one is retired: a process reading in
             # between sees two active keys and signs with the newer one, never with none.
-            self._write(new)
+            _write_key(self._folder, new)
             others = [key for key in self._read_all() if key.kid != new.kid]
             for key in others:
                 if key.retired_at is None:
-                    self._write(SigningKey(key.kid, key.created_at, now, key.jwk))
+                    _write_key(self._folder, SigningKey(key.kid, key.created_at, now, key.jwk))
             self._erase_expired_private_halves(others, now)
         self._reload()
         return new
-
-    @contextmanager
-    def _changing(self) -> Iterator[None]:
-        """One process at a time changes the folder (two rotations must not retire each other)."""
-        self._folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with open(self._folder / ".lock", "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _erase_expired_private_halves(self, keys: list[SigningKey], now: datetime) -> None:
         """A key past its grace signs and verifies nothing more; keep only its public half."""
         for key in keys:
             if key.retired_at and key.has_private_part and key.retired_at + self._grace < now:
                 public = {name: value for name, value in key.jwk.items() if name != "d"}
-                self._write(SigningKey(key.kid, key.created_at, key.retired_at, public))
+                _write_key(
+                    self._folder, SigningKey(key.kid, key.created_at, key.retired_at, public)
+                )
 
     # -- use (request path) ---------------------------------------------------------------
 
@@ -230,18 +218,13 @@ class KeyStore:
                 raise KeyStoreError(f"invalid key file {path}: {bad}") from bad
         return keys
 
-    def _write(self, key: SigningKey) -> None:
-        path = self._folder / f"{key.kid}.json"
-        descriptor, temporary = tempfile.mkstemp(dir=self._folder, suffix=".tmp")  # mode 0600
-        with os.fdopen(descriptor, "w") as handle:
-            json.dump(key.to_file(), handle, indent=2)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-
 
 def _new_key(now: datetime | None = None) -> SigningKey:
     key = OKPKey.generate_key("Ed25519", private=True)
     kid = key.thumbprint()
     jwk = {name: value for name, value in key.as_dict(private=True).items() if name != "kid"}
     return SigningKey(kid=kid, created_at=now or datetime.now(UTC), retired_at=None, jwk=jwk)
+
+
+def _write_key(folder: Path, key: SigningKey) -> None:
+    write_json(folder / f"{key.kid}.json", key.to_file())

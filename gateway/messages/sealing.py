@@ -14,16 +14,11 @@ row names a key they do not know, so ``gateway keys rotate`` needs no restart.
 from __future__ import annotations
 
 import base64
-import fcntl
 import json
-import os
 import re
 import secrets
-import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,6 +27,8 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
+
+from gateway.keys.folder import changing, write_json
 
 KEY_BYTES = 32  # AES-256, for data keys and key-encryption keys alike
 NONCE_BYTES = 12
@@ -132,22 +129,22 @@ class MessageKeys:
 
     def ensure(self) -> None:
         """Create the folder and a first key if there is none yet."""
-        with self._changing():
+        with changing(self._folder):
             if not self._read_all():
-                self._write(_new_key(datetime.now(UTC)))
+                _write_key(self._folder, _new_key(datetime.now(UTC)))
         self._reload()
 
     def rotate(self, now: datetime | None = None) -> str:
         """Wrap with a new key from now on; the others are retired but still unwrap."""
         now = now or datetime.now(UTC)
-        with self._changing():
+        with changing(self._folder):
             new = _new_key(now)
             # Written before the others are retired: a process reading in between sees two
             # active keys and wraps with the newer one, never with none.
-            self._write(new)
+            _write_key(self._folder, new)
             for key in self._read_all().values():
                 if key.kid != new.kid and key.retired_at is None:
-                    self._write(WrappingKey(key.kid, key.created_at, now, key.secret))
+                    _write_key(self._folder, WrappingKey(key.kid, key.created_at, now, key.secret))
         self._reload()
         return new.kid
 
@@ -156,7 +153,7 @@ class MessageKeys:
         were retired long enough ago; returns their ids."""
         now = now or datetime.now(UTC)
         erased = []
-        with self._changing():
+        with changing(self._folder):
             for key in self._read_all().values():
                 retired = key.retired_at
                 if retired and key.kid not in in_use and retired + ERASE_AFTER < now:
@@ -233,39 +230,11 @@ class MessageKeys:
             keys[key.kid] = key
         return keys
 
-    @contextmanager
-    def _changing(self) -> Iterator[None]:
-        """One process at a time changes the folder."""
-        self._folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with open(self._folder / ".lock", "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
-
-    def _write(self, key: WrappingKey) -> None:
-        """Atomically, readable by the owner only."""
-        descriptor, temporary = tempfile.mkstemp(dir=self._folder, suffix=".tmp")
-        try:
-            with os.fdopen(descriptor, "w") as file:
-                json.dump(key.to_file(), file)
-                file.flush()
-                # Durable before any row is wrapped with it: a key lost in a crash would
-                # leave every message it wraps unreadable.
-                os.fsync(file.fileno())
-            os.chmod(temporary, 0o600)
-            os.replace(temporary, self._folder / f"{key.kid}.json")
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-        folder = os.open(self._folder, os.O_RDONLY)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)
-
 
 def _new_key(now: datetime) -> WrappingKey:
     kid = f"kek-{now.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(4)}"
     return WrappingKey(kid, now, None, AESGCM.generate_key(bit_length=KEY_BYTES * 8))
+
+
+def _write_key(folder: Path, key: WrappingKey) -> None:
+    write_json(folder / f"{key.kid}.json", key.to_file())

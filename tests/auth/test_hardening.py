@@ -25,6 +25,7 @@ import gateway.auth.server as token_server
 from gateway.agencies import service
 from gateway.agencies.credentials import verify_secret
 from gateway.agencies.service import Credential
+from gateway.keys import store
 from gateway.keys.store import KeyStore, KeyStoreError
 from gateway.runtime import Runtime
 from gateway.settings import Settings
@@ -144,15 +145,15 @@ def test_two_concurrent_rotations_leave_an_active_signing_key(
     grace = timedelta(seconds=330)
     KeyStore(tmp_path, grace=grace).ensure()
     both_new_keys_written = threading.Barrier(2)
-    write = KeyStore._write
+    write = store._write_key
 
-    def write_then_wait(self: KeyStore, key) -> None:
-        write(self, key)
+    def write_then_wait(folder, key) -> None:  # type: ignore[no-untyped-def]
+        write(folder, key)
         if key.retired_at is None and threading.current_thread().name.startswith("rotate"):
             with contextlib.suppress(threading.BrokenBarrierError):
                 both_new_keys_written.wait(timeout=2)
 
-    monkeypatch.setattr(KeyStore, "_write", write_then_wait)
+    monkeypatch.setattr(store, "_write_key", write_then_wait)
     failures: list[str] = []
 
     def rotate() -> None:
