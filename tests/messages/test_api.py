@@ -15,17 +15,8 @@ from gateway.messages import service
 from gateway.messages.tables import Message
 from gateway.runtime import Runtime
 from gateway.subjects.repository import subject_of
+from tests.exchange.test_query import RESIDENCE
 from tests.messages.conftest import ABH, BONN, CONFERENCE, JA, JC, SA, consent_body, invitation
-
-RESIDENCE = {
-    "title": "residence_permit",
-    "legal_provision": "§ 25 Abs. 2 AufenthG",
-    "valid_from": "2024-03-01",
-    "valid_until": "2027-02-28",
-    "employment_permitted": "yes",
-    "residence_obligation": "koeln",
-    "integration_course_obligation": True,
-}
 
 
 def messages_stored(runtime: Runtime) -> int:
