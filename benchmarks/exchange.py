@@ -133,7 +133,9 @@ def main() -> None:
             )
             _wait_port(provider_port)
             _wait_port(passthrough_port)
-            results = _measure(gateway_url, passthrough_port, keys[JC], options)
+            gateway, provider, passthrough = (process.pid for process in processes)
+            servers = {"gateway": gateway, "pass-through": passthrough, "provider": provider}
+            results = _measure(gateway_url, passthrough_port, keys[JC], options, servers)
         finally:
             for process in processes:
                 process.terminate()
@@ -146,6 +148,14 @@ def main() -> None:
             f"  {case:<14} {result['throughput_rps']:8.0f} req/s  p50 {result['p50_ms']:7.2f} ms"
             f"  p99 {result['p99_ms']:7.2f} ms  throughput vs pass-through "
             f"{result['throughput_rps'] / base['throughput_rps']:5.2f}"
+        )
+    if "gateway_cpu_ms" in results["gateway"]:
+        own = results["gateway"]["gateway_cpu_ms"]
+        bare = base["pass-through_cpu_ms"]
+        print(
+            f"  CPU per request: gateway {own:.2f} ms, pass-through {bare:.2f} ms "
+            f"(ratio {own / bare:.2f}); the provider's {results['gateway']['provider_cpu_ms']:.2f}"
+            f" ms behind the gateway, {base['provider_cpu_ms']:.2f} ms behind the pass-through"
         )
 
 
@@ -183,7 +193,9 @@ def _provider_token(env: dict[str, str], issuer: str) -> str:
     )
 
 
-def _measure(gateway_url: str, passthrough_port: int, key, options) -> dict[str, dict[str, float]]:  # type: ignore[no-untyped-def]
+def _measure(  # type: ignore[no-untyped-def]
+    gateway_url: str, passthrough_port: int, key, options, servers: dict[str, int]
+) -> dict[str, dict[str, float]]:
     tokens = TokenSource(f"{gateway_url}/oauth/token", AgencyKey(JC, key))
     question = {
         "provider": ABH,
@@ -232,7 +244,7 @@ def _measure(gateway_url: str, passthrough_port: int, key, options) -> dict[str,
     results = {}
     for name, call in (("pass-through", pass_through), ("gateway", through_gateway)):
         _run(call, max(50, options.requests // 10), options.concurrency)
-        results[name] = _run(call, options.requests, options.concurrency)
+        results[name] = _run(call, options.requests, options.concurrency, servers)
     return results
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import httpx
 
+from benchmarks import cpu
 from tests.support import (
     client_assertion,
     free_port,
@@ -71,7 +72,7 @@ def main() -> None:
         )
         try:
             _wait_ready(url)
-            results = _measure(url, key, options)
+            results = _measure(url, key, options, server.pid)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -102,7 +103,7 @@ def _wait_ready(url: str) -> None:
     raise SystemExit("the gateway did not become ready")
 
 
-def _measure(url: str, key, options: argparse.Namespace) -> dict[str, dict[str, float]]:
+def _measure(url: str, key, options: argparse.Namespace, pid: int) -> dict[str, dict[str, float]]:
     token_endpoint = f"{url}/oauth/token"
     first = httpx.post(
         token_endpoint, data=token_form(client_assertion("bench-jobcenter", key, token_endpoint))
@@ -123,12 +124,15 @@ def _measure(url: str, key, options: argparse.Namespace) -> dict[str, dict[str, 
     results = {}
     for name, call in (("baseline", baseline), ("bearer", authenticated), ("token", token)):
         _run(call, max(50, options.requests // 10), options.concurrency)  # warm-up
-        results[name] = _run(call, options.requests, options.concurrency)
+        results[name] = _run(call, options.requests, options.concurrency, {"gateway": pid})
     return results
 
 
-def _run(call, requests: int, concurrency: int) -> dict[str, float]:
+def _run(call, requests: int, concurrency: int, servers: dict[str, int] | None = None):  # type: ignore[no-untyped-def]
+    """Run ``requests`` calls from ``concurrency`` threads; report throughput, p50/p99 and,
+    for each named server process (name -> pid), the CPU milliseconds it spent per request."""
     per_worker = max(1, requests // concurrency)
+    servers = servers if servers and cpu.available() else {}
 
     def worker(_: int) -> list[float]:
         latencies = []
@@ -141,16 +145,20 @@ def _run(call, requests: int, concurrency: int) -> dict[str, float]:
                     raise RuntimeError(f"unexpected status {status}")
         return latencies
 
+    spent = {name: cpu.tree_seconds(pid) for name, pid in servers.items()}
     started = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
         latencies = sorted(chain.from_iterable(pool.map(worker, range(concurrency))))
     elapsed = time.perf_counter() - started
-    return {
+    result = {
         "requests": len(latencies),
         "throughput_rps": len(latencies) / elapsed,
         "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
     }
+    for name, pid in servers.items():
+        result[f"{name}_cpu_ms"] = (cpu.tree_seconds(pid) - spent[name]) * 1000 / len(latencies)
+    return result
 
 
 def _report(results: dict[str, dict[str, float]], options: argparse.Namespace) -> None:
@@ -163,12 +171,13 @@ def _report(results: dict[str, dict[str, float]], options: argparse.Namespace) -
         return
     database = "PostgreSQL" if options.database_url else "SQLite"
     print(f"{database}, {options.workers} worker(s), concurrency {options.concurrency}")
-    columns = ("req/s", "p50 ms", "p99 ms", "p50 vs base", "rps vs base")
+    columns = ("req/s", "p50 ms", "p99 ms", "p50 vs base", "rps vs base", "CPU ms/req")
     print(f"{'case':<10}" + "".join(f"{c:>12}" for c in columns))
     for name, r in results.items():
         print(
             f"{name:<10}{r['throughput_rps']:>12.0f}{r['p50_ms']:>12.2f}{r['p99_ms']:>12.2f}"
             f"{r['p50_vs_baseline']:>12.2f}{r['throughput_vs_baseline']:>12.2f}"
+            f"{r.get('gateway_cpu_ms', float('nan')):>12.2f}"
         )
 
 

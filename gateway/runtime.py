@@ -93,7 +93,9 @@ def open_message_keys(settings: Settings) -> MessageKeys:
     return MessageKeys(settings.key_dir, reload_interval=settings.key_reload_interval)
 
 
-def _runtime(request: Request) -> Runtime:
+async def _runtime(request: Request) -> Runtime:
+    # A coroutine, though it does nothing asynchronous: FastAPI runs a plain function
+    # dependency in a worker thread, a hand-off every request would pay for.
     runtime: Runtime = request.app.state.runtime
     return runtime
 

@@ -88,8 +88,7 @@ def require_scope(scope: Scope | None) -> Callable[..., Principal]:
         # A short read of its own, not the request's transaction: a writing request must not
         # hold the (SQLite) write lock while it authenticates, nor before it needs it.
         with runtime.database.transaction(read_only=True) as session:
-            client = registry.get_client(session, claims["client_id"])
-            agency = client.agency if client is not None else None
+            client = registry.caller(session, claims["client_id"])
         if client is None or not client.enabled or (client.demo and not settings.demo):
             raise InvalidToken("the token's client is disabled")
         request.state.client_id = client.id
@@ -97,8 +96,8 @@ def require_scope(scope: Scope | None) -> Callable[..., Principal]:
             client_id=client.id,
             role=client.role,
             scopes=granted,
-            agency_kind=agency.kind if agency else None,
-            municipality=agency.municipality if agency else None,
+            agency_kind=client.agency_kind,
+            municipality=client.municipality,
         )
 
     return authenticate

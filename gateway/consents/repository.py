@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from consent.check import Permission
@@ -145,7 +145,7 @@ def expired_unrecorded(
 def lock_consents_between(session: Session, subject_id: str, provider: str, recipient: str) -> None:
     """Lock the subject's consents with permissions from ``provider`` to ``recipient``, in id
     order: a change to any of them waits for this transaction, and this one for theirs."""
-    session.execute(
+    session.connection().execute(
         _LOCK_BETWEEN, {"subject_id": subject_id, "provider": provider, "recipient": recipient}
     ).all()
 
@@ -177,7 +177,7 @@ def permissions(
 ) -> list[Permission]:
     """The subject's permissions from ``provider`` to ``recipient``, with their versions' state:
     one indexed lookup, whatever the number of consents in the registry."""
-    rows = session.execute(
+    rows = session.connection().execute(
         _PERMISSIONS, {"subject_id": subject_id, "provider": provider, "recipient": recipient}
     )
     return [
@@ -196,32 +196,36 @@ def permissions(
     ]
 
 
-# The exchange path's statements, built once (they run on every query, some twice).
+# The exchange path's statements, built once from the tables' columns (Core, not ORM
+# entities) and run on the session's connection: they run on every query, some twice.
+_permission: Table = ConsentPermission.__table__  # type: ignore[assignment]  # mapped to a Table
+_version: Table = ConsentVersion.__table__  # type: ignore[assignment]
+_record: Table = ConsentRecord.__table__  # type: ignore[assignment]
 _BETWEEN = (
-    (ConsentPermission.subject_id == bindparam("subject_id"))
-    & (ConsentPermission.provider == bindparam("provider"))
-    & (ConsentPermission.recipient == bindparam("recipient"))
+    (_permission.c.subject_id == bindparam("subject_id"))
+    & (_permission.c.provider == bindparam("provider"))
+    & (_permission.c.recipient == bindparam("recipient"))
 )
 _PERMISSIONS = (
     select(
-        ConsentPermission.consent_id,
-        ConsentPermission.version,
-        ConsentPermission.category,
-        ConsentPermission.purpose,
-        ConsentVersion.status,
-        ConsentVersion.valid_from,
-        ConsentVersion.valid_until,
+        _permission.c.consent_id,
+        _permission.c.version,
+        _permission.c.category,
+        _permission.c.purpose,
+        _version.c.status,
+        _version.c.valid_from,
+        _version.c.valid_until,
     )
     .join(
-        ConsentVersion,
-        (ConsentVersion.consent_id == ConsentPermission.consent_id)
-        & (ConsentVersion.version == ConsentPermission.version),
+        _version,
+        (_version.c.consent_id == _permission.c.consent_id)
+        & (_version.c.version == _permission.c.version),
     )
     .where(_BETWEEN)
 )
 _LOCK_BETWEEN = (
-    select(ConsentRecord.id)
-    .where(ConsentRecord.id.in_(select(ConsentPermission.consent_id).where(_BETWEEN)))
-    .order_by(ConsentRecord.id)
+    select(_record.c.id)
+    .where(_record.c.id.in_(select(_permission.c.consent_id).where(_BETWEEN)))
+    .order_by(_record.c.id)
     .with_for_update()
 )

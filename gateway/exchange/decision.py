@@ -11,7 +11,7 @@ from enum import StrEnum
 from sqlalchemy.orm import Session
 
 from consent.check import Denial, VerifiedConsent
-from gateway.agencies.tables import Agency
+from gateway.agencies.repository import Registered
 from gateway.consents.service import check_consent
 from gateway.policy.model import Flow, LegalBasis, PolicySet
 
@@ -45,14 +45,14 @@ def decide(
     session: Session,
     policies: PolicySet,
     *,
-    provider: Agency,
-    recipient: Agency,
+    provider: Registered,
+    recipient: Registered,
     subject_id: str,
     category: str,
     purpose: str,
     at: datetime,
 ) -> Permit | Deny:
-    if not (provider.client.enabled and recipient.client.enabled):
+    if not (provider.enabled and recipient.enabled):
         return Deny(Reason.AGENCY_DISABLED)
     flows = policies.flows_for(
         provider.kind,

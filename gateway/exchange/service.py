@@ -24,7 +24,7 @@ import httpx
 from sqlalchemy.orm import Session
 
 from gateway.agencies import repository as registry
-from gateway.agencies.tables import Agency
+from gateway.agencies.repository import Registered
 from gateway.audit.events import AuditEvent, Decision, EventType
 from gateway.audit.service import AuditLog
 from gateway.auth.dependencies import Principal
@@ -74,7 +74,7 @@ def query(gateway: Gateway, asked: Asked) -> QueryOut:
     return _Query(gateway, asked).run()
 
 
-def _agencies(session: Session, asked: Asked) -> tuple[Agency, Agency]:
+def _agencies(session: Session, asked: Asked) -> tuple[Registered, Registered]:
     found = registry.agencies(session, asked.principal.client_id, asked.query.provider)
     requester = found.get(asked.principal.client_id)
     provider = found.get(asked.query.provider)
@@ -88,8 +88,8 @@ def _agencies(session: Session, asked: Asked) -> tuple[Agency, Agency]:
 class _Query:
     """One query under way: who asked whom what, about whom, and what it has come to."""
 
-    requester: Agency
-    provider: Agency
+    requester: Registered
+    provider: Registered
 
     def __init__(self, gateway: Gateway, asked: Asked):
         self.gateway = gateway

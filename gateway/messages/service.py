@@ -20,7 +20,7 @@ import rfc8785
 from sqlalchemy.orm import Session
 
 from gateway.agencies import repository as registry
-from gateway.agencies.tables import Agency
+from gateway.agencies.repository import Registered
 from gateway.audit.events import AuditEvent, Decision, EventType
 from gateway.audit.service import AuditLog
 from gateway.auth.dependencies import Principal
@@ -128,7 +128,7 @@ def _check_payload(post: Post, category: str, payload: Any) -> None:
         )
 
 
-def _parties(session: Session, sender_id: str, recipient_id: str) -> tuple[Agency, Agency]:
+def _parties(session: Session, sender_id: str, recipient_id: str) -> tuple[Registered, Registered]:
     found = registry.agencies(session, sender_id, recipient_id)
     sender, recipient = found.get(sender_id), found.get(recipient_id)
     if sender is None:

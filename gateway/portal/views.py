@@ -229,7 +229,7 @@ def agencies(session: Session, ids: set[str]) -> dict[str, AgencyView]:
     """Each agency by its display name and kind (an id the registry lost stays an id)."""
     found = registry.agencies(session, *ids)
     return {
-        agency_id: AgencyView(found[agency_id].client.name, labels.kind(found[agency_id].kind))
+        agency_id: AgencyView(found[agency_id].name, labels.kind(found[agency_id].kind))
         if agency_id in found
         else AgencyView(agency_id, labels.UNKNOWN)
         for agency_id in ids

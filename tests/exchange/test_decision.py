@@ -94,11 +94,12 @@ def ask(
     policies=None,
 ):
     with runtime.database.transaction(read_only=True) as session:
+        found = registry.agencies(session, provider, recipient)
         return decide(
             session,
             policies or runtime.policies,
-            provider=registry.get_agency(session, provider),
-            recipient=registry.get_agency(session, recipient),
+            provider=found[provider],
+            recipient=found[recipient],
             subject_id=subject,
             category=category,
             purpose=purpose,
