@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
 from fastapi import Request
+from sqlalchemy.orm import Session
 
 from gateway.agencies import repository as registry
 from gateway.auth.scopes import Scope
 from gateway.auth.tokens import InvalidAccessToken, verify_access_token
 from gateway.errors import GatewayError, ProblemType, problem_type
-from gateway.runtime import RuntimeDep
+from gateway.runtime import Runtime, RuntimeDep
 
 INVALID_TOKEN = problem_type(
     "invalid-token",
@@ -70,37 +71,76 @@ def require_scope(scope: Scope | None) -> Callable[..., Principal]:
     (any valid token when ``scope`` is None)."""
 
     def authenticate(request: Request, runtime: RuntimeDep) -> Principal:
-        token = _bearer_token(request)
-        settings = runtime.settings
-        try:
-            claims = verify_access_token(
-                token,
-                runtime.keys,
-                issuer=settings.issuer,
-                audience=settings.audience,
-                leeway=settings.clock_leeway,
-            )
-        except InvalidAccessToken as invalid:
-            raise InvalidToken(str(invalid)) from None
-        granted = frozenset(str(claims.get("scope", "")).split())
-        if scope is not None and scope.value not in granted:
-            raise InsufficientScope(scope)
+        client_id, granted = _verified(request, runtime, scope)
         # A short read of its own, not the request's transaction: a writing request must not
         # hold the (SQLite) write lock while it authenticates, nor before it needs it.
         with runtime.database.transaction(read_only=True) as session:
-            client = registry.caller(session, claims["client_id"])
-        if client is None or not client.enabled or (client.demo and not settings.demo):
-            raise InvalidToken("the token's client is disabled")
-        request.state.client_id = client.id
-        return Principal(
-            client_id=client.id,
-            role=client.role,
-            scopes=granted,
-            agency_kind=client.agency_kind,
-            municipality=client.municipality,
-        )
+            return _principal(session, client_id, granted, runtime.settings.demo)
 
     return authenticate
+
+
+@dataclass(frozen=True)
+class Admission:
+    """A valid token carrying the needed scope, whose client is yet to be confirmed as
+    enabled: the route's service confirms it in its own first transaction."""
+
+    client_id: str
+    scopes: frozenset[str]
+    demo: bool  # whether demo clients are admitted
+
+    def confirm(self, session: Session) -> Principal:
+        """The caller, if its client is still enabled (else ``InvalidToken``)."""
+        return _principal(session, self.client_id, self.scopes, self.demo)
+
+
+def admit(scope: Scope) -> Callable[..., Awaitable[Admission]]:
+    """The guard of the busiest routes, split in two: the token is checked here, in the event
+    loop, and the client in the service's first transaction (``Admission.confirm``). The same
+    checks as ``require_scope``, without a transaction and a worker thread of their own."""
+
+    async def admission(request: Request, runtime: RuntimeDep) -> Admission:
+        client_id, granted = _verified(request, runtime, scope)
+        return Admission(client_id, granted, runtime.settings.demo)
+
+    return admission
+
+
+def _verified(
+    request: Request, runtime: Runtime, scope: Scope | None
+) -> tuple[str, frozenset[str]]:
+    """The client id and scopes of the request's bearer token, if it is valid now and
+    carries ``scope``."""
+    token = _bearer_token(request)
+    settings = runtime.settings
+    try:
+        claims = verify_access_token(
+            token,
+            runtime.keys,
+            issuer=settings.issuer,
+            audience=settings.audience,
+            leeway=settings.clock_leeway,
+        )
+    except InvalidAccessToken as invalid:
+        raise InvalidToken(str(invalid)) from None
+    granted = frozenset(str(claims.get("scope", "")).split())
+    if scope is not None and scope.value not in granted:
+        raise InsufficientScope(scope)
+    request.state.client_id = claims["client_id"]
+    return claims["client_id"], granted
+
+
+def _principal(session: Session, client_id: str, granted: frozenset[str], demo: bool) -> Principal:
+    client = registry.caller(session, client_id)
+    if client is None or not client.enabled or (client.demo and not demo):
+        raise InvalidToken("the token's client is disabled")
+    return Principal(
+        client_id=client.id,
+        role=client.role,
+        scopes=granted,
+        agency_kind=client.agency_kind,
+        municipality=client.municipality,
+    )
 
 
 def _bearer_token(request: Request) -> str:

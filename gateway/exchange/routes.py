@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from gateway.auth.dependencies import INSUFFICIENT_SCOPE, INVALID_TOKEN, Principal, require_scope
+from gateway.auth.dependencies import INSUFFICIENT_SCOPE, INVALID_TOKEN, Admission, admit
 from gateway.auth.scopes import Scope
 from gateway.consents.routes import Caseworker
 from gateway.errors import PAYLOAD_TOO_LARGE, problem_responses
@@ -15,7 +15,7 @@ from gateway.exchange.models import QueryIn, QueryOut
 from gateway.runtime import RuntimeDep
 
 router = APIRouter(prefix="/v1/exchanges", tags=["exchange"])
-Querier = Annotated[Principal, Depends(require_scope(Scope.EXCHANGE_QUERY))]
+Querier = Annotated[Admission, Depends(admit(Scope.EXCHANGE_QUERY))]
 
 
 @router.post(
@@ -34,7 +34,7 @@ Querier = Annotated[Principal, Depends(require_scope(Scope.EXCHANGE_QUERY))]
 def query(
     request: Request,
     body: QueryIn,
-    principal: Querier,
+    admission: Querier,
     runtime: RuntimeDep,
     caseworker: Caseworker = None,
 ) -> QueryOut:
@@ -49,7 +49,7 @@ def query(
         commits=runtime.commits,
     )
     asked = service.Asked(
-        principal=principal,
+        admission=admission,
         query=body,
         caseworker=caseworker,
         request_id=getattr(request.state, "request_id", None),

@@ -27,7 +27,7 @@ from gateway.agencies import repository as registry
 from gateway.agencies.repository import Registered
 from gateway.audit.events import AuditEvent, Decision, EventType
 from gateway.audit.service import AuditLog
-from gateway.auth.dependencies import Principal
+from gateway.auth.dependencies import Admission, Principal
 from gateway.consents import repository as consents
 from gateway.db.engine import Database
 from gateway.db.group import GroupCommit
@@ -64,7 +64,7 @@ class Gateway:
 
 @dataclass(frozen=True)
 class Asked:
-    principal: Principal
+    admission: Admission  # the caller's client is confirmed in the query's first transaction
     query: QueryIn
     caseworker: str | None
     request_id: str | None
@@ -74,10 +74,12 @@ def query(gateway: Gateway, asked: Asked) -> QueryOut:
     return _Query(gateway, asked).run()
 
 
-def _agencies(session: Session, asked: Asked) -> tuple[Registered, Registered]:
-    found = registry.agencies(session, asked.principal.client_id, asked.query.provider)
-    requester = found.get(asked.principal.client_id)
-    provider = found.get(asked.query.provider)
+def _agencies(
+    session: Session, principal: Principal, query: QueryIn
+) -> tuple[Registered, Registered]:
+    found = registry.agencies(session, principal.client_id, query.provider)
+    requester = found.get(principal.client_id)
+    provider = found.get(query.provider)
     if requester is None:
         raise InvalidRequest(errors=[{"path": "/", "message": "only agencies ask for data"}])
     if provider is None or provider.id == requester.id:
@@ -88,6 +90,7 @@ def _agencies(session: Session, asked: Asked) -> tuple[Registered, Registered]:
 class _Query:
     """One query under way: who asked whom what, about whom, and what it has come to."""
 
+    principal: Principal
     requester: Registered
     provider: Registered
 
@@ -101,7 +104,8 @@ class _Query:
 
     def run(self) -> QueryOut:
         with self.gateway.database.transaction(read_only=True) as session:
-            self.requester, self.provider = _agencies(session, self.asked)
+            self.principal = self.asked.admission.confirm(session)
+            self.requester, self.provider = _agencies(session, self.principal, self.asked.query)
             self.subject_id, known = references_by(
                 session, self.requester.id, self.asked.query.subject_ref
             )
@@ -259,7 +263,7 @@ class _Query:
     def _event(self, decision: Decision, reason: str | None, **fields: Any) -> AuditEvent:
         return AuditEvent(
             EventType.EXCHANGE_DECIDED,
-            actor=self.asked.principal.client_id,
+            actor=self.principal.client_id,
             requester=self.requester.id,
             provider=self.provider.id,
             caseworker=self.asked.caseworker,
