@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -9,9 +10,12 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 READ_ONLY = "gateway_read_only"
+# A pooled server connection is checked for life before use only after resting this long.
+PING_AFTER_IDLE = 1.0  # seconds
 
 
 @dataclass(frozen=True)
@@ -45,14 +49,43 @@ def connect(url: str, **engine_options: Any) -> Database:
     )
 
 
-def make_engine(url: str, **engine_options: Any) -> Engine:
+def make_engine(
+    url: str, *, ping_after_idle: float = PING_AFTER_IDLE, **engine_options: Any
+) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, **engine_options)
     if parsed.drivername == "postgresql":
         # Plain "postgresql://" would select psycopg2, which we do not ship.
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    return create_engine(url, pool_pre_ping=True, **engine_options)
+    engine = create_engine(url, **engine_options)
+    _ping_rested_connections(engine, ping_after_idle)
+    return engine
+
+
+def _ping_rested_connections(engine: Engine, idle: float) -> None:
+    """Check a pooled connection for life before use, but only if it rested ``idle`` seconds.
+
+    SQLAlchemy's ``pool_pre_ping`` pings on every checkout: a round trip per transaction,
+    which a busy gateway pays twice per query for nothing, as its connections are in constant
+    use. A connection the server closed while it rested (a restart, an idle timeout) is found
+    here and replaced before a request sees it; one that breaks while in use fails that one
+    transaction, as it would with any ping, and SQLAlchemy then renews the whole pool.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _rested_since(_dbapi_connection: Any, record: Any) -> None:
+        record.info["checked_in"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _alive(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        checked_in = record.info.get("checked_in")
+        if checked_in is None or time.monotonic() - checked_in < idle:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:  # the pool drops this connection and connects anew
+            raise DisconnectionError("a pooled connection did not answer") from error
 
 
 def _sqlite_engine(url: str, **engine_options: Any) -> Engine:
