@@ -16,6 +16,15 @@ def available() -> bool:
     return (_PROC / "self" / "stat").exists()
 
 
+def parent(pid: int) -> int | None:
+    """The parent of ``pid``, if that process runs on this machine."""
+    try:
+        stat = (_PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return None
+    return int(stat[stat.rindex(")") + 2 :].split()[1])
+
+
 def tree_seconds(pid: int) -> float:
     """User and system CPU seconds of ``pid`` and every living descendant."""
     parents: dict[int, int] = {}

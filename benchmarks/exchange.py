@@ -1,17 +1,20 @@
 """Consented queries through the gateway against a bare pass-through of the same provider call.
 
     python -m benchmarks.exchange [--database-url postgresql://...] [--workers N]
-                                  [--requests N] [--concurrency C]
+                                  [--requests N] [--concurrency C] [--persons N]
 
 Starts, each in its own process on free loopback ports, a reference provider, the gateway
-(``gateway serve``, fresh database, one consent recorded) and a pass-through that forwards the
-same fetch to the provider with no checks. Reports throughput and p50/p99 of both, and the
-ratio, measured in the same run. Nothing here is a pass/fail threshold.
+(``gateway serve``, fresh database, one consent recorded per person) and a pass-through that
+forwards the same fetch to the provider with no checks. The queries go round the persons in
+turn. Reports throughput and p50/p99 of both, and the ratio, measured in the same run, and the
+CPU each process (and the PostgreSQL server, when it runs on this machine) spent per request.
+Nothing here is a pass/fail threshold.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import subprocess
 import sys
@@ -21,11 +24,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
+from benchmarks import cpu
+from benchmarks.providers import person_references
 from benchmarks.run import _run, _wait_ready
 from gateway.auth.tokens import issue_access_token
 from gateway.client import AgencyKey, GatewayClient, TokenSource
-from gateway.demo.cases import REFERENCES
 from gateway.runtime import open_key_store
 from gateway.settings import Settings
 from tests.support import free_port, fresh_database, new_ed25519, public_jwks
@@ -39,6 +45,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--persons",
+        type=int,
+        default=100,
+        help="persons asked about in turn (1: every query locks the same consents)",
+    )
     options = parser.parse_args()
     processes: list[subprocess.Popen[bytes]] = []
     with (
@@ -111,6 +123,7 @@ def main() -> None:
                         str(provider_port),
                         gateway_url,
                         f"{gateway_url}/.well-known/jwks.json",
+                        str(options.persons),
                     ],
                     env,
                     work,
@@ -135,13 +148,19 @@ def main() -> None:
             _wait_port(passthrough_port)
             gateway, provider, passthrough = (process.pid for process in processes)
             servers = {"gateway": gateway, "pass-through": passthrough, "provider": provider}
+            database_server = _database_server(database_url)
+            if database_server is not None:
+                servers["database"] = database_server
             results = _measure(gateway_url, passthrough_port, keys[JC], options, servers)
         finally:
             for process in processes:
                 process.terminate()
                 process.wait(timeout=30)
     name = "PostgreSQL" if options.database_url else "SQLite"
-    print(f"{name}, {options.workers} gateway worker(s), concurrency {options.concurrency}")
+    print(
+        f"{name}, {options.workers} gateway worker(s), concurrency {options.concurrency},"
+        f" {options.persons} person(s)"
+    )
     base = results["pass-through"]
     for case, result in results.items():
         print(
@@ -156,6 +175,11 @@ def main() -> None:
             f"  CPU per request: gateway {own:.2f} ms, pass-through {bare:.2f} ms "
             f"(ratio {own / bare:.2f}); the provider's {results['gateway']['provider_cpu_ms']:.2f}"
             f" ms behind the gateway, {base['provider_cpu_ms']:.2f} ms behind the pass-through"
+        )
+    if "database_cpu_ms" in results["gateway"]:
+        print(
+            f"  the database server's CPU per gateway request: "
+            f"{results['gateway']['database_cpu_ms']:.2f} ms (not counted above)"
         )
 
 
@@ -180,6 +204,21 @@ def _wait_port(port: int) -> None:
     raise SystemExit(f"nothing answers on port {port}")
 
 
+def _database_server(database_url: str) -> int | None:
+    """The PostgreSQL server's main process, if it runs on this machine (its backends are
+    its children); None for SQLite, which runs inside the gateway's own process."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" or not cpu.available():
+        return None
+    engine = create_engine(url.set(drivername="postgresql+psycopg"))
+    try:
+        with engine.connect() as connection:
+            backend = int(connection.execute(text("SELECT pg_backend_pid()")).scalar_one())
+    finally:
+        engine.dispose()
+    return cpu.parent(backend)
+
+
 def _provider_token(env: dict[str, str], issuer: str) -> str:
     """A token like the ones the gateway sends the provider, long-lived for the pass-through."""
     settings = Settings(key_dir=Path(env["GATEWAY_KEY_DIR"]), issuer=issuer)
@@ -197,48 +236,30 @@ def _measure(  # type: ignore[no-untyped-def]
     gateway_url: str, passthrough_port: int, key, options, servers: dict[str, int]
 ) -> dict[str, dict[str, float]]:
     tokens = TokenSource(f"{gateway_url}/oauth/token", AgencyKey(JC, key))
-    question = {
-        "provider": ABH,
-        "subject_ref": REFERENCES[JC],
-        "categories": ["residence_status"],
-        "purpose": "labour_market_integration",
-    }
+    persons = [person_references(number) for number in range(options.persons)]
     with GatewayClient(gateway_url, tokens) as jobcenter:
         now = datetime.now(UTC)
-        jobcenter.record_consent(
-            {
-                "subject": {"references": {JC: REFERENCES[JC], ABH: REFERENCES[ABH]}},
-                "given_by": [{"role": "data_subject"}],
-                "grants": [
-                    {
-                        "from": ABH,
-                        "to": JC,
-                        "categories": ["residence_status"],
-                        "purposes": ["labour_market_integration"],
-                    }
-                ],
-                "valid_from": now.isoformat(),
-                "valid_until": (now + timedelta(days=30)).isoformat(),
-                "notice": {
-                    "form_id": "cross-agency-case-management",
-                    "form_version": "1",
-                    "language": "de",
-                },
-                "evidence": {"channel": "paper_signed"},
-            }
-        )
+        for references in persons:
+            _record_consent(jobcenter, references, now)
     bearer = {"Authorization": f"Bearer {tokens.token()}"}
-    fetch = {
-        "exchange_id": "bench",
-        "subject_ref": REFERENCES[ABH],
-        "categories": ["residence_status"],
-        "purpose": "labour_market_integration",
-    }
+    turns = itertools.count()  # next() on it is atomic: safe from the client threads
 
     def through_gateway(client: httpx.Client) -> int:
+        question = {
+            "provider": ABH,
+            "subject_ref": persons[next(turns) % len(persons)][JC],
+            "categories": ["residence_status"],
+            "purpose": "labour_market_integration",
+        }
         return client.post(f"{gateway_url}/v1/exchanges", json=question, headers=bearer).status_code
 
     def pass_through(client: httpx.Client) -> int:
+        fetch = {
+            "exchange_id": "bench",
+            "subject_ref": persons[next(turns) % len(persons)][ABH],
+            "categories": ["residence_status"],
+            "purpose": "labour_market_integration",
+        }
         return client.post(f"http://127.0.0.1:{passthrough_port}/query", json=fetch).status_code
 
     results = {}
@@ -246,6 +267,31 @@ def _measure(  # type: ignore[no-untyped-def]
         _run(call, max(50, options.requests // 10), options.concurrency)
         results[name] = _run(call, options.requests, options.concurrency, servers)
     return results
+
+
+def _record_consent(jobcenter: GatewayClient, references: dict[str, str], now: datetime) -> None:
+    jobcenter.record_consent(
+        {
+            "subject": {"references": references},
+            "given_by": [{"role": "data_subject"}],
+            "grants": [
+                {
+                    "from": ABH,
+                    "to": JC,
+                    "categories": ["residence_status"],
+                    "purposes": ["labour_market_integration"],
+                }
+            ],
+            "valid_from": now.isoformat(),
+            "valid_until": (now + timedelta(days=30)).isoformat(),
+            "notice": {
+                "form_id": "cross-agency-case-management",
+                "form_version": "1",
+                "language": "de",
+            },
+            "evidence": {"channel": "paper_signed"},
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Processes for the exchange benchmark: a reference provider, and a bare pass-through that makes
 the same provider call without any of the gateway's checks.
 
-    python -m benchmarks.providers provider PORT ISSUER JWKS_URL
+    python -m benchmarks.providers provider PORT ISSUER JWKS_URL PERSONS
     python -m benchmarks.providers passthrough PORT PROVIDER_URL TOKEN
 """
 
@@ -15,15 +15,23 @@ import uvicorn
 from fastapi import FastAPI
 from joserfc.jwk import KeySet
 
-from gateway.demo.cases import CASES
+from gateway.demo.cases import CASES, REFERENCES
 from gateway.simulator.app import provider_app
 
-ABH = "koeln-auslaenderbehoerde"
+ABH, JC = "koeln-auslaenderbehoerde", "koeln-jobcenter"
 
 
-def provider(port: int, issuer: str, jwks_url: str) -> None:
+def person_references(number: int) -> dict[str, str]:
+    """The job centre's and the foreigners' office's references of the benchmark's person
+    ``number``: all have the demo family's father's residence status on file."""
+    return {JC: f"JC-BENCH-{number:06d}", ABH: f"ABH-BENCH-{number:06d}"}
+
+
+def provider(port: int, issuer: str, jwks_url: str, persons: str) -> None:
     keys = KeySet.import_key_set(httpx.get(jwks_url).json())
-    app = provider_app(ABH, issuer, lambda: keys, CASES[ABH])
+    case = CASES[ABH][REFERENCES[ABH]]
+    cases = {person_references(number)[ABH]: case for number in range(int(persons))}
+    app = provider_app(ABH, issuer, lambda: keys, cases)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
