@@ -53,7 +53,11 @@ class Runtime:
         keys.ensure()
         sealing = open_message_keys(settings)
         sealing.ensure()
-        database = connect(settings.database_url)
+        database = connect(
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_pool_size,
+        )
         return cls(
             settings,
             database,

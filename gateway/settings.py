@@ -20,6 +20,14 @@ class Settings(BaseSettings):
         default="sqlite:///gateway.db",
         description="SQLAlchemy URL; a SQLite file in the working folder by default.",
     )
+    database_pool_size: int = Field(
+        default=20,
+        ge=1,
+        le=500,
+        description="Database connections each worker process keeps open; as many again are "
+        "opened for bursts and closed after. Keep it at least the number of requests a worker "
+        "serves at once, or connections are opened and closed all the time.",
+    )
     key_dir: Path = Field(
         default=Path("gateway-keys"),
         description="Folder with the gateway's private keys (signing keys). Keep it out of backups "

@@ -1,14 +1,16 @@
-"""Pooled PostgreSQL connections: checked for life only after they rested, so a busy gateway
-pays no extra round trip per transaction, and one the server closed meanwhile is replaced
-before a request sees it."""
+"""Pooled connections: kept open between bursts up to the configured pool size; on PostgreSQL
+checked for life only after they rested, so a busy gateway pays no extra round trip per
+transaction, and one the server closed meanwhile is replaced before a request sees it."""
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 
 from gateway.db.engine import Database, connect
@@ -73,3 +75,26 @@ def test_a_busy_connection_is_not_pinged(pooled, monkeypatch):
     time.sleep(0.3)
     _backend(database)
     assert pings == [1]
+
+
+def test_a_burst_of_concurrent_requests_reuses_the_pools_connections(runtime):
+    """Up to the configured pool size, connections stay open between bursts: opening one
+    costs far more than a query (on PostgreSQL, a new server process)."""
+    database = runtime.database
+    opened = []
+    event.listen(database.engine, "connect", lambda *_: opened.append(1))
+    concurrent = 12  # more than SQLAlchemy's default pool of 5, fewer than the default 20
+    together = threading.Barrier(concurrent)
+
+    def hold_a_connection(_: int) -> None:
+        with database.transaction(read_only=True) as session:
+            session.execute(text("SELECT 1"))
+            together.wait(timeout=10)
+
+    with ThreadPoolExecutor(concurrent) as pool:
+        list(pool.map(hold_a_connection, range(concurrent)))
+        first_burst = len(opened)
+        list(pool.map(hold_a_connection, range(concurrent)))
+
+    assert first_burst >= 1
+    assert len(opened) == first_burst  # the second burst opened none
