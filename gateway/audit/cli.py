@@ -63,6 +63,7 @@ def verify_command(
                     verifier,
                     kept=kept_note,
                     unplaced=query.unplaced_entries(session),
+                    waiting=query.waiting_count(session),
                 )
         finally:
             database.dispose()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, exists, literal, or_, select
+from sqlalchemy import and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from gateway.audit.service import decode
@@ -154,6 +154,11 @@ def _leaf_row(row: Any) -> LeafRow:
         columns=tuple(row[_FIRST_SEARCHABLE:]) if found else None,
         matched=bool(row.matched),
     )
+
+
+def waiting_count(session: Session) -> int:
+    """Entries recorded but not yet given their place in the tree (the publisher's next batch)."""
+    return int(session.scalar(select(func.count()).select_from(AuditPending)) or 0)
 
 
 def unplaced_entries(session: Session) -> list[int]:

@@ -50,8 +50,12 @@ def verify(
     *,
     kept: str | None = None,
     unplaced: Iterable[int] = (),
+    waiting: int = 0,
 ) -> Report:
-    """Check ``leaves`` (in tree order) against the signed checkpoints ``notes`` and ``kept``."""
+    """Check ``leaves`` (in tree order) against the signed checkpoints ``notes`` and ``kept``.
+
+    ``waiting`` counts entries recorded but not yet given their place in the tree: not
+    checked yet, and said so, so that a young log does not look empty."""
     report = Report()
     targets = _checkpoints(notes, verifier, kept, report)
     by_size: dict[int, list[_Target]] = {}
@@ -83,6 +87,11 @@ def verify(
             report.notes.append(
                 f"{frontier.size - newest} entries after the newest checkpoint are not yet signed"
             )
+    if waiting:
+        report.notes.append(
+            f"{waiting} newer entries wait for their place in the log and are not checked yet;"
+            " the server places them every few seconds (`gateway audit checkpoint` does it now)"
+        )
     if report.pruned:
         report.notes.append(
             f"{report.pruned} entries were pruned by retention or left out of the export; "

@@ -62,7 +62,7 @@ def status(session: Session, audit: AuditLog) -> Integrity:
         history=history,
         checkpoints=repository.checkpoint_count(session),
         placed=repository.placed_count(session),
-        waiting=repository.pending_count(session),
+        waiting=query.waiting_count(session),
         vkey=audit.verifier.vkey(),
         verification=last_verification(session),
     )

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway.agencies.tables import Agency
-from gateway.audit.tables import AuditCheckpoint, AuditEntry, AuditLeaf, AuditPending
+from gateway.audit.tables import AuditCheckpoint, AuditEntry, AuditLeaf
 from gateway.consents.notices_tables import WithdrawalNotice
 from gateway.dpo.tables import DpoUser
 
@@ -114,10 +114,6 @@ def latest_entry_of(session: Session, event: str) -> AuditEntry | None:
 
 def placed_count(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(AuditLeaf)) or 0)
-
-
-def pending_count(session: Session) -> int:
-    return int(session.scalar(select(func.count()).select_from(AuditPending)) or 0)
 
 
 def recent_checkpoints(session: Session, limit: int) -> Sequence[AuditCheckpoint]:

@@ -131,6 +131,19 @@ def test_audit_verify_says_intact_for_an_untouched_database(gateway, runtime: Ru
     assert "2 checkpoints verified" in output
 
 
+def test_audit_verify_says_how_many_entries_still_wait_for_their_place(gateway, runtime: Runtime):
+    record(runtime, ["r1"])
+    succeeded(gateway("audit", "checkpoint"))
+    placed = len(bodies(runtime))
+    record(runtime, ["r2", "r3"])  # recorded after the last placing: still waiting
+    output = succeeded(gateway("audit", "verify"))
+    assert output.startswith(f"intact: {placed} entries")
+    assert "2 newer entries wait for their place in the log" in output
+
+    succeeded(gateway("audit", "checkpoint"))
+    assert "wait for their place" not in succeeded(gateway("audit", "verify"))
+
+
 def test_audit_verify_with_a_kept_checkpoint_and_the_public_key_only(
     gateway, runtime: Runtime, tmp_path: Path
 ):
