@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from gateway.db.session import WritingSession
 from gateway.dpo import repository
+from gateway.runtime import Runtime, RuntimeDep
 from gateway.web.guard import checked_form, signed_in
 from gateway.web.pages import SignInRequired
 from gateway.web.sessions import PageSession, Realm
@@ -28,22 +28,21 @@ class Dpo:
         return self.page_session.csrf_token
 
 
-def _dpo(page_session: PageSession, session: WritingSession) -> Dpo:
+def _dpo(page_session: PageSession, runtime: Runtime) -> Dpo:
     # Disabling a user ends their sessions; this also keeps out a user disabled by hand.
-    user = repository.user(session, page_session.principal)
+    with runtime.database.transaction(read_only=True) as session:
+        user = repository.user(session, page_session.principal)
     if user is None or not user.enabled:
         raise SignInRequired(Realm.DPO)
     return Dpo(user.id, user.name, page_session)
 
 
-def _viewing(page_session: Annotated[PageSession, Depends(_live)], session: WritingSession) -> Dpo:
-    return _dpo(page_session, session)
+def _viewing(page_session: Annotated[PageSession, Depends(_live)], runtime: RuntimeDep) -> Dpo:
+    return _dpo(page_session, runtime)
 
 
-def _posting(
-    page_session: Annotated[PageSession, Depends(_posted)], session: WritingSession
-) -> Dpo:
-    return _dpo(page_session, session)
+def _posting(page_session: Annotated[PageSession, Depends(_posted)], runtime: RuntimeDep) -> Dpo:
+    return _dpo(page_session, runtime)
 
 
 # A page only a signed-in DPO sees; a form post that also carries the session's CSRF token.

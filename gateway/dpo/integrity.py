@@ -18,6 +18,7 @@ from gateway.audit.repository import checkpoints
 from gateway.audit.service import AuditLog, decode
 from gateway.audit.tables import AuditCheckpoint
 from gateway.audit.verify import verify
+from gateway.db.engine import Database
 from gateway.dpo import repository
 
 HISTORY = 50
@@ -69,16 +70,21 @@ def status(session: Session, audit: AuditLog) -> Integrity:
 
 
 def verify_now(
-    session: Session, audit: AuditLog, dpo_id: str, request_id: str | None, now: datetime
+    database: Database, audit: AuditLog, dpo_id: str, request_id: str | None, now: datetime
 ) -> Verification:
     """Recompute the whole tree and check every stored checkpoint, as ``gateway audit verify``
-    does; the result goes into the log."""
-    report = verify(
-        query.leaves_in_order(session),
-        [checkpoint.note for checkpoint in checkpoints(session)],
-        audit.verifier,
-        unplaced=query.unplaced_entries(session),
-    )
+    does; the result goes into the log.
+
+    The verification reads in a transaction of its own: on SQLite a writing one would hold
+    the write lock, and so stop every exchange, for as long as a large log takes to verify.
+    The result is recorded after, in a short one."""
+    with database.transaction(read_only=True) as session:
+        report = verify(
+            query.leaves_in_order(session),
+            [checkpoint.note for checkpoint in checkpoints(session)],
+            audit.verifier,
+            unplaced=query.unplaced_entries(session),
+        )
     first = report.problems[0] if report.problems else None
     position = _POSITION.search(first) if first else None
     details: dict[str, str | int | bool] = {
@@ -91,11 +97,14 @@ def verify_now(
         details["first_problem"] = first
     if position is not None:
         details["first_bad_position"] = int(position.group(1))
-    audit.record(
-        session,
-        AuditEvent(EventType.AUDIT_VERIFIED, actor=dpo_id, request_id=request_id, details=details),
-        now=now,
-    )
+    with database.transaction() as session:
+        audit.record(
+            session,
+            AuditEvent(
+                EventType.AUDIT_VERIFIED, actor=dpo_id, request_id=request_id, details=details
+            ),
+            now=now,
+        )
     return _verification(now, dpo_id, details)
 
 

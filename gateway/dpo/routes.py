@@ -226,10 +226,8 @@ def integrity_page(
 
 
 @router.post("/integrity/verify")
-def verify_now(
-    request: Request, dpo: DpoForm, session: WritingSession, runtime: RuntimeDep
-) -> Response:
-    integrity.verify_now(session, runtime.audit, dpo.id, _request_id(request), _now())
+def verify_now(request: Request, dpo: DpoForm, runtime: RuntimeDep) -> Response:
+    integrity.verify_now(runtime.database, runtime.audit, dpo.id, _request_id(request), _now())
     return see_other("/dpo/integrity#verification")
 
 

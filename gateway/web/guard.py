@@ -9,7 +9,6 @@ from typing import Annotated
 
 from fastapi import Form, Request
 
-from gateway.db.session import WritingSession
 from gateway.runtime import RuntimeDep
 from gateway.web import sessions
 from gateway.web.pages import SignInRequired
@@ -18,11 +17,15 @@ from gateway.web.sessions import PageSession, Realm
 
 def signed_in(realm: Realm) -> Callable[..., PageSession]:
     """The live session of ``realm`` from its cookie; otherwise the visitor is sent to sign in.
-    (Its transaction is the request's writing one: looking at a session keeps it alive.)"""
 
-    def dependency(request: Request, session: WritingSession, runtime: RuntimeDep) -> PageSession:
+    Looking at a session keeps it alive, a write, done in a short transaction of its own: in
+    the request's transaction it would hold the write lock (SQLite has one for everybody)
+    for as long as the page takes, a long report or a full audit verification included."""
+
+    def dependency(request: Request, runtime: RuntimeDep) -> PageSession:
         token = request.cookies.get(realm.cookie)
-        found = sessions.current(session, realm, token, runtime.settings, datetime.now(UTC))
+        with runtime.database.transaction() as session:
+            found = sessions.current(session, realm, token, runtime.settings, datetime.now(UTC))
         if found is None:
             raise SignInRequired(realm)
         return found
@@ -36,11 +39,10 @@ def checked_form(realm: Realm) -> Callable[..., PageSession]:
 
     def dependency(
         request: Request,
-        session: WritingSession,
         runtime: RuntimeDep,
         csrf_token: Annotated[str, Form(max_length=100)] = "",
     ) -> PageSession:
-        page_session = live(request, session, runtime)
+        page_session = live(request, runtime)
         sessions.check_csrf(page_session.csrf_token, csrf_token)
         return page_session
 

@@ -5,6 +5,7 @@ that was tampered with."""
 from __future__ import annotations
 
 import re
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -98,3 +99,26 @@ def test_a_forged_verify_form_is_refused_and_runs_nothing(signed_in, runtime, se
 def test_a_log_without_checkpoints_says_so(signed_in):
     html = signed_in.get("/dpo/integrity").text
     assert "No checkpoint has been signed yet." in html
+
+
+def test_verifying_lets_other_writers_go_on(signed_in, runtime, seeded: Seeded, monkeypatch):
+    """A large log takes a while to verify; exchanges must not wait for it (on SQLite, a
+    writing transaction around the verification would hold the one write lock)."""
+    from gateway.dpo import integrity
+
+    real_verify = integrity.verify
+    written = []
+
+    def verify_while_another_writes(*args, **kwargs):
+        def write() -> None:
+            record(runtime, (unsubjected_denial("during-verification"), datetime.now(UTC)))
+            written.append(True)
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        writer.join(timeout=5)
+        assert written, "a writer waited for the verification"
+        return real_verify(*args, **kwargs)
+
+    monkeypatch.setattr(integrity, "verify", verify_while_another_writes)
+    assert "The log is intact." in verify(signed_in)
