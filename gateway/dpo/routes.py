@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
-from gateway.db.session import WritingSession
+from gateway.db.session import DbSession, WritingSession
 from gateway.dpo import indicators, integrity, labels, overview, people, search, signin
 from gateway.dpo.access import Dpo, DpoForm, DpoPage
 from gateway.dpo.errors import SIGN_IN_LOCKED
@@ -129,7 +129,7 @@ def sign_out(
 def overview_page(
     request: Request,
     dpo: DpoPage,
-    session: WritingSession,
+    session: DbSession,
     language: PageLanguage,
     days: Annotated[int, Query(ge=1, le=366)] = 30,
 ) -> HTMLResponse:
@@ -161,7 +161,7 @@ Wanted = Annotated[Search, Depends(_search)]
 def audit_page(
     request: Request,
     dpo: DpoPage,
-    session: WritingSession,
+    session: DbSession,
     language: PageLanguage,
     wanted: Wanted,
     cursor: Code = None,
@@ -178,7 +178,7 @@ def audit_page(
 def entry_page(
     request: Request,
     dpo: DpoPage,
-    session: WritingSession,
+    session: DbSession,
     language: PageLanguage,
     entry_id: Annotated[int, Path(ge=1, le=2**62)],
 ) -> HTMLResponse:
@@ -217,7 +217,7 @@ def export(
 def integrity_page(
     request: Request,
     dpo: DpoPage,
-    session: WritingSession,
+    session: DbSession,
     runtime: RuntimeDep,
     language: PageLanguage,
 ) -> HTMLResponse:
@@ -236,7 +236,7 @@ def verify_now(request: Request, dpo: DpoForm, runtime: RuntimeDep) -> Response:
 
 @router.get("/report")
 def report_form(
-    request: Request, dpo: DpoPage, session: WritingSession, language: PageLanguage
+    request: Request, dpo: DpoPage, session: DbSession, language: PageLanguage
 ) -> HTMLResponse:
     context = {"agencies": people.agencies(session), "asked": None, "report": None}
     return _page(request, language, dpo, "report", context)
@@ -273,7 +273,7 @@ def report(
 
 @router.get("/notices")
 def notices_page(
-    request: Request, dpo: DpoPage, session: WritingSession, language: PageLanguage
+    request: Request, dpo: DpoPage, session: DbSession, language: PageLanguage
 ) -> HTMLResponse:
     notices = people.outstanding_notices(session, _now())
     return _page(request, language, dpo, "notices", {"notices": notices})
