@@ -25,11 +25,9 @@ from pathlib import Path
 
 from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, Text, insert
 
-from gateway.audit import query
 from gateway.audit.events import AuditEvent, Decision, EventType
-from gateway.audit.repository import checkpoints
 from gateway.audit.service import AuditLog, encode
-from gateway.audit.verify import verify
+from gateway.audit.verify import verify_stored
 from gateway.db.engine import Database, connect
 from gateway.runtime import open_audit_log
 from gateway.settings import Settings
@@ -160,12 +158,7 @@ def _verification(settings: Settings, size: int) -> None:
     print(f"  build and publish  {time.perf_counter() - started:8.2f} s")
     started = time.perf_counter()
     with database.transaction(read_only=True) as session:
-        report = verify(
-            query.leaves_in_order(session),
-            [checkpoint.note for checkpoint in checkpoints(session)],
-            audit.verifier,
-            unplaced=query.unplaced_entries(session),
-        )
+        report = verify_stored(session, audit.verifier)
     print(f"  full verification  {time.perf_counter() - started:8.2f} s  intact={report.intact}")
     rounds = 200
     with database.transaction(read_only=True) as session:

@@ -13,9 +13,8 @@ from gateway.audit.events import OPERATOR
 from gateway.audit.keys import load_verifier
 from gateway.audit.notes import NoteError, Verifier
 from gateway.audit.reports import export_lines, record_export
-from gateway.audit.repository import checkpoints
 from gateway.audit.retention import prune
-from gateway.audit.verify import Report, rows_from_export, verify
+from gateway.audit.verify import Report, rows_from_export, verify, verify_stored
 from gateway.cli.context import load_settings, migrated_database
 from gateway.db.engine import connect
 from gateway.runtime import open_audit_log
@@ -56,15 +55,7 @@ def verify_command(
         database = connect(database_url or settings.database_url)
         try:
             with database.transaction(read_only=True) as session:
-                notes = [checkpoint.note for checkpoint in checkpoints(session)]
-                report = verify(
-                    query.leaves_in_order(session),
-                    notes,
-                    verifier,
-                    kept=kept_note,
-                    unplaced=query.unplaced_entries(session),
-                    waiting=query.waiting_count(session),
-                )
+                report = verify_stored(session, verifier, kept=kept_note)
         finally:
             database.dispose()
     _print(report)

@@ -12,9 +12,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from gateway.audit import query
 from gateway.audit.merkle import Frontier, leaf_hash
 from gateway.audit.notes import Checkpoint, NoteError, Verifier, verify_checkpoint
 from gateway.audit.query import LeafRow
+from gateway.audit.repository import checkpoints
 from gateway.audit.service import encode, searchable_columns
 
 MAX_PROBLEMS = 20
@@ -98,6 +102,19 @@ def verify(
             "their leaf hashes were checked"
         )
     return report
+
+
+def verify_stored(session: Session, verifier: Verifier, *, kept: str | None = None) -> Report:
+    """Verify the log as this database holds it: its leaves in tree order, every checkpoint
+    it stored, entries that are in neither the tree nor its queue, and how many wait."""
+    return verify(
+        query.leaves_in_order(session),
+        [checkpoint.note for checkpoint in checkpoints(session)],
+        verifier,
+        kept=kept,
+        unplaced=query.unplaced_entries(session),
+        waiting=query.waiting_count(session),
+    )
 
 
 def _walk(

@@ -14,10 +14,9 @@ from sqlalchemy.orm import Session
 
 from gateway.audit import query
 from gateway.audit.events import AuditEvent, EventType
-from gateway.audit.repository import checkpoints
 from gateway.audit.service import AuditLog, decode
 from gateway.audit.tables import AuditCheckpoint
-from gateway.audit.verify import verify
+from gateway.audit.verify import verify_stored
 from gateway.db.engine import Database
 from gateway.dpo import repository
 
@@ -79,12 +78,7 @@ def verify_now(
     the write lock, and so stop every exchange, for as long as a large log takes to verify.
     The result is recorded after, in a short one."""
     with database.transaction(read_only=True) as session:
-        report = verify(
-            query.leaves_in_order(session),
-            [checkpoint.note for checkpoint in checkpoints(session)],
-            audit.verifier,
-            unplaced=query.unplaced_entries(session),
-        )
+        report = verify_stored(session, audit.verifier)
     first = report.problems[0] if report.problems else None
     position = _POSITION.search(first) if first else None
     details: dict[str, str | int | bool] = {

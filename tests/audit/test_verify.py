@@ -8,12 +8,10 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from gateway.audit import query as audit_query
 from gateway.audit.events import AuditEvent, Decision, EventType
 from gateway.audit.merkle import leaf_hash
-from gateway.audit.repository import checkpoints
 from gateway.audit.service import encode
-from gateway.audit.verify import Report, rows_from_export, verify
+from gateway.audit.verify import Report, rows_from_export, verify, verify_stored
 from gateway.cli.main import cli
 from gateway.runtime import Runtime
 from gateway.settings import Settings
@@ -48,13 +46,7 @@ def log(runtime: Runtime) -> Runtime:
 
 def check(runtime: Runtime, kept: str | None = None) -> Report:
     with runtime.database.transaction(read_only=True) as session:
-        return verify(
-            audit_query.leaves_in_order(session),
-            [checkpoint.note for checkpoint in checkpoints(session)],
-            runtime.audit.verifier,
-            kept=kept,
-            unplaced=audit_query.unplaced_entries(session),
-        )
+        return verify_stored(session, runtime.audit.verifier, kept=kept)
 
 
 def entry_id_at(runtime: Runtime, position: int) -> int:

@@ -106,7 +106,7 @@ def test_verifying_lets_other_writers_go_on(signed_in, runtime, seeded: Seeded, 
     writing transaction around the verification would hold the one write lock)."""
     from gateway.dpo import integrity
 
-    real_verify = integrity.verify
+    real_verify = integrity.verify_stored
     written = []
 
     def verify_while_another_writes(*args, **kwargs):
@@ -120,5 +120,5 @@ def test_verifying_lets_other_writers_go_on(signed_in, runtime, seeded: Seeded, 
         assert written, "a writer waited for the verification"
         return real_verify(*args, **kwargs)
 
-    monkeypatch.setattr(integrity, "verify", verify_while_another_writes)
+    monkeypatch.setattr(integrity, "verify_stored", verify_while_another_writes)
     assert "The log is intact." in verify(signed_in)
