@@ -59,6 +59,12 @@ def day(offset: int) -> datetime:
     return datetime.combine(today - timedelta(days=offset), time(12), UTC)
 
 
+def ago(days: int) -> datetime:
+    """A little over ``days`` whole days before now, whatever the time of day (a notice's age
+    is counted in whole days since it was made)."""
+    return datetime.now(UTC) - timedelta(days=days, hours=1)
+
+
 @dataclass(frozen=True)
 class Seeded:
     subjects: dict[str, str]
@@ -104,9 +110,9 @@ def seed(runtime: Runtime, clients: Clients) -> Seeded:
             runtime.audit.record(session, event, now=moment)
         session.add_all(
             [
-                _notice(JOBCENTER, "c-amina", day(5), exchanges=2, messages=1),
-                _notice(SOZIALAMT, "c-oleks", day(1), exchanges=1, messages=0),
-                _notice(ABH, "c-amina", day(4), exchanges=1, messages=0, answered=day(2)),
+                _notice(JOBCENTER, "c-amina", ago(5), exchanges=2, messages=1),
+                _notice(SOZIALAMT, "c-oleks", ago(1), exchanges=1, messages=0),
+                _notice(ABH, "c-amina", ago(4), exchanges=1, messages=0, answered=ago(2)),
             ]
         )
     runtime.audit.publish(runtime.database)

@@ -10,6 +10,7 @@ from joserfc.jwk import KeySet
 from sqlalchemy import update
 
 from gateway.consents.tables import ConsentVersion
+from gateway.portal.labels import TIME_ZONE
 from tests.portal.conftest import ABH, AMIRA, BENEFITS, JA, JC, OLEKSII, RESIDENCE, csrf_token
 
 CONFERENCES = {"from": JC, "to": JA, "categories": ["case_conference"],
@@ -47,7 +48,8 @@ def test_each_permission_says_who_may_tell_whom_what_for_what_until_when(signed_
     assert "your residence status (which permit you have and until when)" in page
     assert "to help you find work" in page
     assert "which benefits you get (money for living)" in page
-    until = datetime.now(UTC) + timedelta(days=365)
+    # The page gives dates in the city's time zone, where the day may already be the next.
+    until = (datetime.now(UTC) + timedelta(days=365)).astimezone(TIME_ZONE)
     assert f"{until:%B} {until.day}, {until.year}" in page
     assert page.count('<span class="status">Active</span>') == 3  # the consent, two permissions
     for reference in AMIRA.values():
