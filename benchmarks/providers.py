@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from joserfc.jwk import KeySet
 
 from gateway.demo.cases import CASES, REFERENCES
+from gateway.exchange.provider import ProviderCalls
 from gateway.simulator.app import provider_app
 
 ABH, JC = "koeln-auslaenderbehoerde", "koeln-jobcenter"
@@ -36,18 +37,14 @@ def provider(port: int, issuer: str, jwks_url: str, persons: str) -> None:
 
 
 def passthrough(port: int, provider_url: str, token: str) -> None:
+    """The same provider call as the gateway's (``ProviderCalls``: an aiohttp session, in the
+    event loop of the same framework), with nothing around it."""
     app = FastAPI()
-    client = httpx.Client()
+    calls = ProviderCalls(max_answer_bytes=1 << 20)
 
     @app.post("/query")
-    def query(body: dict[str, Any]) -> dict[str, Any]:
-        response = client.post(
-            f"{provider_url}/gateway/v1/fetch",
-            json=body,
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        answer: dict[str, Any] = response.json()
-        return answer
+    async def query(body: dict[str, Any]) -> dict[str, Any]:
+        return await calls.fetch(provider_url, token, body, timeout=5)
 
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 

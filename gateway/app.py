@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             )
             publisher.start()
         yield
+        await runtime.close_loop()
         if publisher is not None:
             publisher.stop()
         if owns_runtime:

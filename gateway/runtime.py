@@ -6,14 +6,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
 
-import httpx
 from fastapi import Depends, Request
 
 from gateway.audit.keys import load_pseudonymizer, load_signer
 from gateway.audit.service import AuditLog
 from gateway.db.engine import Database, connect
 from gateway.db.group import GroupCommit
-from gateway.exchange.provider import ProviderTokens
+from gateway.exchange.provider import ProviderCalls, ProviderTokens
 from gateway.keys.store import KeyStore
 from gateway.messages.sealing import MessageKeys
 from gateway.observability.metrics import Metrics
@@ -37,14 +36,18 @@ class Runtime:
     audit: AuditLog
     policies: PolicySet
     schemas: SchemaSet
-    http: httpx.Client  # calls to providers' systems, pooled
+    providers: ProviderCalls  # calls to providers' systems, pooled
     provider_tokens: ProviderTokens
     commits: GroupCommit  # the exchange path's writes, group-committed
     sealing: MessageKeys  # key-encryption keys of message payloads
 
+    async def close_loop(self) -> None:
+        """Finish and close what the running event loop holds; its app is shutting down."""
+        await self.commits.close()
+        await self.providers.close()
+        await self.database.close_loop()
+
     def close(self) -> None:
-        self.commits.close()
-        self.http.close()
         self.database.dispose()
 
     @classmethod
@@ -65,7 +68,7 @@ class Runtime:
             Metrics(settings.metrics_dir),
             open_audit_log(settings),
             *load_data_files(settings),
-            httpx.Client(),
+            ProviderCalls(max_answer_bytes=settings.max_body_bytes),
             ProviderTokens(keys, settings.issuer),
             GroupCommit(database),
             sealing,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import socket
@@ -9,11 +10,12 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import uvicorn
 from joserfc import jwt
@@ -32,6 +34,7 @@ from gateway.db.migrate import upgrade
 from gateway.runtime import Runtime
 from gateway.settings import Settings
 
+T = TypeVar("T")
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
@@ -244,3 +247,18 @@ def serve_app(app: Any, port: int | None = None) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def run_in_new_loop(main: Callable[[], Awaitable[T]]) -> T:
+    """``asyncio.run(main())`` on a thread of its own, as a gateway worker runs its loop: the
+    main thread may hold a loop already (Playwright's sync API keeps one there for as long as
+    the browser tests' session lasts)."""
+
+    def run() -> T:
+        async def wrapped() -> T:
+            return await main()
+
+        return asyncio.run(wrapped())
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(run).result()

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.db.inloop import Awaited, InLoop, InProcess
 
 READ_ONLY = "gateway_read_only"
 # A pooled server connection is checked for life before use only after resting this long.
 PING_AFTER_IDLE = 1.0  # seconds
+# How long a SQLite writer waits for the write lock before it gives up.
+BUSY_TIMEOUT = 10.0  # seconds
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -23,6 +29,7 @@ class Database:
     engine: Engine
     sessions: sessionmaker[Session]
     read_sessions: sessionmaker[Session]
+    in_loop: InLoop  # the same database for code running in the event loop
 
     @contextmanager
     def transaction(self, *, read_only: bool = False) -> Iterator[Session]:
@@ -35,18 +42,46 @@ class Database:
         with sessions.begin() as session:
             yield session
 
+    async def run(self, work: Callable[[Session], T], *, read_only: bool = False) -> T:
+        """For code running in the event loop: ``work(session)`` in one transaction, committed
+        when it returns, rolled back if it raises; without a worker thread (see
+        ``gateway.db.inloop``). ``work`` must touch nothing but its session: it may be run
+        again after a failed attempt."""
+        return await self.in_loop.run(work, read_only=read_only)
+
+    async def close_loop(self) -> None:
+        """Close the running loop's connections (its app is shutting down)."""
+        await self.in_loop.close()
+
     def dispose(self) -> None:
+        self.in_loop.dispose()
         self.engine.dispose()
 
 
-def connect(url: str, **engine_options: Any) -> Database:
-    engine = make_engine(url, **engine_options)
-    reader = engine.execution_options(**{READ_ONLY: True})
-    return Database(
-        engine,
-        sessionmaker(engine, expire_on_commit=False),
-        sessionmaker(reader, expire_on_commit=False),
-    )
+def connect(
+    url: str, *, ping_after_idle: float = PING_AFTER_IDLE, **engine_options: Any
+) -> Database:
+    engine = make_engine(url, ping_after_idle=ping_after_idle, **engine_options)
+    reads = sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+    in_loop: InLoop
+    if engine.dialect.name == "sqlite":
+        # The loop's writers ask for the write lock without waiting; a few suffice, as the
+        # loop runs one transaction at a time.
+        impatient = _sqlite_engine(url, busy_timeout=0, pool_size=1, max_overflow=4)
+        in_loop = InProcess(reads, impatient, BUSY_TIMEOUT)
+    else:
+
+        def asyncio_engine() -> AsyncEngine:
+            # No overflow: requests in the loop await a free connection, no thread is blocked.
+            options = engine_options | {"max_overflow": 0}
+            awaited = create_async_engine(
+                engine.url.set(drivername="postgresql+psycopg_async"), **options
+            )
+            _ping_rested_connections(awaited.sync_engine, ping_after_idle)
+            return awaited
+
+        in_loop = Awaited(asyncio_engine)
+    return Database(engine, sessionmaker(engine, expire_on_commit=False), reads, in_loop)
 
 
 def make_engine(
@@ -88,8 +123,9 @@ def _ping_rested_connections(engine: Engine, idle: float) -> None:
             raise DisconnectionError("a pooled connection did not answer") from error
 
 
-def _sqlite_engine(url: str, **engine_options: Any) -> Engine:
+def _sqlite_engine(url: str, busy_timeout: float = BUSY_TIMEOUT, **engine_options: Any) -> Engine:
     engine = create_engine(url, connect_args={"check_same_thread": False}, **engine_options)
+    busy_pragma = f"PRAGMA busy_timeout={int(busy_timeout * 1000)}"
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:
@@ -97,7 +133,7 @@ def _sqlite_engine(url: str, **engine_options: Any) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(busy_pragma)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         # Freed content (a purged message payload, say) is overwritten, not left in free pages.

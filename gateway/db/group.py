@@ -1,10 +1,12 @@
 """Group commit: the short write transactions of many concurrent requests share one commit.
 
-A request hands its unit of work (a function of a session) to the process's committer and
-waits. One committer thread takes every unit queued at that moment, runs them in order in one
-transaction and commits, then wakes each request with its own result. Each request still
-returns only after its own writes are durable; what is shared is the transaction's fixed cost
-(taking the write lock, the commit's flush to disk), which dominates short writes.
+A request in the event loop hands its unit of work (a function of a session) to the
+committer and awaits it. The committer takes every unit queued at that moment, runs them in
+order in one transaction (``Database.run``) and commits, then gives each request its own
+result. Each request still returns only after its own writes are durable; what is shared is
+the transaction's fixed cost (the write lock, the commit), which dominates short writes. While
+one batch is committing (on PostgreSQL the loop serves other requests meanwhile), the units
+that arrive queue up for the next.
 
 A unit of work must touch nothing but the session it is given, so it can run again: if any
 unit of a batch raises, or the commit fails (a deadlock between processes, a lost
@@ -14,9 +16,9 @@ where its error is its alone.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import queue
-import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -24,6 +26,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy.orm import Session
 
 from gateway.db.engine import Database
+from gateway.loops import PerLoop
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
@@ -34,100 +37,86 @@ MAX_BATCH = 100
 @dataclass
 class _Unit(Generic[T]):
     work: Callable[[Session], T]
-    done: threading.Event = field(default_factory=threading.Event)
-    result: Any = None
-    error: BaseException | None = None
+    done: asyncio.Future[T]
 
 
-class _Stop:
-    pass
+@dataclass
+class _Queue:
+    """One loop's units waiting for the committer, and whether it is at work."""
+
+    waiting: deque[_Unit[Any]] = field(default_factory=deque)
+    committer: asyncio.Task[None] | None = None
 
 
 class GroupCommit:
     def __init__(self, database: Database, max_batch: int = MAX_BATCH):
         self._database = database
         self._max_batch = max_batch
-        self._queue: queue.SimpleQueue[_Unit[Any] | _Stop] = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._closed = False
+        self._queues: PerLoop[_Queue] = PerLoop(_Queue, _finish)
 
-    def run(self, work: Callable[[Session], T]) -> T:
+    async def run(self, work: Callable[[Session], T]) -> T:
         """Run ``work`` in a transaction shared with other units; return its result once
         that transaction has committed (or raise what the work, or the commit, raised)."""
-        unit: _Unit[T] = _Unit(work)
-        self._start()
-        self._queue.put(unit)
-        unit.done.wait()
-        if unit.error is not None:
-            raise unit.error
-        return unit.result
+        queue = self._queues.get()
+        unit: _Unit[T] = _Unit(work, asyncio.get_running_loop().create_future())
+        queue.waiting.append(unit)
+        if queue.committer is None:
+            # Started as a task, not run here: the units of requests that are ready in this
+            # turn of the loop join the batch before it begins.
+            queue.committer = asyncio.create_task(self._commit_all(queue))
+        return await unit.done
 
-    def close(self) -> None:
-        """Finish the queued units and stop the committer thread."""
-        with self._lock:
-            self._closed = True
-            thread, self._thread = self._thread, None
-        if thread is not None:
-            self._queue.put(_Stop())
-            thread.join()
+    async def close(self) -> None:
+        """Finish the running loop's queued units."""
+        await self._queues.close()
 
-    def _start(self) -> None:
-        # Started on first use, not at construction: a runtime may be created before the
-        # server forks its workers, and threads do not survive a fork.
-        with self._lock:
-            if self._closed:
-                raise RuntimeError("the committer is closed")
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._serve, name="group-commit", daemon=True
-                )
-                self._thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            first = self._queue.get()
-            if isinstance(first, _Stop):
-                return
-            batch: list[_Unit[Any]] = [first]
-            stop = False
-            while len(batch) < self._max_batch:
+    async def _commit_all(self, queue: _Queue) -> None:
+        try:
+            while queue.waiting:
+                size = min(len(queue.waiting), self._max_batch)
+                batch = [queue.waiting.popleft() for _ in range(size)]
                 try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if isinstance(item, _Stop):
-                    stop = True
-                    break
-                batch.append(item)
-            self._commit(batch)
-            if stop:
-                return
-
-    def _commit(self, batch: list[_Unit[Any]]) -> None:
-        try:
-            if len(batch) == 1:
-                self._alone(batch[0])
-                return
-            try:
-                results = []
-                with self._database.transaction() as session:
-                    for unit in batch:
-                        results.append(unit.work(session))
-            except Exception:
-                logger.warning("group commit failed; running its units one by one")
-                for unit in batch:
-                    self._alone(unit)
-                return
-            for unit, result in zip(batch, results, strict=True):
-                unit.result = result
+                    await self._commit(batch)
+                finally:
+                    for unit in batch:  # only if the committer itself was cancelled
+                        unit.done.cancel()
         finally:
-            for unit in batch:
-                unit.done.set()
+            queue.committer = None
+            while queue.waiting:
+                queue.waiting.popleft().done.cancel()
 
-    def _alone(self, unit: _Unit[Any]) -> None:
+    async def _commit(self, batch: list[_Unit[Any]]) -> None:
+        if len(batch) == 1:
+            await self._alone(batch[0])
+            return
         try:
-            with self._database.transaction() as session:
-                unit.result = unit.work(session)
-        except BaseException as error:  # handed to the waiting request, which raises it
-            unit.error = error
+            results = await self._database.run(lambda session: [u.work(session) for u in batch])
+        except Exception:
+            logger.warning("group commit failed; running its units one by one")
+            for unit in batch:
+                await self._alone(unit)
+            return
+        for unit, result in zip(batch, results, strict=True):
+            _settle(unit, result=result)
+
+    async def _alone(self, unit: _Unit[Any]) -> None:
+        try:
+            result = await self._database.run(unit.work)
+        except Exception as error:  # handed to the waiting request, which raises it
+            _settle(unit, error=error)
+        else:
+            _settle(unit, result=result)
+
+
+def _settle(unit: _Unit[Any], *, result: Any = None, error: Exception | None = None) -> None:
+    if unit.done.done():  # its request was cancelled meanwhile; the writes stand
+        return
+    if error is not None:
+        unit.done.set_exception(error)
+    else:
+        unit.done.set_result(result)
+
+
+async def _finish(queue: _Queue) -> None:
+    if queue.committer is not None:
+        await queue.committer

@@ -31,7 +31,7 @@ Querier = Annotated[Admission, Depends(admit(Scope.EXCHANGE_QUERY))]
         PAYLOAD_TOO_LARGE,
     ),
 )
-def query(
+async def query(
     request: Request,
     body: QueryIn,
     admission: Querier,
@@ -44,7 +44,7 @@ def query(
         audit=runtime.audit,
         policies=runtime.policies,
         schemas=runtime.schemas,
-        http=runtime.http,
+        providers=runtime.providers,
         provider_tokens=runtime.provider_tokens,
         commits=runtime.commits,
     )
@@ -54,4 +54,4 @@ def query(
         caseworker=caseworker,
         request_id=getattr(request.state, "request_id", None),
     )
-    return service.query(gateway, asked)
+    return await service.query(gateway, asked)

@@ -1,5 +1,8 @@
 """A query from one agency to another, end to end.
 
+It runs in the event loop, with no worker thread: its transactions too (``Database.run``),
+and the provider call is awaited.
+
 1. Decide every category (read-only): deny by default, permit on a flow and its legal basis.
 2. Ask the provider's system, with the provider's own reference and a gateway-signed token.
 3. Validate the answer against each category's schema; keep only the fields the flow releases.
@@ -20,7 +23,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NoReturn, Protocol
 
-import httpx
 from sqlalchemy.orm import Session
 
 from gateway.agencies import repository as registry
@@ -32,11 +34,11 @@ from gateway.consents import repository as consents
 from gateway.db.engine import Database
 from gateway.db.group import GroupCommit
 from gateway.errors import InvalidRequest
-from gateway.exchange import provider as providers
 from gateway.exchange import repository
 from gateway.exchange.decision import Deny, Permit, Reason, decide, minimise
 from gateway.exchange.errors import ExchangeDenied, ProviderFailed, ProviderTimedOut
 from gateway.exchange.models import Basis, QueryIn, QueryOut
+from gateway.exchange.provider import ProviderCalls, ProviderFailure, ProviderTokens
 from gateway.policy.model import PolicySet
 from gateway.settings import Settings
 from gateway.subjects.repository import references_by
@@ -57,8 +59,8 @@ class Gateway:
     audit: AuditLog
     policies: PolicySet
     schemas: Validator
-    http: httpx.Client
-    provider_tokens: providers.ProviderTokens
+    providers: ProviderCalls
+    provider_tokens: ProviderTokens
     commits: GroupCommit
 
 
@@ -70,8 +72,8 @@ class Asked:
     request_id: str | None
 
 
-def query(gateway: Gateway, asked: Asked) -> QueryOut:
-    return _Query(gateway, asked).run()
+async def query(gateway: Gateway, asked: Asked) -> QueryOut:
+    return await _Query(gateway, asked).run()
 
 
 def _agencies(
@@ -102,24 +104,30 @@ class _Query:
         self.categories = [category.value for category in dict.fromkeys(asked.query.categories)]
         self.purpose = asked.query.purpose.value
 
-    def run(self) -> QueryOut:
-        with self.gateway.database.transaction(read_only=True) as session:
-            self.principal = self.asked.admission.confirm(session)
-            self.requester, self.provider = _agencies(session, self.principal, self.asked.query)
-            self.subject_id, known = references_by(
-                session, self.requester.id, self.asked.query.subject_ref
-            )
-            provider_ref = known.get(self.provider.id)
-            if provider_ref is None:
-                self._refuse(Reason.UNKNOWN_SUBJECT.value)
-            decisions = self._decide_all(session, datetime.now(UTC))
+    async def run(self) -> QueryOut:
+        provider_ref, decisions = await self.gateway.database.run(self._decide, read_only=True)
+        if provider_ref is None:
+            await self._refuse(Reason.UNKNOWN_SUBJECT.value)
         denial = next((d for d in decisions.values() if isinstance(d, Deny)), None)
         if denial is not None:
-            self._refuse(denial.reason.value)
+            await self._refuse(denial.reason.value)
         assert provider_ref is not None
         permits = {category: d for category, d in decisions.items() if isinstance(d, Permit)}
-        answer = self._ask_provider(provider_ref)
-        return self._commit_release(self._released(permits, answer))
+        answer = await self._ask_provider(provider_ref)
+        return await self._commit_release(await self._released(permits, answer))
+
+    def _decide(self, session: Session) -> tuple[str | None, dict[str, Permit | Deny]]:
+        """Who asks whom about whom, the provider's reference for that person (None if the
+        provider does not know them), and the decision on every category."""
+        self.principal = self.asked.admission.confirm(session)
+        self.requester, self.provider = _agencies(session, self.principal, self.asked.query)
+        self.subject_id, known = references_by(
+            session, self.requester.id, self.asked.query.subject_ref
+        )
+        provider_ref = known.get(self.provider.id)
+        if provider_ref is None:
+            return None, {}
+        return provider_ref, self._decide_all(session, datetime.now(UTC))
 
     def _decide_all(self, session: Session, now: datetime) -> dict[str, Permit | Deny]:
         assert self.subject_id is not None
@@ -137,7 +145,7 @@ class _Query:
             for category in self.categories
         }
 
-    def _ask_provider(self, provider_ref: str) -> dict[str, Any]:
+    async def _ask_provider(self, provider_ref: str) -> dict[str, Any]:
         settings = self.gateway.settings
         token = self.gateway.provider_tokens.token(self.provider.id)
         request = {
@@ -148,27 +156,27 @@ class _Query:
         }
         url = self.provider.provider_url or ""
         try:
-            return providers.fetch(
-                self.gateway.http, url, token, request, settings.provider_timeout
+            return await self.gateway.providers.fetch(
+                url, token, request, settings.provider_timeout
             )
-        except providers.ProviderFailure as failure:
-            self._record(failure.reason)
+        except ProviderFailure as failure:
+            await self._record(failure.reason)
             error = ProviderTimedOut if failure.status == 504 else ProviderFailed
             raise error(reason=failure.reason) from None
 
-    def _released(self, permits: dict[str, Permit], answer: dict[str, Any]) -> dict[str, Any]:
+    async def _released(self, permits: dict[str, Permit], answer: dict[str, Any]) -> dict[str, Any]:
         """The answer checked against each category's schema, minimised to the released fields."""
         schemas = self.gateway.schemas
         if set(answer) != set(permits) or any(schemas.validate(c, answer[c]) for c in permits):
             reason = "provider_invalid_response"
-            self._record(reason)
+            await self._record(reason)
             raise ProviderFailed(reason=reason)
         return {
             category: minimise(answer[category], permit.flow.fields[category])
             for category, permit in permits.items()
         }
 
-    def _commit_release(self, released: dict[str, Any]) -> QueryOut:
+    async def _commit_release(self, released: dict[str, Any]) -> QueryOut:
         now = datetime.now(UTC)
 
         def release(session: Session) -> dict[str, Permit] | Deny:
@@ -180,7 +188,7 @@ class _Query:
                 self._store(session, checked, released, now)
             return checked
 
-        checked = self.gateway.commits.run(release)
+        checked = await self.gateway.commits.run(release)
         if isinstance(checked, Deny):
             reason = checked.reason.value
             raise ExchangeDenied(f"the exchange was refused: {reason}", reason=reason)
@@ -247,13 +255,13 @@ class _Query:
                 now=now,
             )
 
-    def _refuse(self, reason: str) -> NoReturn:
-        self._record(reason)
+    async def _refuse(self, reason: str) -> NoReturn:
+        await self._record(reason)
         raise ExchangeDenied(f"the exchange was refused: {reason}", reason=reason)
 
-    def _record(self, reason: str) -> None:
+    async def _record(self, reason: str) -> None:
         """A refusal, committed though the request fails."""
-        self.gateway.commits.run(lambda session: self._record_in(session, reason))
+        await self.gateway.commits.run(lambda session: self._record_in(session, reason))
 
     def _record_in(self, session: Session, reason: str) -> None:
         self.gateway.audit.record(

@@ -3,10 +3,12 @@ result, its own error, and returns only once its writes are committed."""
 
 from __future__ import annotations
 
-import threading
+import asyncio
+import itertools
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -15,6 +17,7 @@ from sqlalchemy.orm import Session
 from gateway.db.engine import Database, connect
 from gateway.db.group import GroupCommit
 from gateway.subjects.tables import Subject
+from tests.support import run_in_new_loop
 
 
 @pytest.fixture
@@ -24,11 +27,18 @@ def database(database_url: str):
     database.dispose()
 
 
-@pytest.fixture
-def commits(database: Database):
-    commits = GroupCommit(database)
-    yield commits
-    commits.close()
+def _in_loop(database: Database, test: Callable[[GroupCommit], Awaitable[Any]]) -> Any:
+    """Run ``test`` in an event loop of its own, as a gateway worker runs the committer."""
+
+    async def main() -> Any:
+        commits = GroupCommit(database)
+        try:
+            return await test(commits)
+        finally:
+            await commits.close()
+            await database.close_loop()
+
+    return run_in_new_loop(main)
 
 
 def _add_subject(session: Session) -> str:
@@ -43,61 +53,97 @@ def _stored(database: Database) -> set[str]:
         return set(session.scalars(select(Subject.id)))
 
 
-class _Held:
-    """A first unit that holds the committer until released, so the next ones queue up and
-    are run together as one batch."""
-
-    def __init__(self, commits: GroupCommit):
-        self.running, self.release = threading.Event(), threading.Event()
-        self.commits = commits
-
-    def __call__(self, session: Session) -> str:
-        self.running.set()
-        assert self.release.wait(10)
-        return _add_subject(session)
+_sessions = itertools.count()
 
 
-def _in_one_batch(commits: GroupCommit, units) -> list[object]:  # type: ignore[no-untyped-def]
-    """Run ``units`` from threads so that they form one batch; each result or raised error."""
-    held = _Held(commits)
-    with ThreadPoolExecutor(len(units) + 1) as pool:
-        first = pool.submit(commits.run, held)
-        assert held.running.wait(10)
-        futures = [pool.submit(commits.run, unit) for unit in units]
-        while commits._queue.qsize() < len(units):  # all queued behind the held one
-            threading.Event().wait(0.01)
-        held.release.set()
-        first.result(10)
-        return [f.exception(10) or f.result(10) for f in futures]
+def _counting(transactions: list[int], work: Callable[[Session], Any]) -> Callable[[Session], Any]:
+    """``work``, noting which transaction it ran in (ids of dead sessions are reused)."""
+
+    def unit(session: Session) -> Any:
+        transactions.append(session.info.setdefault("number", next(_sessions)))
+        return work(session)
+
+    return unit
 
 
-def test_each_caller_gets_its_own_result_after_the_commit(commits, database):
-    with ThreadPoolExecutor(8) as pool:
-        ids = list(pool.map(lambda _: commits.run(_add_subject), range(50)))
+async def _together(commits: GroupCommit, units: list[Callable[[Session], Any]]) -> list[Any]:
+    """Hand ``units`` over in one turn of the loop, as requests that are ready together do;
+    each one's result or raised error."""
+    return await asyncio.gather(*(commits.run(unit) for unit in units), return_exceptions=True)
+
+
+def test_each_caller_gets_its_own_result_after_the_commit(database):
+    async def test(commits: GroupCommit) -> list[str]:
+        return await _together(commits, [_add_subject] * 50)
+
+    ids = _in_loop(database, test)
     assert len(set(ids)) == 50
     assert set(ids) <= _stored(database)
 
 
-def test_units_queued_together_share_one_transaction(commits, database):
+def test_units_handed_over_together_share_one_transaction(database):
     transactions: list[int] = []
 
-    def unit(session: Session) -> str:
-        transactions.append(id(session))
+    async def test(commits: GroupCommit) -> list[str]:
+        return await _together(commits, [_counting(transactions, _add_subject)] * 5)
+
+    results = _in_loop(database, test)
+    assert len(transactions) == 5
+    assert len(set(transactions)) == 1
+    assert set(results) <= _stored(database)
+
+
+def test_units_arriving_during_a_commit_form_the_next_batch(database):
+    transactions: list[int] = []
+    later: list[asyncio.Task[Any]] = []
+
+    def first(session: Session) -> str:
+        # Requests that become ready while this batch runs queue for the next one.
+        later.extend(
+            asyncio.ensure_future(commits_of[0].run(_counting(transactions, _add_subject)))
+            for _ in range(3)
+        )
         return _add_subject(session)
 
-    results = _in_one_batch(commits, [unit] * 5)
+    commits_of: list[GroupCommit] = []
+
+    async def test(commits: GroupCommit) -> list[Any]:
+        commits_of.append(commits)
+        await commits.run(first)
+        return list(await asyncio.gather(*later))
+
+    results = _in_loop(database, test)
+    assert len(results) == 3
     assert len(set(transactions)) == 1
-    assert set(results) <= _stored(database)  # type: ignore[arg-type]
+    assert set(results) <= _stored(database)
 
 
-def test_a_failing_unit_fails_alone_and_leaves_no_writes(commits, database):
+def test_a_batch_is_at_most_max_batch_units(database):
+    transactions: list[int] = []
+
+    async def test(commits: GroupCommit) -> list[str]:
+        small = GroupCommit(database, max_batch=4)
+        try:
+            return await _together(small, [_counting(transactions, _add_subject)] * 10)
+        finally:
+            await small.close()
+
+    results = _in_loop(database, test)
+    assert len(set(results)) == 10
+    assert sorted(transactions.count(t) for t in set(transactions)) == [2, 4, 4]
+
+
+def test_a_failing_unit_fails_alone_and_leaves_no_writes(database):
     written: list[str] = []
 
     def failing(session: Session) -> None:
         written.append(_add_subject(session))
         raise ValueError("this unit fails")
 
-    results = _in_one_batch(commits, [_add_subject, failing, _add_subject])
+    async def test(commits: GroupCommit) -> list[Any]:
+        return await _together(commits, [_add_subject, failing, _add_subject])
+
+    results = _in_loop(database, test)
     assert isinstance(results[1], ValueError)
     good = {results[0], results[2]}
     stored = _stored(database)
@@ -105,24 +151,42 @@ def test_a_failing_unit_fails_alone_and_leaves_no_writes(commits, database):
     assert not set(written) & stored  # nothing of the failing unit
 
 
-def test_a_database_error_reaches_its_caller(commits, database):
-    taken = commits.run(_add_subject)
+def test_a_database_error_reaches_its_caller(database):
+    async def test(commits: GroupCommit) -> list[Any]:
+        taken = await commits.run(_add_subject)
 
-    def duplicate(session: Session) -> None:
-        session.add(Subject(id=taken, created_at=datetime.now(UTC)))
-        session.flush()
+        def duplicate(session: Session) -> None:
+            session.add(Subject(id=taken, created_at=datetime.now(UTC)))
+            session.flush()
 
-    results = _in_one_batch(commits, [duplicate, _add_subject])
+        return await _together(commits, [duplicate, _add_subject])
+
+    results = _in_loop(database, test)
     assert isinstance(results[0], Exception)
     assert results[1] in _stored(database)
     with database.transaction(read_only=True) as session:
-        assert session.scalar(select(func.count()).select_from(Subject)) == 3
+        assert session.scalar(select(func.count()).select_from(Subject)) == 2
 
 
-def test_closing_finishes_queued_work_and_refuses_more(database):
-    commits = GroupCommit(database)
-    subject_id = commits.run(_add_subject)
-    commits.close()
-    assert subject_id in _stored(database)
-    with pytest.raises(RuntimeError):
-        commits.run(_add_subject)
+def test_closing_finishes_the_queued_units(database):
+    async def test(commits: GroupCommit) -> list[asyncio.Task[str]]:
+        queued = [asyncio.ensure_future(commits.run(_add_subject)) for _ in range(3)]
+        await asyncio.sleep(0)  # handed over; the committer has not run them yet
+        await commits.close()
+        assert all(task.done() for task in queued)
+        return queued
+
+    queued = _in_loop(database, test)
+    assert {task.result() for task in queued} <= _stored(database)
+
+
+def test_a_cancelled_caller_does_not_disturb_the_others(database):
+    async def test(commits: GroupCommit) -> list[Any]:
+        waiting = [asyncio.ensure_future(commits.run(_add_subject)) for _ in range(3)]
+        await asyncio.sleep(0)
+        waiting[1].cancel()
+        return await asyncio.gather(*waiting, return_exceptions=True)
+
+    results = _in_loop(database, test)
+    assert isinstance(results[1], asyncio.CancelledError)
+    assert {results[0], results[2]} <= _stored(database)

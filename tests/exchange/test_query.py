@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi.responses import RedirectResponse
 from joserfc.jwk import KeySet
 from sqlalchemy import select
 
@@ -121,6 +122,11 @@ def world(database_url: str, tmp_path: Path) -> Iterator[World]:
             time.sleep(3)
             return {}
 
+        @app.post("/moved/gateway/v1/fetch")
+        def moved() -> RedirectResponse:
+            # Where the real answer is: a gateway that followed would get released fields.
+            return RedirectResponse(f"{provider_url}/gateway/v1/fetch", status_code=307)
+
         with serve_app(app) as provider_url:
             built = World(gateway, cases)
             with gateway.runtime.database.transaction() as session:
@@ -225,4 +231,16 @@ def test_a_provider_error_gives_502_and_passes_nothing_on(world: World):
     response = world.ask()
     assert response.status_code == 502
     assert response.json()["reason"] == "provider_invalid_response"
+    assert world.audit() == [("deny", "provider_invalid_response")]
+
+
+def test_a_provider_redirect_is_not_followed(world: World):
+    world.record_consent()
+    with world.gateway.runtime.database.transaction() as session:
+        agency = session.get(Agency, ABH)
+        agency.provider_url = f"{agency.provider_url}/moved"
+    response = world.ask()
+    assert response.status_code == 502
+    assert response.json()["reason"] == "provider_invalid_response"
+    assert "residence_permit" not in response.text
     assert world.audit() == [("deny", "provider_invalid_response")]

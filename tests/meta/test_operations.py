@@ -9,7 +9,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 
 from gateway.app import create_app
-from gateway.db.engine import Database
 from gateway.runtime import Runtime
 from tests.support import Clients, client_assertion, token_form
 
@@ -26,7 +25,7 @@ def test_readyz_is_503_when_the_database_is_unreachable(runtime: Runtime):
     unreachable = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
     broken = dataclasses.replace(
         runtime,
-        database=Database(unreachable, runtime.database.sessions, runtime.database.read_sessions),
+        database=dataclasses.replace(runtime.database, engine=unreachable),
     )
     with TestClient(create_app(runtime=broken), base_url="http://localhost") as client:
         response = client.get("/readyz")
