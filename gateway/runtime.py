@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 
 from gateway.audit.keys import load_pseudonymizer, load_signer
 from gateway.audit.service import AuditLog
+from gateway.auth.tokens import AccessTokens
 from gateway.db.engine import Database, connect
 from gateway.db.group import GroupCommit
 from gateway.exchange.provider import ProviderCalls, ProviderTokens
@@ -32,6 +33,7 @@ class Runtime:
     settings: Settings
     database: Database
     keys: KeyStore
+    tokens: AccessTokens  # the check of access tokens the gateway issued
     metrics: Metrics
     audit: AuditLog
     policies: PolicySet
@@ -65,6 +67,12 @@ class Runtime:
             settings,
             database,
             keys,
+            AccessTokens(
+                keys,
+                issuer=settings.issuer,
+                audience=settings.audience,
+                leeway=settings.clock_leeway,
+            ),
             Metrics(settings.metrics_dir),
             open_audit_log(settings),
             *load_data_files(settings),

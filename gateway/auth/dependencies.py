@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from gateway.agencies import repository as registry
 from gateway.auth.scopes import Scope
-from gateway.auth.tokens import InvalidAccessToken, verify_access_token
+from gateway.auth.tokens import InvalidAccessToken
 from gateway.errors import GatewayError, ProblemType, problem_type
 from gateway.runtime import Runtime, RuntimeDep
 
@@ -111,16 +111,8 @@ def _verified(
 ) -> tuple[str, frozenset[str]]:
     """The client id and scopes of the request's bearer token, if it is valid now and
     carries ``scope``."""
-    token = _bearer_token(request)
-    settings = runtime.settings
     try:
-        claims = verify_access_token(
-            token,
-            runtime.keys,
-            issuer=settings.issuer,
-            audience=settings.audience,
-            leeway=settings.clock_leeway,
-        )
+        claims = runtime.tokens.verify(_bearer_token(request))
     except InvalidAccessToken as invalid:
         raise InvalidToken(str(invalid)) from None
     granted = frozenset(str(claims.get("scope", "")).split())
