@@ -72,10 +72,12 @@ def connect(
     else:
 
         def asyncio_engine() -> AsyncEngine:
-            # No overflow: requests in the loop await a free connection, no thread is blocked.
-            options = engine_options | {"max_overflow": 0}
+            # asyncpg, not psycopg's asyncio mode: 2.6 against 3.2 ms of CPU per query (the
+            # exchange benchmark). No overflow: requests in the loop await a free connection.
             awaited = create_async_engine(
-                engine.url.set(drivername="postgresql+psycopg_async"), **options
+                engine.url.set(drivername="postgresql+asyncpg"),
+                pool_size=engine_options.get("pool_size", 5),
+                max_overflow=0,
             )
             _ping_rested_connections(awaited.sync_engine, ping_after_idle)
             return awaited

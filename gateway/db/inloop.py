@@ -12,9 +12,9 @@ the rest of the gateway runs on worker threads:
   finish (a request's session commits in a step the loop schedules), and the two would wait for
   each other. So the loop asks for the lock without waiting and, while another writer holds it,
   awaits a moment and asks again.
-- PostgreSQL (``Awaited``) is a server: its round trips are awaited over psycopg's asyncio
-  connections, so the loop serves other requests meanwhile (``AsyncSession.run_sync`` runs the
-  synchronous ``work`` on them).
+- PostgreSQL (``Awaited``) is a server: its round trips are awaited over asyncpg connections,
+  so the loop serves other requests meanwhile (``AsyncSession.run_sync`` runs the synchronous
+  ``work`` on them; the rest of the gateway uses psycopg).
 """
 
 from __future__ import annotations
