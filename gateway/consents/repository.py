@@ -144,8 +144,15 @@ def expired_unrecorded(
 
 def lock_consents_between(session: Session, subject_id: str, provider: str, recipient: str) -> None:
     """Lock the subject's consents with permissions from ``provider`` to ``recipient``, in id
-    order: a change to any of them waits for this transaction, and this one for theirs."""
-    session.connection().execute(
+    order: a change to any of them waits for this transaction, and this one for theirs.
+
+    On SQLite every writing transaction holds the database's write lock from its start
+    (``BEGIN IMMEDIATE``), which already does that: nothing to run.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return
+    connection.execute(
         _LOCK_BETWEEN, {"subject_id": subject_id, "provider": provider, "recipient": recipient}
     ).all()
 

@@ -97,13 +97,20 @@ def _take_write_lock(session: Session, *, last_try: bool) -> None:
 
 
 class Awaited:
-    """PostgreSQL over asyncio connections, a pool per loop (``gateway.loops``)."""
+    """PostgreSQL over asyncio connections, a pool per loop (``gateway.loops``).
+
+    A read-only unit runs without a transaction around it (autocommit): each statement then
+    sees what was committed before it began, as it would inside a transaction at PostgreSQL's
+    READ COMMITTED, and the ``BEGIN`` and ``COMMIT`` round trips are saved.
+    """
 
     def __init__(self, make_engine: Callable[[], AsyncEngine]):
-        self._engines: PerLoop[AsyncEngine] = PerLoop(make_engine, _dispose)
+        self._engines: PerLoop[_Engines] = PerLoop(lambda: _Engines(make_engine()), _dispose)
 
     async def run(self, work: Callable[[Session], T], *, read_only: bool) -> T:
-        session = AsyncSession(self._engines.get(), expire_on_commit=False)
+        engines = self._engines.get()
+        engine = engines.reading if read_only else engines.writing
+        session = AsyncSession(engine, expire_on_commit=False)
         # One hand-over to SQLAlchemy's greenlet for the whole transaction, not one per step.
         return await session.run_sync(_in_transaction, work)
 
@@ -113,8 +120,16 @@ class Awaited:
     def dispose(self) -> None:
         # A pool whose loop is gone cannot be closed from here (its connections are closed
         # in their loop); forget it.
-        for engine in self._engines.left_open():
-            engine.sync_engine.dispose(close=False)
+        for engines in self._engines.left_open():
+            engines.writing.sync_engine.dispose(close=False)
+
+
+class _Engines:
+    """One loop's pool, seen with and without transactions."""
+
+    def __init__(self, writing: AsyncEngine):
+        self.writing = writing
+        self.reading = writing.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def _in_transaction(session: Session, work: Callable[[Session], T]) -> T:
@@ -125,5 +140,5 @@ def _in_transaction(session: Session, work: Callable[[Session], T]) -> T:
         session.close()
 
 
-async def _dispose(engine: AsyncEngine) -> None:
-    await engine.dispose()
+async def _dispose(engines: _Engines) -> None:
+    await engines.writing.dispose()

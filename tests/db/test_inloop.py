@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import exc, update
+from sqlalchemy import exc, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -130,3 +130,23 @@ def test_a_sqlite_writer_gives_up_when_the_lock_stays_taken(database, database_u
         with pytest.raises(exc.OperationalError, match="database is locked"):
             run_in_new_loop(write)
     assert _created(database) == CREATED + timedelta(days=5)
+
+
+def test_on_postgresql_a_read_only_unit_runs_without_a_transaction(database, database_url):
+    """No BEGIN and COMMIT round trips for the decision's reads: each statement is its own
+    transaction (as each has its own snapshot at READ COMMITTED anyway)."""
+    if make_url(database_url).get_backend_name() != "postgresql":
+        pytest.skip("SQLite's reads run in a transaction of the process")
+
+    def two_moments(session: Session) -> tuple[datetime, datetime]:
+        now = text("SELECT now()")  # the start of the statement's transaction
+        return session.execute(now).scalar_one(), session.execute(now).scalar_one()
+
+    async def test() -> tuple[tuple[datetime, datetime], tuple[datetime, datetime]]:
+        reading = await database.run(two_moments, read_only=True)
+        writing = await database.run(two_moments)
+        return reading, writing
+
+    reading, writing = _in_loop(database, test)
+    assert reading[0] != reading[1]  # now() is each statement's own start
+    assert writing[0] == writing[1]  # now() is the transaction's start
