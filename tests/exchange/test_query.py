@@ -92,6 +92,12 @@ class World:
         }
         return self.post("/v1/exchanges", body, self.jc)
 
+    def provider_at(self, path: str) -> None:
+        """Point the foreigners' office's registration at another route of its system."""
+        with self.gateway.runtime.database.transaction() as session:
+            agency = session.get(Agency, ABH)
+            agency.provider_url = f"{agency.provider_url}/{path}"
+
     def audit(self) -> list[tuple[str | None, str | None]]:
         with self.gateway.runtime.database.transaction(read_only=True) as session:
             rows = session.execute(
@@ -186,9 +192,7 @@ def test_an_invalid_provider_answer_is_not_passed_on(world: World):
 
 def test_a_provider_that_does_not_answer_in_time_gives_504(world: World):
     world.record_consent()
-    with world.gateway.runtime.database.transaction() as session:
-        agency = session.get(Agency, ABH)
-        agency.provider_url = f"{agency.provider_url}/slow"
+    world.provider_at("slow")
     response = world.ask()
     assert response.status_code == 504
     assert response.json()["reason"] == "provider_timeout"
@@ -225,9 +229,7 @@ def test_the_sdk_records_queries_withdraws_and_reads_notices(world: World):
 
 def test_a_provider_error_gives_502_and_passes_nothing_on(world: World):
     world.record_consent()
-    with world.gateway.runtime.database.transaction() as session:
-        agency = session.get(Agency, ABH)
-        agency.provider_url = f"{agency.provider_url}/broken"
+    world.provider_at("broken")
     response = world.ask()
     assert response.status_code == 502
     assert response.json()["reason"] == "provider_invalid_response"
@@ -236,9 +238,7 @@ def test_a_provider_error_gives_502_and_passes_nothing_on(world: World):
 
 def test_a_provider_redirect_is_not_followed(world: World):
     world.record_consent()
-    with world.gateway.runtime.database.transaction() as session:
-        agency = session.get(Agency, ABH)
-        agency.provider_url = f"{agency.provider_url}/moved"
+    world.provider_at("moved")
     response = world.ask()
     assert response.status_code == 502
     assert response.json()["reason"] == "provider_invalid_response"
