@@ -69,12 +69,16 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                 ],
             )
             publisher.start()
-        yield
-        await runtime.close_loop()
-        if publisher is not None:
-            publisher.stop()
-        if owns_runtime:
-            runtime.close()
+        try:
+            yield
+        finally:
+            try:
+                await runtime.close_loop()
+            finally:
+                if publisher is not None:
+                    publisher.stop()
+                if owns_runtime:
+                    runtime.close()
 
     app = FastAPI(
         title="Consent gateway",

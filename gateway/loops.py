@@ -33,10 +33,17 @@ class PerLoop(Generic[T]):
         return made
 
     async def close(self) -> None:
-        """Close the running loop's resource, if it has one; the next ``get`` makes another."""
-        made = self._made.pop(asyncio.get_running_loop(), None)
+        """Close the running loop's resource, if it has one; the next ``get`` makes another.
+
+        It stays the loop's while it closes, so that nothing made meanwhile is left open.
+        """
+        loop = asyncio.get_running_loop()
+        made = self._made.get(loop)
         if made is not None:
-            await self._close(made)
+            try:
+                await self._close(made)
+            finally:
+                self._made.pop(loop, None)
 
     def left_open(self) -> list[T]:
         """Resources of other loops, not closed (yet)."""

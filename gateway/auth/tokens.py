@@ -83,14 +83,14 @@ class AccessTokens:
         with self._lock:
             known = self._verified.get(token)
         if known is not None and self._keys.find(known[0]) is not None:
-            claims = known[1]
-        else:
-            kid, claims = _signed_claims(token, self._keys)
-            with self._lock:
-                if len(self._verified) >= self._remember:
-                    del self._verified[next(iter(self._verified))]
-                self._verified[token] = (kid, claims)
+            _check_claims(self._registry, known[1])
+            return known[1]
+        kid, claims = _signed_claims(token, self._keys)
         _check_claims(self._registry, claims)
+        with self._lock:
+            if len(self._verified) >= self._remember:
+                del self._verified[next(iter(self._verified))]
+            self._verified[token] = (kid, claims)
         return claims
 
 

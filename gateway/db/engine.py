@@ -8,13 +8,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import asyncpg
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.db.inloop import Awaited, InLoop, InProcess
+from gateway.db.inloop import Awaited, InLoop, InProcess, LoopEngines
 
 READ_ONLY = "gateway_read_only"
 # A pooled server connection is checked for life before use only after resting this long.
@@ -66,25 +67,57 @@ def connect(
     reads = sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
     in_loop: InLoop
     if engine.dialect.name == "sqlite":
-        # The loop's writers ask for the write lock without waiting; a few suffice, as the
-        # loop runs one transaction at a time.
-        impatient = _sqlite_engine(url, busy_timeout=0, pool_size=1, max_overflow=4)
-        in_loop = InProcess(reads, impatient, BUSY_TIMEOUT)
+        # The loop's own connections, so that it never waits for one a thread holds; a few
+        # suffice, as a loop runs one transaction at a time. Its writers ask for the write
+        # lock without waiting; its readers cannot write.
+        loop_pool: dict[str, Any] = {"pool_size": 1, "max_overflow": 4}
+        in_loop = InProcess(
+            reads=_sqlite_engine(url, query_only=True, **loop_pool).execution_options(
+                **{READ_ONLY: True}
+            ),
+            writes=_sqlite_engine(url, busy_timeout=0, **loop_pool),
+            patience=BUSY_TIMEOUT,
+        )
     else:
-
-        def asyncio_engine() -> AsyncEngine:
-            # asyncpg, not psycopg's asyncio mode: 2.6 against 3.2 ms of CPU per query (the
-            # exchange benchmark). No overflow: requests in the loop await a free connection.
-            awaited = create_async_engine(
-                engine.url.set(drivername="postgresql+asyncpg"),
-                pool_size=engine_options.get("pool_size", 5),
-                max_overflow=0,
-            )
-            _ping_rested_connections(awaited.sync_engine, ping_after_idle)
-            return awaited
-
-        in_loop = Awaited(asyncio_engine)
+        pool_size = engine_options.get("pool_size", 5)
+        in_loop = Awaited(lambda: _asyncpg_engines(engine.url, pool_size, ping_after_idle))
     return Database(engine, sessionmaker(engine, expire_on_commit=False), reads, in_loop)
+
+
+# libpq's TCP keepalive settings, which asyncpg does not take (it would send them to the server
+# as unknown settings); they apply to the psycopg connections.
+_PSYCOPG_ONLY = frozenset(
+    {"keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout"}
+)
+
+
+def _asyncpg_engines(url: URL, pool_size: int, ping_after_idle: float) -> LoopEngines:
+    """One loop's PostgreSQL pools, over asyncpg (not psycopg's asyncio mode: 2.6 against 3.2
+    ms of CPU per query in the exchange benchmark), connecting with the configured URL's
+    libpq parameters (``sslmode``, ``application_name``, ``options`` ...)."""
+    query = {name: value for name, value in url.query.items() if name not in _PSYCOPG_ONLY}
+    timeout = float(str(query.pop("connect_timeout", 60)))  # asyncpg's own argument
+    dsn = url.set(drivername="postgresql", query=query).render_as_string(hide_password=False)
+
+    def engine(size: int, **server_settings: str) -> AsyncEngine:
+        async def connection() -> Any:
+            return await asyncpg.connect(dsn, timeout=timeout, server_settings=server_settings)
+
+        # No overflow: requests in the loop await a free connection, no thread is blocked.
+        made = create_async_engine(
+            "postgresql+asyncpg://", async_creator=connection, pool_size=size, max_overflow=0
+        )
+        _ping_rested_connections(made.sync_engine, ping_after_idle)
+        return made
+
+    return LoopEngines(
+        # Readers run without transactions (see Awaited) and cannot write.
+        reading=engine(pool_size, default_transaction_read_only="on").execution_options(
+            isolation_level="AUTOCOMMIT"
+        ),
+        # The group committer runs one transaction at a time per loop.
+        writing=engine(2),
+    )
 
 
 def make_engine(
@@ -126,9 +159,13 @@ def _ping_rested_connections(engine: Engine, idle: float) -> None:
             raise DisconnectionError("a pooled connection did not answer") from error
 
 
-def _sqlite_engine(url: str, busy_timeout: float = BUSY_TIMEOUT, **engine_options: Any) -> Engine:
+def _sqlite_engine(
+    url: str, *, busy_timeout: float = BUSY_TIMEOUT, query_only: bool = False, **engine_options: Any
+) -> Engine:
     engine = create_engine(url, connect_args={"check_same_thread": False}, **engine_options)
-    busy_pragma = f"PRAGMA busy_timeout={int(busy_timeout * 1000)}"
+    pragmas = [f"PRAGMA busy_timeout={int(busy_timeout * 1000)}"]
+    if query_only:
+        pragmas.append("PRAGMA query_only=ON")  # any write fails at once
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:
@@ -136,7 +173,8 @@ def _sqlite_engine(url: str, busy_timeout: float = BUSY_TIMEOUT, **engine_option
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(busy_pragma)
+        for pragma in pragmas:
+            cursor.execute(pragma)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         # Freed content (a purged message payload, say) is overwritten, not left in free pages.

@@ -77,8 +77,12 @@ class GroupCommit:
                 batch = [queue.waiting.popleft() for _ in range(size)]
                 try:
                     await self._commit(batch)
+                except Exception as error:  # a fault of the committer's own: its units fail
+                    logger.error("the group committer failed", exc_info=True)
+                    for unit in batch:
+                        _settle(unit, error=error)
                 finally:
-                    for unit in batch:  # only if the committer itself was cancelled
+                    for unit in batch:  # all settled by now, unless the committer was cancelled
                         unit.done.cancel()
         finally:
             queue.committer = None
@@ -118,5 +122,7 @@ def _settle(unit: _Unit[Any], *, result: Any = None, error: Exception | None = N
 
 
 async def _finish(queue: _Queue) -> None:
-    if queue.committer is not None:
+    # Units handed over meanwhile are committed too: the committer runs until none waits,
+    # or a new one starts.
+    while queue.committer is not None:
         await queue.committer

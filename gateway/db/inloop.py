@@ -23,6 +23,7 @@ import asyncio
 import sqlite3
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from sqlalchemy import Engine
@@ -49,12 +50,12 @@ class InLoop(Protocol):
 
 
 class InProcess:
-    """SQLite, in the loop itself."""
+    """SQLite, in the loop itself, on connections of the loop's own."""
 
-    def __init__(self, reads: sessionmaker[Session], impatient: Engine, patience: float):
-        self._reads = reads
-        self._impatient = impatient  # its connections never wait for the write lock
-        self._writes = sessionmaker(impatient, expire_on_commit=False)
+    def __init__(self, *, reads: Engine, writes: Engine, patience: float):
+        self._engines = (reads, writes)
+        self._reads = sessionmaker(reads, expire_on_commit=False)
+        self._writes = sessionmaker(writes, expire_on_commit=False)  # never wait for the lock
         self._patience = patience
 
     async def run(self, work: Callable[[Session], T], *, read_only: bool) -> T:
@@ -76,7 +77,8 @@ class InProcess:
         pass  # the connections are not bound to a loop
 
     def dispose(self) -> None:
-        self._impatient.dispose()
+        for engine in self._engines:
+            engine.dispose()
 
 
 class _Busy(Exception):
@@ -96,16 +98,25 @@ def _take_write_lock(session: Session, *, last_try: bool) -> None:
         raise
 
 
-class Awaited:
-    """PostgreSQL over asyncio connections, a pool per loop (``gateway.loops``).
+@dataclass(frozen=True)
+class LoopEngines:
+    """One loop's PostgreSQL pools."""
 
-    A read-only unit runs without a transaction around it (autocommit): each statement then
-    sees what was committed before it began, as it would inside a transaction at PostgreSQL's
-    READ COMMITTED, and the ``BEGIN`` and ``COMMIT`` round trips are saved.
+    reading: AsyncEngine  # autocommit, and read-only
+    writing: AsyncEngine
+
+
+class Awaited:
+    """PostgreSQL over asyncio connections, pools per loop (``gateway.loops``).
+
+    A read-only unit runs without a transaction around it (autocommit), on connections that
+    cannot write: each statement then sees what was committed before it began, as it would
+    inside a transaction at PostgreSQL's READ COMMITTED, and the ``BEGIN`` and ``COMMIT`` round
+    trips are saved.
     """
 
-    def __init__(self, make_engine: Callable[[], AsyncEngine]):
-        self._engines: PerLoop[_Engines] = PerLoop(lambda: _Engines(make_engine()), _dispose)
+    def __init__(self, make_engines: Callable[[], LoopEngines]):
+        self._engines: PerLoop[LoopEngines] = PerLoop(make_engines, _dispose)
 
     async def run(self, work: Callable[[Session], T], *, read_only: bool) -> T:
         engines = self._engines.get()
@@ -121,15 +132,8 @@ class Awaited:
         # A pool whose loop is gone cannot be closed from here (its connections are closed
         # in their loop); forget it.
         for engines in self._engines.left_open():
-            engines.writing.sync_engine.dispose(close=False)
-
-
-class _Engines:
-    """One loop's pool, seen with and without transactions."""
-
-    def __init__(self, writing: AsyncEngine):
-        self.writing = writing
-        self.reading = writing.execution_options(isolation_level="AUTOCOMMIT")
+            for engine in (engines.reading, engines.writing):
+                engine.sync_engine.dispose(close=False)
 
 
 def _in_transaction(session: Session, work: Callable[[Session], T]) -> T:
@@ -140,5 +144,6 @@ def _in_transaction(session: Session, work: Callable[[Session], T]) -> T:
         session.close()
 
 
-async def _dispose(engines: _Engines) -> None:
+async def _dispose(engines: LoopEngines) -> None:
+    await engines.reading.dispose()
     await engines.writing.dispose()

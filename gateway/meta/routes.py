@@ -5,8 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import BaseModel
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.errors import (
     NOT_FOUND,
@@ -16,6 +14,7 @@ from gateway.errors import (
     NotReady,
     problem_responses,
 )
+from gateway.meta import readiness
 from gateway.observability.metrics import CONTENT_TYPE_LATEST
 from gateway.runtime import RuntimeDep
 
@@ -50,23 +49,14 @@ def healthz() -> Health:
     response_model=Readiness,
     responses=problem_responses(NOT_READY, validation=False),
 )
-def readyz(runtime: RuntimeDep) -> Readiness:
-    database_ok = _database_reachable(runtime)
+async def readyz(runtime: RuntimeDep) -> Readiness:
+    database_ok = await readiness.database_reachable(runtime.database)
     # Both the signing keys and the message key-encryption keys.
     keys_ok = runtime.keys.is_loaded() and runtime.sealing.is_loaded()
     if not (database_ok and keys_ok):
         missing = [name for name, ok in (("database", database_ok), ("keys", keys_ok)) if not ok]
         raise NotReady(f"not available: {', '.join(missing)}")
     return Readiness(status="ready", database="ok", keys="ok")
-
-
-def _database_reachable(runtime: RuntimeDep) -> bool:
-    try:
-        with runtime.database.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except SQLAlchemyError:
-        return False
-    return True
 
 
 @router.get(

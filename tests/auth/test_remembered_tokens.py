@@ -109,3 +109,21 @@ def test_only_so_many_tokens_are_remembered_the_oldest_forgotten_first(keys, sig
     for token in (first, second, third, third, second, first):
         checker.verify(token)
     assert signature_checks == [first, second, third, first]
+
+
+def test_a_token_whose_claims_fail_is_not_remembered(keys, signature_checks):
+    """Its signature verifies, but it is for another audience (the kind of token the gateway
+    gives a provider): refused, and checked in full the next time too."""
+    checker = _checker(keys)
+    elsewhere = issue_access_token(
+        keys,
+        issuer=ISSUER,
+        audience="koeln-auslaenderbehoerde",
+        client_id="gateway",
+        scope="gateway:fetch",
+        lifetime=60,
+    )
+    for _ in range(2):
+        with pytest.raises(InvalidAccessToken, match="another audience"):
+            checker.verify(elsewhere)
+    assert signature_checks == [elsewhere, elsewhere]

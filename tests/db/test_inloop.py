@@ -65,7 +65,14 @@ def _move(days: int) -> Callable[[Session], int]:
 def test_work_is_committed_and_returns_its_result(database):
     assert _in_loop(database, lambda: database.run(_move(1))) == 1
     assert _created(database) == CREATED + timedelta(days=1)
-    assert _in_loop(database, lambda: database.run(_move(1), read_only=True)) == 1
+
+
+def test_read_only_work_cannot_write(database):
+    """Refused at once by the database (SQLite's query_only, PostgreSQL's read-only
+    transactions), not after a wait for the write lock, and nothing is written."""
+    with pytest.raises(exc.DBAPIError, match=r"read-?only"):
+        _in_loop(database, lambda: database.run(_move(3), read_only=True))
+    assert _created(database) == CREATED
 
 
 def test_work_that_raises_leaves_nothing(database):
@@ -119,7 +126,7 @@ def test_a_sqlite_writer_gives_up_when_the_lock_stays_taken(database, database_u
     if make_url(database_url).get_backend_name() != "sqlite":
         pytest.skip("PostgreSQL's lock waits are the server's (lock_timeout)")
     impatient = InProcess(
-        database.read_sessions, make_engine(database_url, busy_timeout=0), patience=0.3
+        reads=database.engine, writes=make_engine(database_url, busy_timeout=0), patience=0.3
     )
     with database.transaction() as session:
         _move(5)(session)  # holds the write lock throughout
@@ -150,3 +157,33 @@ def test_on_postgresql_a_read_only_unit_runs_without_a_transaction(database, dat
     reading, writing = _in_loop(database, test)
     assert reading[0] != reading[1]  # now() is each statement's own start
     assert writing[0] == writing[1]  # now() is the transaction's start
+
+
+def test_postgresql_connection_parameters_of_the_url_reach_the_loops_connections(database_url):
+    """The exchange path connects with asyncpg, from the same URL as the rest: libpq's
+    parameters are taken (connect_timeout translated, TCP keepalives left to psycopg)."""
+    if make_url(database_url).get_backend_name() != "postgresql":
+        pytest.skip("SQLite's URL has no connection parameters")
+    url = make_url(database_url).update_query_dict(
+        {
+            "sslmode": "disable",
+            "application_name": "gateway-inloop-test",
+            "connect_timeout": "5",
+            "keepalives": "1",
+        }
+    )
+    database = connect(url.render_as_string(hide_password=False))
+
+    def application_name(session: Session) -> str:
+        return str(session.execute(text("SHOW application_name")).scalar_one())
+
+    async def test() -> tuple[str, str]:
+        return (
+            await database.run(application_name, read_only=True),
+            await database.run(application_name),
+        )
+
+    try:
+        assert _in_loop(database, test) == ("gateway-inloop-test", "gateway-inloop-test")
+    finally:
+        database.dispose()

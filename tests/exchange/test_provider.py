@@ -3,6 +3,7 @@ a JSON object or a ``ProviderFailure`` that says how the provider failed, never 
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -40,6 +41,15 @@ def provider() -> Iterator[str]:
         # No Content-Length: the size shows only while the answer is read.
         return StreamingResponse(iter([BIG[:LIMIT], BIG[LIMIT:]]), media_type="application/json")
 
+    @app.post("/zipped/gateway/v1/fetch")
+    def zipped() -> Response:
+        # Small on the wire, large once unpacked.
+        return Response(
+            gzip.compress(BIG.encode()),
+            media_type="application/json",
+            headers={"Content-Encoding": "gzip"},
+        )
+
     @app.post("/list/gateway/v1/fetch")
     def a_list() -> list[int]:
         return [1, 2]
@@ -72,7 +82,7 @@ def test_the_request_goes_with_the_token_and_the_answer_comes_back(provider: str
     assert ASKED[-1] == {"body": {"exchange_id": "e-1"}, "auth": "Bearer a-token"}
 
 
-@pytest.mark.parametrize("path", ["big", "big-streamed"])
+@pytest.mark.parametrize("path", ["big", "big-streamed", "zipped"])
 def test_an_answer_over_the_limit_is_refused(provider: str, path: str):
     with pytest.raises(ProviderFailure) as failure:
         _fetch(f"{provider}/{path}")

@@ -34,6 +34,29 @@ def test_readyz_is_503_when_the_database_is_unreachable(runtime: Runtime):
     assert "database" in response.json()["detail"]
 
 
+class _Unreachable:
+    """The exchange path's connections, failing as a refused connection does."""
+
+    async def run(self, work, *, read_only):  # type: ignore[no-untyped-def]
+        raise ConnectionRefusedError("connect call failed")
+
+    async def close(self) -> None:
+        pass
+
+    def dispose(self) -> None:
+        pass
+
+
+def test_readyz_is_503_when_the_exchange_paths_connections_fail(runtime: Runtime):
+    broken = dataclasses.replace(
+        runtime, database=dataclasses.replace(runtime.database, in_loop=_Unreachable())
+    )
+    with TestClient(create_app(runtime=broken), base_url="http://localhost") as client:
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert "database" in response.json()["detail"]
+
+
 def test_readyz_is_503_when_the_keys_are_gone(http: TestClient, runtime: Runtime):
     shutil.rmtree(runtime.settings.key_dir)
     response = http.get("/readyz")
