@@ -5,11 +5,13 @@ returns data after."""
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.exchange.test_query import World, world  # noqa: F401  (the fixture)
+from tests.support import start_live_server
 
 QUERY = {
     "provider": "koeln-auslaenderbehoerde",
@@ -23,6 +25,26 @@ QUERIES_EACH = 6
 
 @pytest.mark.parametrize("round_", range(3))
 def test_no_data_after_a_withdrawal_commits(world: World, round_: int):  # noqa: F811
+    _race(world, [world.gateway.url])
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_no_data_after_a_withdrawal_commits_on_another_instance(
+    world: World,  # noqa: F811
+    tmp_path: Path,
+    database_url: str,
+    round_: int,
+):
+    """Two gateway instances on one database (as two processes or machines would be): the
+    withdrawal goes to the first, queries to both."""
+    first = world.gateway.runtime.settings
+    with start_live_server(
+        database_url, tmp_path / "second", key_dir=first.key_dir, issuer=first.issuer
+    ) as second:
+        _race(world, [world.gateway.url, second.url])
+
+
+def _race(world: World, gateways: list[str]) -> None:  # noqa: F811  (not the fixture)
     consent_id = world.record_consent()
     headers = world.token(world.jc)
     withdraw_headers = world.token(world.abh)
@@ -31,14 +53,11 @@ def test_no_data_after_a_withdrawal_commits(world: World, round_: int):  # noqa:
     released: list[str] = []
     lock = threading.Lock()
 
-    def keep_asking() -> None:
-        body = QUERY
+    def keep_asking(gateway: str) -> None:
         with httpx.Client(timeout=30) as client:
             start.wait()
             for _ in range(QUERIES_EACH):
-                answer = client.post(
-                    f"{world.gateway.url}/v1/exchanges", json=body, headers=headers
-                )
+                answer = client.post(f"{gateway}/v1/exchanges", json=QUERY, headers=headers)
                 assert answer.status_code in (200, 403), answer.text
                 if answer.status_code == 200:
                     with lock:
@@ -47,7 +66,10 @@ def test_no_data_after_a_withdrawal_commits(world: World, round_: int):  # noqa:
                 else:
                     assert answer.json()["reason"] == "consent_withdrawn"
 
-    threads = [threading.Thread(target=keep_asking) for _ in range(QUERIERS)]
+    threads = [
+        threading.Thread(target=keep_asking, args=(gateways[number % len(gateways)],))
+        for number in range(QUERIERS)
+    ]
     for thread in threads:
         thread.start()
     start.wait()
@@ -63,9 +85,10 @@ def test_no_data_after_a_withdrawal_commits(world: World, round_: int):  # noqa:
     for thread in threads:
         thread.join()
 
-    # After the withdrawal, nothing more is released ...
-    after = httpx.post(f"{world.gateway.url}/v1/exchanges", json=QUERY, headers=headers)
-    assert after.status_code == 403
+    # After the withdrawal, nothing more is released, by any instance ...
+    for gateway in gateways:
+        after = httpx.post(f"{gateway}/v1/exchanges", json=QUERY, headers=headers)
+        assert after.status_code == 403
     # ... and everything released before it is in the recipient's notice.
     notices = httpx.get(f"{world.gateway.url}/v1/notices", headers=headers).json()["notices"]
     listed = {exchange for notice in notices for exchange in notice["exchanges"]}
