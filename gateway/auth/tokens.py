@@ -49,15 +49,6 @@ def issue_access_token(
     return jwt.encode(header, claims, key, algorithms=[SIGNING_ALGORITHM])
 
 
-def verify_access_token(
-    token: str, keys: KeyStore, *, issuer: str, audience: str, leeway: int
-) -> dict[str, Any]:
-    """The token's claims if the gateway signed it for ``audience`` and it is valid now."""
-    _, claims = _signed_claims(token, keys)
-    _check_claims(_claims_registry(issuer, audience, leeway), claims)
-    return claims
-
-
 class AccessTokens:
     """The gateway's check of access tokens, remembering whose signature it has verified.
 

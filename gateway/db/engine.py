@@ -46,9 +46,8 @@ class Database:
     async def run(self, work: Callable[[Session], T], *, read_only: bool = False) -> T:
         """For code running in the event loop: ``work(session)`` in one transaction, committed
         when it returns, rolled back if it raises; without a worker thread (see
-        ``gateway.db.inloop``). ``work`` must touch nothing but its session: it may be run
-        again after a failed attempt. ``read_only`` promises that it writes nothing: on
-        PostgreSQL it then runs without a transaction around it."""
+        ``gateway.db.inloop``). ``read_only`` promises that it writes nothing (a write then
+        fails); on PostgreSQL it runs without a transaction around it."""
         return await self.in_loop.run(work, read_only=read_only)
 
     async def close_loop(self) -> None:

@@ -74,7 +74,8 @@ class InProcess:
                 pause = min(2 * pause, LONGEST_PAUSE)
 
     async def close(self) -> None:
-        pass  # the connections are not bound to a loop
+        """Nothing is the loop's own here: SQLite connections serve any loop, and ``dispose``
+        closes them with the database."""
 
     def dispose(self) -> None:
         for engine in self._engines:
