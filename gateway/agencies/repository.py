@@ -25,42 +25,32 @@ class Registered:
 
 
 @dataclass(frozen=True)
-class Caller:
-    """A client as the request guard sees it, with its agency's kind and place if it is one."""
+class KnownClient:
+    """A client as the request guard sees it, and its agency as decisions see it if it is
+    one: a query reads its caller and both agencies in one statement."""
 
     id: str
     role: str
     enabled: bool
     demo: bool
-    agency_kind: str | None
-    municipality: str | None
+    agency: Registered | None
 
 
-# Built once from the tables' columns (Core, not ORM entities): they run on every request.
+# Built once from the tables' columns (Core, not ORM entities): it runs on every request.
 _clients, _agencies = Client.__table__, Agency.__table__
-_AGENCIES = (
-    select(
-        _agencies.c.id,
-        _clients.c.name,
-        _agencies.c.kind,
-        _agencies.c.municipality,
-        _agencies.c.provider_url,
-        _clients.c.enabled,
-    )
-    .join(_clients, _clients.c.id == _agencies.c.id)
-    .where(_agencies.c.id.in_(bindparam("ids", expanding=True)))
-)
-_CALLER = (
+_CLIENTS = (
     select(
         _clients.c.id,
         _clients.c.role,
         _clients.c.enabled,
         _clients.c.demo,
+        _clients.c.name,
         _agencies.c.kind,
         _agencies.c.municipality,
+        _agencies.c.provider_url,
     )
     .outerjoin(_agencies, _agencies.c.id == _clients.c.id)
-    .where(_clients.c.id == bindparam("id"))
+    .where(_clients.c.id.in_(bindparam("ids", expanding=True)))
 )
 
 
@@ -72,15 +62,36 @@ def get_agency(session: Session, agency_id: str) -> Agency | None:
     return session.get(Agency, agency_id)
 
 
-def caller(session: Session, client_id: str) -> Caller | None:
-    row = session.connection().execute(_CALLER, {"id": client_id}).first()
-    return Caller(*row) if row is not None else None
+def clients(session: Session, *client_ids: str) -> dict[str, KnownClient]:
+    """The clients of these ids that exist, with their agencies, in one query."""
+    rows = session.connection().execute(_CLIENTS, {"ids": list(client_ids)})
+    return {row.id: _known(*row) for row in rows}
+
+
+def caller(session: Session, client_id: str) -> KnownClient | None:
+    return clients(session, client_id).get(client_id)
 
 
 def agencies(session: Session, *agency_ids: str) -> dict[str, Registered]:
     """The agencies of these ids that exist, in one query."""
-    rows = session.connection().execute(_AGENCIES, {"ids": list(agency_ids)})
-    return {row.id: Registered(*row) for row in rows}
+    found = clients(session, *agency_ids).values()
+    return {client.id: client.agency for client in found if client.agency is not None}
+
+
+def _known(  # the columns of _CLIENTS, in order
+    id_: str,
+    role: str,
+    enabled: bool,
+    demo: bool,
+    name: str,
+    kind: str | None,
+    municipality: str | None,
+    provider_url: str | None,
+) -> KnownClient:
+    agency = None
+    if kind is not None and municipality is not None:  # an agency (an outer join's row)
+        agency = Registered(id_, name, kind, municipality, provider_url, enabled)
+    return KnownClient(id_, role, enabled, demo, agency)
 
 
 def add(session: Session, client: Client, agency: Agency | None = None) -> None:

@@ -10,6 +10,7 @@ from fastapi import Request
 from sqlalchemy.orm import Session
 
 from gateway.agencies import repository as registry
+from gateway.agencies.repository import KnownClient
 from gateway.auth.scopes import Scope
 from gateway.auth.tokens import InvalidAccessToken
 from gateway.errors import GatewayError, ProblemType, problem_type
@@ -75,7 +76,8 @@ def require_scope(scope: Scope | None) -> Callable[..., Principal]:
         # A short read of its own, not the request's transaction: a writing request must not
         # hold the (SQLite) write lock while it authenticates, nor before it needs it.
         with runtime.database.transaction(read_only=True) as session:
-            return _principal(session, client_id, granted, runtime.settings.demo)
+            client = registry.caller(session, client_id)
+        return _principal(client, granted, runtime.settings.demo)
 
     return authenticate
 
@@ -91,7 +93,11 @@ class Admission:
 
     def confirm(self, session: Session) -> Principal:
         """The caller, if its client is still enabled (else ``InvalidToken``)."""
-        return _principal(session, self.client_id, self.scopes, self.demo)
+        return self.confirm_as(registry.caller(session, self.client_id))
+
+    def confirm_as(self, client: KnownClient | None) -> Principal:
+        """The same, with the token's client as the service read it (None: not found)."""
+        return _principal(client, self.scopes, self.demo)
 
 
 def admit(scope: Scope) -> Callable[..., Awaitable[Admission]]:
@@ -122,16 +128,15 @@ def _verified(
     return claims["client_id"], granted
 
 
-def _principal(session: Session, client_id: str, granted: frozenset[str], demo: bool) -> Principal:
-    client = registry.caller(session, client_id)
+def _principal(client: KnownClient | None, granted: frozenset[str], demo: bool) -> Principal:
     if client is None or not client.enabled or (client.demo and not demo):
         raise InvalidToken("the token's client is disabled")
     return Principal(
         client_id=client.id,
         role=client.role,
         scopes=granted,
-        agency_kind=client.agency_kind,
-        municipality=client.municipality,
+        agency_kind=client.agency.kind if client.agency else None,
+        municipality=client.agency.municipality if client.agency else None,
     )
 
 

@@ -5,6 +5,7 @@ Recording lives in ``recording.py``; what both share in ``versions.py``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -367,12 +368,37 @@ def check_consent(
     at: datetime,
 ) -> VerifiedConsent | Denial:
     """The consent check an exchange runs: an indexed lookup, then the domain decision."""
-    permissions = repository.permissions(session, subject_id, provider, recipient)
-    return check(
-        permissions,
+    return check_consents(
+        session,
+        subject_id=subject_id,
         provider=provider,
         recipient=recipient,
-        category=category,
+        categories=(category,),
         purpose=purpose,
         at=at,
-    )
+    )[category]
+
+
+def check_consents(
+    session: Session,
+    *,
+    subject_id: str,
+    provider: str,
+    recipient: str,
+    categories: Sequence[str],
+    purpose: str,
+    at: datetime,
+) -> dict[str, VerifiedConsent | Denial]:
+    """The same for several categories at once, on one lookup of the permissions."""
+    permissions = repository.permissions(session, subject_id, provider, recipient)
+    return {
+        category: check(
+            permissions,
+            provider=provider,
+            recipient=recipient,
+            category=category,
+            purpose=purpose,
+            at=at,
+        )
+        for category in categories
+    }

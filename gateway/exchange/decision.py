@@ -4,6 +4,7 @@ its legal basis holds now (a statute named in the flow, or a consent that covers
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from consent.check import Denial, VerifiedConsent
 from gateway.agencies.repository import Registered
-from gateway.consents.service import check_consent
+from gateway.consents.service import check_consents
 from gateway.policy.model import Flow, LegalBasis, PolicySet
 
 
@@ -52,32 +53,64 @@ def decide(
     purpose: str,
     at: datetime,
 ) -> Permit | Deny:
-    if not (provider.enabled and recipient.enabled):
-        return Deny(Reason.AGENCY_DISABLED)
-    flows = policies.flows_for(
-        provider.kind,
-        recipient.kind,
-        category,
-        purpose,
-        same_municipality=provider.municipality == recipient.municipality,
-    )
-    if not flows:
-        return Deny(Reason.NO_POLICY)
-    for flow in flows:
-        if not flow.legal_basis.is_consent:
-            return Permit(flow, flow.legal_basis, None)
-    result = check_consent(
+    return decide_all(
         session,
+        policies,
+        provider=provider,
+        recipient=recipient,
         subject_id=subject_id,
-        provider=provider.id,
-        recipient=recipient.id,
-        category=category,
+        categories=(category,),
         purpose=purpose,
         at=at,
-    )
-    if isinstance(result, Denial):
-        return Deny(Reason(result.reason.value))
-    return Permit(flows[0], flows[0].legal_basis, result)
+    )[category]
+
+
+def decide_all(
+    session: Session,
+    policies: PolicySet,
+    *,
+    provider: Registered,
+    recipient: Registered,
+    subject_id: str,
+    categories: Sequence[str],
+    purpose: str,
+    at: datetime,
+) -> dict[str, Permit | Deny]:
+    """The decision on each category, in their order; the consents are read once for all."""
+    if not (provider.enabled and recipient.enabled):
+        return {category: Deny(Reason.AGENCY_DISABLED) for category in categories}
+    same_municipality = provider.municipality == recipient.municipality
+    decided: dict[str, Permit | Deny] = {}
+    consented: dict[str, Flow] = {}  # the categories a consent must cover, and their flow
+    for category in categories:
+        flows = policies.flows_for(
+            provider.kind, recipient.kind, category, purpose, same_municipality=same_municipality
+        )
+        statute = next((flow for flow in flows if not flow.legal_basis.is_consent), None)
+        if not flows:
+            decided[category] = Deny(Reason.NO_POLICY)
+        elif statute is not None:
+            decided[category] = Permit(statute, statute.legal_basis, None)
+        else:
+            consented[category] = flows[0]
+    if consented:
+        checked = check_consents(
+            session,
+            subject_id=subject_id,
+            provider=provider.id,
+            recipient=recipient.id,
+            categories=list(consented),
+            purpose=purpose,
+            at=at,
+        )
+        for category, flow in consented.items():
+            result = checked[category]
+            decided[category] = (
+                Deny(Reason(result.reason.value))
+                if isinstance(result, Denial)
+                else Permit(flow, flow.legal_basis, result)
+            )
+    return {category: decided[category] for category in categories}
 
 
 def minimise(document: object, fields: tuple[str, ...]) -> object:

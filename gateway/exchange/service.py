@@ -26,7 +26,7 @@ from typing import Any, NoReturn, Protocol
 from sqlalchemy.orm import Session
 
 from gateway.agencies import repository as registry
-from gateway.agencies.repository import Registered
+from gateway.agencies.repository import KnownClient, Registered
 from gateway.audit.events import AuditEvent, Decision, EventType
 from gateway.audit.service import AuditLog
 from gateway.auth.dependencies import Admission, Principal
@@ -35,7 +35,7 @@ from gateway.db.engine import Database
 from gateway.db.group import GroupCommit
 from gateway.errors import InvalidRequest
 from gateway.exchange import repository
-from gateway.exchange.decision import Deny, Permit, Reason, decide, minimise
+from gateway.exchange.decision import Deny, Permit, Reason, decide_all, minimise
 from gateway.exchange.errors import ExchangeDenied, ProviderFailed, ProviderTimedOut
 from gateway.exchange.models import Basis, QueryIn, QueryOut
 from gateway.exchange.provider import ProviderCalls, ProviderFailure, ProviderTokens
@@ -77,11 +77,12 @@ async def query(gateway: Gateway, asked: Asked) -> QueryOut:
 
 
 def _agencies(
-    session: Session, principal: Principal, query: QueryIn
+    found: dict[str, KnownClient], principal: Principal, query: QueryIn
 ) -> tuple[Registered, Registered]:
-    found = registry.agencies(session, principal.client_id, query.provider)
-    requester = found.get(principal.client_id)
-    provider = found.get(query.provider)
+    requester, provider = (
+        client.agency if client else None
+        for client in (found.get(principal.client_id), found.get(query.provider))
+    )
     if requester is None:
         raise InvalidRequest(errors=[{"path": "/", "message": "only agencies ask for data"}])
     if provider is None or provider.id == requester.id:
@@ -119,8 +120,10 @@ class _Query:
     def _decide(self, session: Session) -> tuple[str | None, dict[str, Permit | Deny]]:
         """Who asks whom about whom, the provider's reference for that person (None if the
         provider does not know them), and the decision on every category."""
-        self.principal = self.asked.admission.confirm(session)
-        self.requester, self.provider = _agencies(session, self.principal, self.asked.query)
+        admission, query = self.asked.admission, self.asked.query
+        found = registry.clients(session, admission.client_id, query.provider)  # one statement
+        self.principal = admission.confirm_as(found.get(admission.client_id))
+        self.requester, self.provider = _agencies(found, self.principal, query)
         self.subject_id, known = references_by(
             session, self.requester.id, self.asked.query.subject_ref
         )
@@ -131,19 +134,16 @@ class _Query:
 
     def _decide_all(self, session: Session, now: datetime) -> dict[str, Permit | Deny]:
         assert self.subject_id is not None
-        return {
-            category: decide(
-                session,
-                self.gateway.policies,
-                provider=self.provider,
-                recipient=self.requester,
-                subject_id=self.subject_id,
-                category=category,
-                purpose=self.purpose,
-                at=now,
-            )
-            for category in self.categories
-        }
+        return decide_all(
+            session,
+            self.gateway.policies,
+            provider=self.provider,
+            recipient=self.requester,
+            subject_id=self.subject_id,
+            categories=self.categories,
+            purpose=self.purpose,
+            at=now,
+        )
 
     async def _ask_provider(self, provider_ref: str) -> dict[str, Any]:
         settings = self.gateway.settings

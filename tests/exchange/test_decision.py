@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
 from consent.vocabulary import AgencyKind
 from gateway.agencies import repository as registry
@@ -15,7 +16,7 @@ from gateway.auth.dependencies import Principal
 from gateway.consents import recording
 from gateway.consents.models import ConsentIn
 from gateway.consents.versions import Context
-from gateway.exchange.decision import Deny, Permit, Reason, decide
+from gateway.exchange.decision import Deny, Permit, Reason, decide, decide_all
 from gateway.policy.loader import REFERENCE_POLICIES, load_policies
 from gateway.runtime import Runtime
 from gateway.subjects.repository import subject_of
@@ -214,3 +215,36 @@ def test_a_disabled_agency_stops_the_exchange(runtime: Runtime, clients: Clients
         "case_management",
     )
     assert denied == Deny(Reason.AGENCY_DISABLED)
+
+
+@pytest.mark.usefixtures("city")
+def test_several_categories_are_decided_each_on_one_reading_of_the_consents(runtime: Runtime):
+    abh, jobcentre = "koeln-auslaenderbehoerde", "koeln-jobcenter"
+    subject = record(runtime, abh, jobcentre, "residence_status", "case_management")
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    with runtime.database.transaction(read_only=True) as session:
+        found = registry.agencies(session, abh, jobcentre)
+        event.listen(runtime.database.engine, "before_cursor_execute", count)
+        try:
+            decided = decide_all(
+                session,
+                runtime.policies,
+                provider=found[abh],
+                recipient=found[jobcentre],
+                subject_id=subject,
+                categories=["case_contact", "residence_status", "benefit_status"],
+                purpose="case_management",
+                at=NOW,
+            )
+        finally:
+            event.remove(runtime.database.engine, "before_cursor_execute", count)
+
+    assert list(decided) == ["case_contact", "residence_status", "benefit_status"]
+    assert decided["case_contact"] == Deny(Reason.CATEGORY_NOT_COVERED)
+    assert isinstance(decided["residence_status"], Permit)
+    assert decided["benefit_status"] == Deny(Reason.NO_POLICY)  # no flow at all
+    assert len([s for s in statements if "consent_permissions" in s]) == 1
