@@ -1,13 +1,14 @@
 """Consented queries through the gateway against a bare pass-through of the same provider call.
 
     python -m benchmarks.exchange [--database-url postgresql://...] [--workers N]
-                                  [--requests N] [--concurrency C] [--persons N]
+                                  [--requests N] [--concurrency C] [--persons N] [--rounds R]
 
 Starts, each in its own process on free loopback ports, a reference provider, the gateway
 (``gateway serve``, fresh database, one consent recorded per person) and a pass-through that
 forwards the same fetch to the provider with no checks. The queries go round the persons in
-turn. Reports throughput and p50/p99 of both, and the ratio, measured in the same run, and the
-CPU each process (and the PostgreSQL server, when it runs on this machine) spent per request.
+turn. Pass-through and gateway are measured in turn, ``--rounds`` times. Reports, per round,
+throughput and p50/p99 of both, the ratio, and the CPU each process (and the PostgreSQL
+server, when it runs on this machine) spent per request; then the median ratio.
 Nothing here is a pass/fail threshold.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,6 +47,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="pass-through and gateway measured in turn this often (--requests each time)",
+    )
     parser.add_argument(
         "--persons",
         type=int,
@@ -151,7 +159,7 @@ def main() -> None:
             database_server = _database_server(database_url)
             if database_server is not None:
                 servers["database"] = database_server
-            results = _measure(gateway_url, passthrough_port, keys[JC], options, servers)
+            rounds = _measure(gateway_url, passthrough_port, keys[JC], options, servers)
         finally:
             for process in processes:
                 process.terminate()
@@ -159,12 +167,35 @@ def main() -> None:
     name = "PostgreSQL" if options.database_url else "SQLite"
     print(
         f"{name}, {options.workers} gateway worker(s), concurrency {options.concurrency},"
-        f" {options.persons} person(s)"
+        f" {options.persons} person(s), {options.rounds} round(s) of {options.requests} requests"
     )
+    for number, results in enumerate(rounds, 1):
+        print(f"  round {number}")
+        _report(results)
+    ratios = sorted(_ratio(results) for results in rounds)
+    print(
+        f"throughput vs pass-through: median {statistics.median(ratios):.2f}"
+        f" (rounds {', '.join(f'{ratio:.2f}' for ratio in ratios)})"
+    )
+    cpu_ratios = [
+        results["gateway"]["gateway_cpu_ms"] / results["pass-through"]["pass-through_cpu_ms"]
+        for results in rounds
+        if "gateway_cpu_ms" in results["gateway"]
+    ]
+    if cpu_ratios:
+        median = statistics.median(cpu_ratios)
+        print(f"CPU per request, gateway vs pass-through: median {median:.2f}")
+
+
+def _ratio(results: dict[str, dict[str, float]]) -> float:
+    return results["gateway"]["throughput_rps"] / results["pass-through"]["throughput_rps"]
+
+
+def _report(results: dict[str, dict[str, float]]) -> None:
     base = results["pass-through"]
     for case, result in results.items():
         print(
-            f"  {case:<14} {result['throughput_rps']:8.0f} req/s  p50 {result['p50_ms']:7.2f} ms"
+            f"    {case:<14} {result['throughput_rps']:8.0f} req/s  p50 {result['p50_ms']:7.2f} ms"
             f"  p99 {result['p99_ms']:7.2f} ms  throughput vs pass-through "
             f"{result['throughput_rps'] / base['throughput_rps']:5.2f}"
         )
@@ -172,13 +203,13 @@ def main() -> None:
         own = results["gateway"]["gateway_cpu_ms"]
         bare = base["pass-through_cpu_ms"]
         print(
-            f"  CPU per request: gateway {own:.2f} ms, pass-through {bare:.2f} ms "
+            f"    CPU per request: gateway {own:.2f} ms, pass-through {bare:.2f} ms "
             f"(ratio {own / bare:.2f}); the provider's {results['gateway']['provider_cpu_ms']:.2f}"
             f" ms behind the gateway, {base['provider_cpu_ms']:.2f} ms behind the pass-through"
         )
     if "database_cpu_ms" in results["gateway"]:
         print(
-            f"  the database server's CPU per gateway request: "
+            f"    the database server's CPU per gateway request: "
             f"{results['gateway']['database_cpu_ms']:.2f} ms (not counted above)"
         )
 
@@ -234,7 +265,9 @@ def _provider_token(env: dict[str, str], issuer: str) -> str:
 
 def _measure(  # type: ignore[no-untyped-def]
     gateway_url: str, passthrough_port: int, key, options, servers: dict[str, int]
-) -> dict[str, dict[str, float]]:
+) -> list[dict[str, dict[str, float]]]:
+    """Each round measures the pass-through, then the gateway: taking turns, a burst of
+    load from elsewhere on a shared machine spoils one round, not one side."""
     tokens = TokenSource(f"{gateway_url}/oauth/token", AgencyKey(JC, key))
     persons = [person_references(number) for number in range(options.persons)]
     with GatewayClient(gateway_url, tokens) as jobcenter:
@@ -262,11 +295,13 @@ def _measure(  # type: ignore[no-untyped-def]
         }
         return client.post(f"http://127.0.0.1:{passthrough_port}/query", json=fetch).status_code
 
-    results = {}
-    for name, call in (("pass-through", pass_through), ("gateway", through_gateway)):
+    cases = (("pass-through", pass_through), ("gateway", through_gateway))
+    for _, call in cases:  # warm both up: connections, statement caches
         _run(call, max(50, options.requests // 10), options.concurrency)
-        results[name] = _run(call, options.requests, options.concurrency, servers)
-    return results
+    return [
+        {name: _run(call, options.requests, options.concurrency, servers) for name, call in cases}
+        for _ in range(options.rounds)
+    ]
 
 
 def _record_consent(jobcenter: GatewayClient, references: dict[str, str], now: datetime) -> None:

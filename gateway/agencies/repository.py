@@ -36,22 +36,22 @@ class KnownClient:
     agency: Registered | None
 
 
-# Built once from the tables' columns (Core, not ORM entities): it runs on every request.
+# Built once from the tables' columns (Core, not ORM entities): they run on every request.
 _clients, _agencies = Client.__table__, Agency.__table__
-_CLIENTS = (
-    select(
-        _clients.c.id,
-        _clients.c.role,
-        _clients.c.enabled,
-        _clients.c.demo,
-        _clients.c.name,
-        _agencies.c.kind,
-        _agencies.c.municipality,
-        _agencies.c.provider_url,
-    )
-    .outerjoin(_agencies, _agencies.c.id == _clients.c.id)
-    .where(_clients.c.id.in_(bindparam("ids", expanding=True)))
-)
+_WITH_AGENCY = select(
+    _clients.c.id,
+    _clients.c.role,
+    _clients.c.enabled,
+    _clients.c.demo,
+    _clients.c.name,
+    _agencies.c.kind,
+    _agencies.c.municipality,
+    _agencies.c.provider_url,
+).outerjoin(_agencies, _agencies.c.id == _clients.c.id)
+_CLIENTS = _WITH_AGENCY.where(_clients.c.id.in_(bindparam("ids", expanding=True)))
+# The lookup of requests (a caller; two parties) without an expanding IN, whose SQL is
+# rendered anew at every execution: a fifth of the statement's cost on asyncpg.
+_PAIR = _WITH_AGENCY.where(_clients.c.id.in_([bindparam("first"), bindparam("second")]))
 
 
 def get_client(session: Session, client_id: str) -> Client | None:
@@ -64,7 +64,11 @@ def get_agency(session: Session, agency_id: str) -> Agency | None:
 
 def clients(session: Session, *client_ids: str) -> dict[str, KnownClient]:
     """The clients of these ids that exist, with their agencies, in one query."""
-    rows = session.connection().execute(_CLIENTS, {"ids": list(client_ids)})
+    if 1 <= len(client_ids) <= 2:
+        first, second = client_ids[0], client_ids[-1]
+        rows = session.connection().execute(_PAIR, {"first": first, "second": second})
+    else:
+        rows = session.connection().execute(_CLIENTS, {"ids": list(client_ids)})
     return {row.id: _known(*row) for row in rows}
 
 

@@ -98,21 +98,31 @@ def _asyncpg_engines(url: URL, pool_size: int, ping_after_idle: float) -> LoopEn
     timeout = float(str(query.pop("connect_timeout", 60)))  # asyncpg's own argument
     dsn = url.set(drivername="postgresql", query=query).render_as_string(hide_password=False)
 
-    def engine(size: int, **server_settings: str) -> AsyncEngine:
+    def engine(size: int, **options: Any) -> AsyncEngine:
+        server_settings = options.pop("server_settings", {})
+
         async def connection() -> Any:
             return await asyncpg.connect(dsn, timeout=timeout, server_settings=server_settings)
 
         # No overflow: requests in the loop await a free connection, no thread is blocked.
         made = create_async_engine(
-            "postgresql+asyncpg://", async_creator=connection, pool_size=size, max_overflow=0
+            "postgresql+asyncpg://",
+            async_creator=connection,
+            pool_size=size,
+            max_overflow=0,
+            **options,
         )
         _ping_rested_connections(made.sync_engine, ping_after_idle)
         return made
 
     return LoopEngines(
         # Readers run without transactions (see Awaited) and cannot write.
-        reading=engine(pool_size, default_transaction_read_only="on").execution_options(
-            isolation_level="AUTOCOMMIT"
+        # (AUTOCOMMIT as the engine's own level is set once per connection, not at every
+        # checkout and return as an execution option would.)
+        reading=engine(
+            pool_size,
+            isolation_level="AUTOCOMMIT",
+            server_settings={"default_transaction_read_only": "on"},
         ),
         # The group committer runs one transaction at a time per loop.
         writing=engine(2),
