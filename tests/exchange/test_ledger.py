@@ -20,6 +20,21 @@ from tests.support import run_in_new_loop
 RELEASED_AT = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 
 
+def _release(
+    session: Session, exchange_id: str, consents: dict[str, tuple[str, int] | None]
+) -> None:
+    repository.add_release(
+        session,
+        exchange_id=exchange_id,
+        requester="koeln-jobcenter",
+        provider="koeln-auslaenderbehoerde",
+        subject_id="s-1",
+        purpose="case_management",
+        released_at=RELEASED_AT,
+        consents=consents,
+    )
+
+
 def _in_a_thread(database: Database, work: Callable[[Session], None]) -> None:
     with database.transaction() as session:
         work(session)
@@ -38,16 +53,7 @@ def _in_the_loop(database: Database, work: Callable[[Session], None]) -> None:
 @pytest.mark.parametrize("write", [_in_a_thread, _in_the_loop])
 def test_an_exchange_is_recorded_with_each_category_and_its_consent(database: Database, write):
     def record(session: Session) -> None:
-        repository.add_release(
-            session,
-            exchange_id="x-1",
-            requester="koeln-jobcenter",
-            provider="koeln-auslaenderbehoerde",
-            subject_id="s-1",
-            purpose="case_management",
-            released_at=RELEASED_AT,
-            consents={"residence_status": ("c-1", 3), "case_contact": None},
-        )
+        _release(session, "x-1", {"residence_status": ("c-1", 3), "case_contact": None})
 
     write(database, record)
 
@@ -76,16 +82,7 @@ def test_an_exchange_is_recorded_with_each_category_and_its_consent(database: Da
 def test_a_failed_release_leaves_nothing_behind(database: Database):
     def record_twice(session: Session) -> None:
         for _ in range(2):  # the second exchange of the same id fails
-            repository.add_release(
-                session,
-                exchange_id="x-2",
-                requester="koeln-jobcenter",
-                provider="koeln-auslaenderbehoerde",
-                subject_id="s-1",
-                purpose="case_management",
-                released_at=RELEASED_AT,
-                consents={"residence_status": ("c-1", 1)},
-            )
+            _release(session, "x-2", {"residence_status": ("c-1", 1)})
 
     with pytest.raises(IntegrityError):
         _in_the_loop(database, record_twice)
