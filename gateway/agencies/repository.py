@@ -82,7 +82,7 @@ def agencies(session: Session, *agency_ids: str) -> dict[str, Registered]:
     return {client.id: client.agency for client in found if client.agency is not None}
 
 
-def _known(  # the columns of _CLIENTS, in order
+def _known(  # the columns of _WITH_AGENCY, in order
     id_: str,
     role: str,
     enabled: bool,
