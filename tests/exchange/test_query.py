@@ -21,7 +21,7 @@ from sqlalchemy import select
 from consent.vocabulary import AgencyKind
 from gateway.agencies.tables import Agency
 from gateway.audit.tables import AuditEntry
-from gateway.exchange.tables import Exchange
+from gateway.exchange.tables import Exchange, Release
 from gateway.simulator.app import provider_app
 from tests.support import (
     LiveServer,
@@ -41,6 +41,13 @@ RESIDENCE = {
     "employment_permitted": "yes",
     "residence_obligation": "koeln",
     "integration_course_obligation": True,
+}
+CONTACT = {
+    "agency": ABH,
+    "caseworker_name": "Mehmet Yilmaz",
+    "phone": "+49 221 221-0",
+    "email": "auslaenderbehoerde@stadt-koeln.example",
+    "role": "caseworker",
 }
 FORM = "cross-agency-case-management"
 RELEASED = {"title", "valid_until", "employment_permitted", "residence_obligation"}
@@ -67,13 +74,17 @@ class World:
             f"{self.gateway.url}{path}", json=body, headers=self.token(agency), timeout=30
         )
 
-    def record_consent(self) -> str:
+    def record_consent(
+        self,
+        categories: tuple[str, ...] = ("residence_status",),
+        purposes: tuple[str, ...] = ("labour_market_integration",),
+    ) -> str:
         now = datetime.now(UTC)
         body = {
             "subject": {"references": {JC: "JC-4711", ABH: "ABH-0815"}},
             "given_by": [{"role": "data_subject"}],
-            "grants": [{"from": ABH, "to": JC, "categories": ["residence_status"],
-                        "purposes": ["labour_market_integration"]}],
+            "grants": [{"from": ABH, "to": JC, "categories": list(categories),
+                        "purposes": list(purposes)}],
             "valid_from": (now - timedelta(minutes=1)).isoformat(),
             "valid_until": (now + timedelta(days=90)).isoformat(),
             "notice": {"form_id": FORM, "form_version": "1", "language": "tr"},
@@ -83,11 +94,16 @@ class World:
         assert response.status_code == 201, response.text
         return str(response.json()["consent_id"])
 
-    def ask(self, purpose: str = "labour_market_integration", reference: str = "JC-4711"):
+    def ask(
+        self,
+        purpose: str = "labour_market_integration",
+        reference: str = "JC-4711",
+        categories: tuple[str, ...] = ("residence_status",),
+    ):
         body = {
             "provider": ABH,
             "subject_ref": reference,
-            "categories": ["residence_status"],
+            "categories": list(categories),
             "purpose": purpose,
         }
         return self.post("/v1/exchanges", body, self.jc)
@@ -153,6 +169,41 @@ def test_a_consented_query_returns_exactly_the_released_fields(world: World):
     assert world.audit() == [("permit", None)]
     with world.gateway.runtime.database.transaction(read_only=True) as session:
         assert session.get(Exchange, answer["exchange_id"]) is not None
+
+
+def test_a_query_for_several_categories_releases_each_under_its_own_flow(world: World):
+    world.cases["ABH-0815"]["case_contact"] = dict(CONTACT)
+    both = ("residence_status", "case_contact")
+    consent_id = world.record_consent(categories=both, purposes=("case_management",))
+    response = world.ask(purpose="case_management", categories=both)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert set(answer["data"]["residence_status"]) == RELEASED
+    assert answer["data"]["case_contact"] == CONTACT  # the flow releases all of its fields
+    bases = answer["bases"]
+    assert {bases[category]["consent_id"] for category in both} == {consent_id}
+    assert bases["residence_status"]["policy_flow"] != bases["case_contact"]["policy_flow"]
+    assert world.audit() == [("permit", None), ("permit", None)]  # an entry per category
+    with world.gateway.runtime.database.transaction(read_only=True) as session:
+        released = session.execute(
+            select(Release.category, Release.consent_id).where(
+                Release.exchange_id == answer["exchange_id"]
+            )
+        ).all()
+    assert sorted(tuple(row) for row in released) == [
+        ("case_contact", consent_id),
+        ("residence_status", consent_id),
+    ]
+
+
+def test_one_category_not_covered_refuses_the_whole_query(world: World):
+    world.cases["ABH-0815"]["case_contact"] = dict(CONTACT)
+    world.record_consent(purposes=("case_management",))  # residence status only
+    response = world.ask(purpose="case_management", categories=("residence_status", "case_contact"))
+    assert response.status_code == 403
+    assert response.json()["reason"] == "category_not_covered"
+    assert "data" not in response.json()
+    assert world.audit() == [("deny", "category_not_covered")]
 
 
 def test_without_a_consent_the_query_is_refused_and_audited(world: World):
