@@ -95,7 +95,7 @@ def bare_inserts(settings: Settings, count: int) -> float:
 
 def _worker(arguments: tuple[dict[str, object], int, int]) -> float:
     settings, count, offset = arguments
-    return audited_appends(Settings(**settings), count, offset)
+    return audited_appends(Settings.model_validate(settings), count, offset)
 
 
 def build_log(database: Database, audit: AuditLog, size: int) -> None:

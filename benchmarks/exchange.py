@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from joserfc.jwk import OKPKey
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -263,8 +264,12 @@ def _provider_token(env: dict[str, str], issuer: str) -> str:
     )
 
 
-def _measure(  # type: ignore[no-untyped-def]
-    gateway_url: str, passthrough_port: int, key, options, servers: dict[str, int]
+def _measure(
+    gateway_url: str,
+    passthrough_port: int,
+    key: OKPKey,
+    options: argparse.Namespace,
+    servers: dict[str, int],
 ) -> list[dict[str, dict[str, float]]]:
     """Each round measures the pass-through, then the gateway: taking turns, a burst of
     load from elsewhere on a shared machine spoils one round, not one side."""

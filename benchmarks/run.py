@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from itertools import chain
 from pathlib import Path
@@ -128,7 +129,12 @@ def _measure(url: str, key, options: argparse.Namespace, pid: int) -> dict[str, 
     return results
 
 
-def _run(call, requests: int, concurrency: int, servers: dict[str, int] | None = None):  # type: ignore[no-untyped-def]
+def _run(
+    call: Callable[[httpx.Client], int],
+    requests: int,
+    concurrency: int,
+    servers: dict[str, int] | None = None,
+) -> dict[str, float]:
     """Run ``requests`` calls from ``concurrency`` threads; report throughput, p50/p99 and,
     for each named server process (name -> pid), the CPU milliseconds it spent per request."""
     per_worker = max(1, requests // concurrency)
