@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from gateway.db.engine import Database, connect
 from gateway.db.migrate import upgrade
+from gateway.runtime import open_message_keys
 from gateway.settings import Settings
 
 
@@ -27,7 +28,7 @@ def load_settings(**overrides: object) -> Settings:
 
 def migrated_database(settings: Settings) -> Database:
     """The configured database, migrated to the newest schema first (idempotent)."""
-    upgrade(settings.database_url)
+    upgrade(settings.database_url, sealing=open_message_keys(settings))
     return connect(settings.database_url)
 
 

@@ -6,6 +6,7 @@ import click
 
 from gateway.cli.context import load_settings
 from gateway.db.migrate import upgrade
+from gateway.runtime import open_message_keys
 
 
 @click.group("db")
@@ -17,5 +18,5 @@ def db_group() -> None:
 def db_upgrade() -> None:
     """Migrate the database to the newest schema."""
     settings = load_settings()
-    upgrade(settings.database_url)
+    upgrade(settings.database_url, sealing=open_message_keys(settings))
     click.echo("database is up to date")

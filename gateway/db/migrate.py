@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -14,16 +15,23 @@ from gateway.db.engine import make_engine
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def alembic_config(database_url: str) -> Config:
+def alembic_config(database_url: str, sealing: Any = None) -> Config:
+    """``sealing``: the key folder's ``MessageKeys``, for migrations that seal what was
+    stored in clear (they refuse to run without it when there is something to seal)."""
     config = Config()
+    config.attributes["sealing"] = sealing
     config.set_main_option("script_location", str(MIGRATIONS))
     # Alembic's config is ConfigParser-based: a literal % must be doubled.
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(database_url), revision)
+def upgrade(database_url: str, revision: str = "head", *, sealing: Any = None) -> None:
+    command.upgrade(alembic_config(database_url, sealing), revision)
+
+
+def downgrade(database_url: str, revision: str, *, sealing: Any = None) -> None:
+    command.downgrade(alembic_config(database_url, sealing), revision)
 
 
 def is_current(database_url: str) -> bool:

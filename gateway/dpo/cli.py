@@ -12,7 +12,9 @@ import click
 from gateway.cli.context import load_settings, transaction
 from gateway.dpo import users
 from gateway.dpo.users import UserError
-from gateway.runtime import open_audit_log
+from gateway.messages.sealing import MessageKeys
+from gateway.runtime import open_audit_log, open_message_keys
+from gateway.settings import Settings
 
 
 @click.command("add-user")
@@ -42,6 +44,7 @@ def add_user(user_id: str, name: str, with_totp: bool, password_stdin: bool) -> 
                 name=name,
                 password=password,
                 with_totp=with_totp,
+                sealing=_sealing(settings),
                 now=datetime.now(UTC),
             )
     except UserError as refused:
@@ -65,6 +68,14 @@ def disable_user(user_id: str) -> None:
     except UserError as refused:
         raise click.ClickException(str(refused)) from None
     click.echo(f"disabled DPO user {user_id}" if changed else f"{user_id} was disabled already")
+
+
+def _sealing(settings: Settings) -> MessageKeys:
+    """The key folder's key-encryption keys, which seal TOTP secrets (made if there are none
+    yet, as ``gateway serve`` would)."""
+    sealing = open_message_keys(settings)
+    sealing.ensure()
+    return sealing
 
 
 def _password(from_stdin: bool) -> str:

@@ -37,6 +37,23 @@ def add_user(session: Session, new: DpoUser) -> bool:
     return True
 
 
+def users_sealed_with_other_keys(session: Session, key_id: str) -> Sequence[DpoUser]:
+    """Users whose TOTP secret another key than ``key_id`` wraps (locked: a rotation's
+    re-wrap must not cross a sign-in's update of the same row)."""
+    return session.scalars(
+        select(DpoUser)
+        .where(DpoUser.totp_key_id.is_not(None), DpoUser.totp_key_id != key_id)
+        .order_by(DpoUser.id)
+        .with_for_update()
+    ).all()
+
+
+def totp_key_ids(session: Session) -> set[str]:
+    """The key-encryption keys the users' TOTP secrets need."""
+    found = session.scalars(select(DpoUser.totp_key_id).distinct())
+    return {key_id for key_id in found if key_id is not None}
+
+
 # -- the audit log, aggregated ---------------------------------------------------------------
 
 

@@ -94,6 +94,7 @@ def sign_in(
         session,
         runtime.audit,
         runtime.settings,
+        runtime.sealing,
         signin.Credentials(user, password, code),
         address=address(request),
         request_id=_request_id(request),

@@ -9,6 +9,7 @@ name that was tried (it may be a mistyped password).
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,9 +20,12 @@ from sqlalchemy.orm import Session
 from gateway.audit.events import AuditEvent, EventType
 from gateway.audit.service import AuditLog
 from gateway.dpo import repository, totp, users
+from gateway.messages.sealing import MessageKeys, SealBroken
 from gateway.settings import Settings
 from gateway.web import sessions, throttle
 from gateway.web.sessions import PageSession, Realm
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ def sign_in(
     session: Session,
     audit: AuditLog,
     settings: Settings,
+    sealing: MessageKeys,
     given: Credentials,
     *,
     address: str | None,
@@ -74,8 +79,13 @@ def sign_in(
     right = users.password_matches(given.password, stored)
     if user is None or not user.enabled or not right:
         return _refuse(session, audit, settings, attempt, request_id, now)
-    if user.totp_secret is not None:
-        step = totp.matching_step(user.totp_secret, given.code, now)
+    try:
+        secret = users.totp_secret(user, sealing)
+    except SealBroken:  # an altered row, or its key lost: the operator must set TOTP anew
+        logger.warning("a DPO user's TOTP secret does not open; sign-in refused")
+        return _refuse(session, audit, settings, attempt, request_id, now)
+    if secret is not None:
+        step = totp.matching_step(secret, given.code, now)
         used = user.totp_last_step
         if step is None or (used is not None and step <= used):
             return _refuse(session, audit, settings, attempt, request_id, now)
@@ -88,7 +98,7 @@ def sign_in(
             EventType.DPO_SIGNED_IN,
             actor=user.id,
             request_id=request_id,
-            details={"totp": user.totp_secret is not None},
+            details={"totp": secret is not None},
         ),
         now=now,
     )

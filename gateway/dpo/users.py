@@ -1,7 +1,10 @@
 """DPO users: the people who sign in to the /dpo/ pages, added and disabled by the operator.
 
 Passwords are kept only as scrypt hashes (as client secrets are); a user may also have a TOTP
-secret for a second factor. Disabling a user ends their page sessions at once.
+secret for a second factor, which the gateway must be able to read back: it is sealed as message
+payloads are (``gateway.messages.sealing``: the key that opens it lives in the key folder, not
+in the database), bound to its user, and re-wrapped when the keys rotate. Disabling a user ends
+their page sessions at once.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from gateway.audit.events import OPERATOR, AuditEvent, EventType
 from gateway.audit.service import AuditLog
 from gateway.dpo import repository, totp
 from gateway.dpo.tables import DpoUser
+from gateway.messages.sealing import MessageKeys, Rewrapped, SealBroken, Sealed
 from gateway.web import sessions
 from gateway.web.sessions import Realm
 
@@ -71,6 +75,7 @@ def add_user(
     name: str,
     password: str,
     with_totp: bool,
+    sealing: MessageKeys,
     now: datetime,
 ) -> AddedUser:
     user_id = normalised_id(user_id)
@@ -92,10 +97,11 @@ def add_user(
         id=user_id,
         name=name,
         password_hash=hash_password(password),
-        totp_secret=secret,
         enabled=True,
         created_at=now,
     )
+    if secret is not None:
+        seal_totp_secret(user, secret, sealing)
     if not repository.add_user(session, user):
         raise UserError(f"a DPO user with id {user_id!r} exists already")
     audit.record(
@@ -126,3 +132,48 @@ def disable_user(session: Session, audit: AuditLog, user_id: str, now: datetime)
         now=now,
     )
     return True
+
+
+# -- the TOTP secret at rest -------------------------------------------------------------------
+
+
+def totp_context(user_id: str) -> bytes:
+    """What a sealed TOTP secret is bound to: its user. Copied to another user's row, it does
+    not open."""
+    return f"consent-gateway/dpo-user-totp:{user_id}".encode()
+
+
+def seal_totp_secret(user: DpoUser, secret: str, sealing: MessageKeys) -> None:
+    sealed = sealing.seal(secret.encode(), totp_context(user.id))
+    user.totp_key_id, user.totp_wrapped_key = sealed.key_id, sealed.wrapped_key
+    user.totp_nonce, user.totp_ciphertext = sealed.nonce, sealed.ciphertext
+
+
+def totp_secret(user: DpoUser, sealing: MessageKeys) -> str | None:
+    """The user's TOTP secret, None when TOTP is off; ``SealBroken`` if it does not open (its
+    row was altered, or its key is gone)."""
+    if user.totp_ciphertext is None:
+        return None
+    if user.totp_key_id is None or user.totp_wrapped_key is None or user.totp_nonce is None:
+        raise SealBroken("the TOTP secret's sealing is incomplete")
+    sealed = Sealed(user.totp_key_id, user.totp_wrapped_key, user.totp_nonce, user.totp_ciphertext)
+    return sealing.open(sealed, totp_context(user.id)).decode()
+
+
+def rewrap_totp_secrets(session: Session, sealing: MessageKeys) -> Rewrapped:
+    """Wrap every TOTP secret's data key with the active key-encryption key (after a
+    rotation); a secret that does not unwrap is left as it is, and counted."""
+    active, count, unreadable = sealing.active_kid(), 0, 0
+    for user in repository.users_sealed_with_other_keys(session, active):
+        assert user.totp_key_id is not None
+        assert user.totp_wrapped_key is not None
+        try:
+            user.totp_key_id, user.totp_wrapped_key = sealing.rewrap(
+                user.totp_key_id, user.totp_wrapped_key
+            )
+        except SealBroken:
+            unreadable += 1
+            continue
+        count += 1
+    session.flush()
+    return Rewrapped(count, unreadable)

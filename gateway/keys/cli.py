@@ -6,7 +6,7 @@ import click
 
 from gateway.audit.events import OPERATOR, AuditEvent, EventType
 from gateway.cli.context import load_settings, migrated_database, transaction
-from gateway.messages.service import rewrap_all
+from gateway.keys.rewrap import rewrap_sealed
 from gateway.runtime import open_audit_log, open_key_store, open_message_keys
 
 
@@ -51,11 +51,12 @@ def rotate() -> None:
         )
     database = migrated_database(settings)
     try:
-        rewrapped = rewrap_all(database, sealing)
+        rewrapped = rewrap_sealed(database, sealing)
     finally:
         database.dispose()
     click.echo(
-        f"message payloads: wrapping with {wrapping}; {rewrapped.count} stored keys re-wrapped"
+        f"message payloads and TOTP secrets: wrapping with {wrapping};"
+        f" {rewrapped.count} stored keys re-wrapped"
     )
     if rewrapped.unreadable:
         click.echo(

@@ -1,6 +1,7 @@
 """Message payloads at rest: AES-256-GCM under a fresh data key per message, the data key
 wrapped (RFC 3394 AES key wrap) by a key-encryption key that lives in the key folder, never in
-the database.
+the database. DPO users' TOTP secrets are sealed the same way (``gateway.dpo.users``), and
+``gateway.keys.rewrap`` re-wraps both after a rotation.
 
 Each key-encryption key is one file ``messages/<kid>.json`` (mode 0600) with its life: the
 newest unretired key wraps; retired keys still unwrap until every data key they wrapped has been
@@ -53,6 +54,12 @@ class Sealed:
     wrapped_key: bytes
     nonce: bytes
     ciphertext: bytes
+
+
+@dataclass(frozen=True)
+class Rewrapped:
+    count: int  # data keys now wrapped by the active key
+    unreadable: int  # data keys that did not unwrap: left as they are, their key kept
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ from gateway.messages.models import (
     MessagePage,
     MessageSummary,
 )
-from gateway.messages.sealing import MessageKeys, SealBroken, Sealed
+from gateway.messages.sealing import MessageKeys, Rewrapped, SealBroken, Sealed
 from gateway.messages.tables import Message, State
 from gateway.policy.model import PolicySet
 from gateway.settings import Settings
@@ -433,17 +433,11 @@ def expire(database: Database, audit: AuditLog, now: datetime | None = None) -> 
 # -- key rotation -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Rewrapped:
-    count: int  # data keys now wrapped by the active key
-    unreadable: int  # data keys that did not unwrap: left as they are, their key kept
-
-
 def rewrap_all(database: Database, sealing: MessageKeys, batch: int = 500) -> Rewrapped:
-    """Re-wrap every stored data key that another key than the active one wraps, a batch per
-    transaction (payloads are not touched, requests go on). Then erase retired key-encryption
-    keys nothing needs any more. A data key that does not unwrap is left as it is (its row
-    keeps naming its key, which therefore stays) and counted."""
+    """Re-wrap every message's data key that another key than the active one wraps, a batch
+    per transaction (payloads are not touched, requests go on). A data key that does not
+    unwrap is left as it is (its row keeps naming its key, which therefore stays) and counted.
+    (``gateway.keys.rewrap`` does this for everything sealed, then erases unused keys.)"""
     active, after, count, unreadable = sealing.active_kid(), "", 0, 0
     while True:
         with database.transaction() as session:
@@ -458,7 +452,4 @@ def rewrap_all(database: Database, sealing: MessageKeys, batch: int = 500) -> Re
         if len(rows) < batch:
             break
         after = rows[-1][0]
-    with database.transaction(read_only=True) as session:
-        in_use = repository.key_ids_in_use(session)
-    sealing.erase_unused(in_use)
     return Rewrapped(count, unreadable)

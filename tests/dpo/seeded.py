@@ -39,6 +39,7 @@ def add_user(runtime: Runtime, user_id: str = USER, name: str = NAME, *, with_to
             name=name,
             password=PASSWORD,
             with_totp=with_totp,
+            sealing=runtime.sealing,
             now=datetime.now(UTC),
         )
 

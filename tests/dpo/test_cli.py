@@ -3,6 +3,7 @@ a TOTP secret shown once as an otpauth:// URI, refusals that write nothing, and 
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -52,7 +53,7 @@ def test_a_user_added_with_the_password_on_stdin_can_sign_in(gateway, runtime, p
     assert result.exit_code == 0, result.output
     assert "otpauth://" not in result.output
     user = stored(runtime)["anna.schmidt"]
-    assert (user.name, user.enabled, user.totp_secret) == ("Anna Schmidt", True, None)
+    assert (user.name, user.enabled, user.has_totp) == ("Anna Schmidt", True, False)
     assert user.password_hash.startswith("scrypt$")
     assert GOOD not in user.password_hash
     assert users.password_matches(GOOD, user.password_hash)
@@ -124,9 +125,17 @@ def test_totp_prints_an_otpauth_uri_once_that_authenticator_apps_read(gateway, r
     query = {name: values[0] for name, values in parse_qs(parts.query).items()}
     assert query["algorithm"] == "SHA1"
     assert (query["digits"], query["period"]) == ("6", "30")
-    secret = stored(runtime)["jonas"].totp_secret
+    user = stored(runtime)["jonas"]
+    secret = users.totp_secret(user, runtime.sealing)
+    assert secret is not None
     assert query["secret"] == secret
     assert len(secret) == 32  # 160 bits, base32
+    # Sealed at rest: neither the secret nor its bytes are in the row.
+    row = " ".join(str(getattr(user, column.key)) for column in DpoUser.__table__.columns)
+    assert secret not in row
+    assert user.totp_ciphertext is not None
+    assert base64.b32decode(secret) not in user.totp_ciphertext
+    assert secret.encode() not in user.totp_ciphertext
     now = datetime.now(UTC)
     assert totp.code_matches(secret, totp.code_at(secret, now), now)
     # Shown once: nothing prints it again.

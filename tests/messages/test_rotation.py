@@ -7,25 +7,24 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import datetime, timedelta, tzinfo
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
 from gateway.app import create_app
 from gateway.audit.events import EventType
 from gateway.audit.tables import AuditEntry
-from gateway.cli.main import cli
-from gateway.messages import repository, sealing
+from gateway.messages import repository
 from gateway.messages.sealing import ERASE_AFTER, MessageKeys
 from gateway.messages.service import rewrap_all
 from gateway.runtime import Runtime
 from gateway.settings import Settings
 from tests.conftest import TEST_ISSUER
+from tests.keys.operator import Command, command_line, key_files, key_folder_clock, rotate
 from tests.messages.conftest import CONFERENCE, JA, JC, invitation
 
 Headers = Callable[[str], dict[str, str]]
@@ -33,44 +32,13 @@ SEALED = ("key_id", "wrapped_key", "nonce", "ciphertext")
 
 
 @pytest.fixture
-def gateway(settings: Settings, tmp_path: Path) -> Callable[..., Result]:
-    """Runs ``gateway ARGS...`` in-process, as an operator beside the running gateway: the same
-    database and key folder."""
-    runner = CliRunner(
-        env={
-            "GATEWAY_DATABASE_URL": settings.database_url,
-            "GATEWAY_KEY_DIR": str(settings.key_dir),
-            "GATEWAY_DEMO_DIR": str(tmp_path / "cli-demo"),
-            "GATEWAY_ISSUER": settings.issuer,
-        }
-    )
-    return lambda *args: runner.invoke(cli, list(args))
-
-
-def rotate(gateway: Callable[..., Result]) -> str:
-    result = gateway("keys", "rotate")
-    assert result.exception is None, result.output
-    assert result.exit_code == 0, result.output
-    return result.output
+def gateway(settings: Settings, tmp_path: Path) -> Command:
+    return command_line(settings, tmp_path)
 
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[timedelta], None]:
-    """Moves the key folder's clock (when keys are made, retired and erased) forward."""
-    offset = timedelta(0)
-
-    class Later(datetime):
-        @classmethod
-        def now(cls, tz: tzinfo | None = None) -> Later:
-            moment = datetime.now(tz) + offset
-            return cls.fromtimestamp(moment.timestamp(), tz)
-
-    def advance(by: timedelta) -> None:
-        nonlocal offset
-        offset += by
-
-    monkeypatch.setattr(sealing, "datetime", Later)
-    return advance
+    return key_folder_clock(monkeypatch)
 
 
 def sent(send: Callable[..., Any], topic: str = str(CONFERENCE["topic"])) -> str:
@@ -97,10 +65,6 @@ def stored(runtime: Runtime) -> dict[str, dict[str, Any]]:
 
 def key_ids(runtime: Runtime) -> set[str | None]:
     return {row["key_id"] for row in stored(runtime).values()}
-
-
-def key_files(settings: Settings) -> set[str]:
-    return {path.stem for path in (settings.key_dir / "messages").glob("*.json")}
 
 
 def audited(runtime: Runtime, event: EventType) -> list[dict[str, Any]]:

@@ -1,0 +1,189 @@
+"""DPO users' TOTP secrets at rest: sealed with the key folder's key-encryption keys and bound to
+their user, re-wrapped when the keys rotate (the retired key is kept while a secret needs it),
+and sealed by the migration that found them stored in clear."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import select, update
+
+from gateway.db.engine import make_engine
+from gateway.db.migrate import downgrade, upgrade
+from gateway.dpo import totp, users
+from gateway.dpo.tables import DpoUser
+from gateway.messages.sealing import ERASE_AFTER, MessageKeys
+from gateway.runtime import Runtime
+from gateway.settings import Settings
+from tests.dpo.conftest import sign_in
+from tests.dpo.seeded import PASSWORD, TOTP_NAME, TOTP_USER, USER, add_user, current_code
+from tests.keys.operator import Command, command_line, key_files, key_folder_clock, rotate
+from tests.support import fresh_database
+
+SEALED = ("totp_key_id", "totp_wrapped_key", "totp_nonce", "totp_ciphertext")
+CLEAR_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+@pytest.fixture
+def gateway(settings: Settings, tmp_path: Path) -> Command:
+    return command_line(settings, tmp_path)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[timedelta], None]:
+    return key_folder_clock(monkeypatch)
+
+
+def stored(runtime: Runtime, user_id: str = TOTP_USER) -> DpoUser:
+    with runtime.database.transaction(read_only=True) as session:
+        user = session.get(DpoUser, user_id)
+    assert user is not None
+    return user
+
+
+def signed_in(pages, code: str, user_id: str = TOTP_USER) -> bool:
+    pages.cookies.clear()
+    return bool(sign_in(pages, user_id, PASSWORD, code).status_code == 303)
+
+
+def test_a_sealed_secret_copied_to_another_user_does_not_open(pages, runtime: Runtime):
+    theirs = add_user(runtime, TOTP_USER, TOTP_NAME, with_totp=True)
+    add_user(runtime, USER, "Anna Schmidt", with_totp=True)
+    source = stored(runtime)
+    with runtime.database.transaction() as session:
+        session.execute(
+            update(DpoUser)
+            .where(DpoUser.id == USER)
+            .values({name: getattr(source, name) for name in SEALED})
+        )
+
+    # Jonas's current code for Anna, whose row now holds his sealed secret: it does not open.
+    assert theirs.totp_uri is not None
+    assert not signed_in(pages, current_code(theirs.totp_uri), USER)
+    assert signed_in(pages, current_code(theirs.totp_uri))  # where it belongs, it still works
+
+
+def test_rotating_the_keys_re_wraps_the_secret_and_keeps_it_working(
+    pages, runtime: Runtime, settings: Settings, gateway: Command, clock
+):
+    added = add_user(runtime, TOTP_USER, TOTP_NAME, with_totp=True)
+    assert added.totp_uri is not None
+    first = runtime.sealing.active_kid()
+    before = stored(runtime)
+
+    rotate(gateway)
+    clock(ERASE_AFTER + timedelta(minutes=1))
+    rotate(gateway)  # erases the first key: nothing names it any more
+
+    after = stored(runtime)
+    assert after.totp_key_id == runtime.sealing.active_kid()
+    assert after.totp_wrapped_key != before.totp_wrapped_key
+    assert (after.totp_nonce, after.totp_ciphertext) == (before.totp_nonce, before.totp_ciphertext)
+    assert first not in key_files(settings)
+    assert signed_in(pages, current_code(added.totp_uri))
+
+
+def test_a_retired_key_a_secret_still_needs_is_kept(
+    pages, runtime: Runtime, settings: Settings, gateway: Command, clock
+):
+    add_user(runtime, TOTP_USER, TOTP_NAME, with_totp=True)
+    first = runtime.sealing.active_kid()
+    with runtime.database.transaction() as session:  # a data key that no longer unwraps
+        session.execute(
+            update(DpoUser).where(DpoUser.id == TOTP_USER).values(totp_wrapped_key=bytes(40))
+        )
+
+    result = gateway("keys", "rotate")
+    clock(ERASE_AFTER + timedelta(minutes=1))
+    rotate(gateway)
+
+    assert "1 stored keys did not unwrap" in result.stderr
+    assert stored(runtime).totp_key_id == first
+    assert first in key_files(settings)
+    assert not signed_in(pages, "123456")  # refused, not a server error
+
+
+# -- the migration -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def before_sealing(postgres_url: str | None) -> Iterator[str]:
+    """A database at the revision before TOTP secrets were sealed, with one stored in clear."""
+    with fresh_database(postgres_url, "totp") as url:
+        downgrade(url, "0008")
+        engine = make_engine(url)
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO dpo_users (id, name, password_hash, totp_secret, enabled,"
+                    " created_at) VALUES (:id, 'Jonas Weber', :hash, :secret, :yes, :now)"
+                ),
+                {
+                    "id": TOTP_USER,
+                    "hash": users.hash_password(PASSWORD),
+                    "secret": CLEAR_SECRET,
+                    "yes": True,
+                    "now": datetime.now(UTC),
+                },
+            )
+        engine.dispose()
+        yield url
+
+
+def _revision(url: str) -> str | None:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+    finally:
+        engine.dispose()
+
+
+def test_the_migration_seals_a_secret_stored_in_clear(before_sealing: str, tmp_path: Path):
+    keys = MessageKeys(tmp_path / "keys")
+    keys.ensure()
+
+    upgrade(before_sealing, sealing=keys)
+
+    engine = make_engine(before_sealing)
+    try:
+        with engine.connect() as connection:
+            columns = {c["name"] for c in sa.inspect(connection).get_columns("dpo_users")}
+            row = connection.execute(select(DpoUser).where(DpoUser.id == TOTP_USER)).one()
+    finally:
+        engine.dispose()
+    assert "totp_secret" not in columns
+    user = DpoUser(**{name: getattr(row, name) for name in ("id", *SEALED)})
+    assert users.totp_secret(user, keys) == CLEAR_SECRET
+    assert CLEAR_SECRET.encode() not in (row.totp_ciphertext or b"")
+    now = datetime.now(UTC)
+    assert totp.code_matches(CLEAR_SECRET, totp.code_at(CLEAR_SECRET, now), now)
+
+    downgrade(before_sealing, "0008", sealing=keys)  # and back: the secret in clear again
+    engine = make_engine(before_sealing)
+    try:
+        with engine.connect() as connection:
+            secret = connection.execute(sa.text("SELECT totp_secret FROM dpo_users")).scalar()
+    finally:
+        engine.dispose()
+    assert secret == CLEAR_SECRET
+
+
+def test_without_the_keys_the_migration_changes_nothing(before_sealing: str):
+    with pytest.raises(RuntimeError, match="GATEWAY_KEY_DIR"):
+        upgrade(before_sealing)
+
+    assert _revision(before_sealing) == "0008"
+    engine = make_engine(before_sealing)
+    try:
+        with engine.connect() as connection:
+            columns = {c["name"] for c in sa.inspect(connection).get_columns("dpo_users")}
+            secret = connection.execute(sa.text("SELECT totp_secret FROM dpo_users")).scalar()
+    finally:
+        engine.dispose()
+    assert secret == CLEAR_SECRET
+    assert not columns & set(SEALED)  # checked before any change to the table
