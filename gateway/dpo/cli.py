@@ -44,7 +44,7 @@ def add_user(user_id: str, name: str, with_totp: bool, password_stdin: bool) -> 
                 name=name,
                 password=password,
                 with_totp=with_totp,
-                sealing=_sealing(settings),
+                sealing=_sealing(settings) if with_totp else None,
                 now=datetime.now(UTC),
             )
     except UserError as refused:
@@ -71,10 +71,14 @@ def disable_user(user_id: str) -> None:
 
 
 def _sealing(settings: Settings) -> MessageKeys:
-    """The key folder's key-encryption keys, which seal TOTP secrets (made if there are none
-    yet, as ``gateway serve`` would)."""
+    """The key folder's key-encryption keys, which seal TOTP secrets. Not made here: a secret
+    sealed with a key of a folder the gateway does not run with would never open."""
     sealing = open_message_keys(settings)
-    sealing.ensure()
+    if not sealing.is_loaded():
+        raise UserError(
+            f"no key-encryption key in {settings.key_dir / 'messages'}: run this with the"
+            " gateway's GATEWAY_KEY_DIR (gateway serve makes the keys when it first starts)"
+        )
     return sealing
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from gateway.audit.events import AuditEvent, EventType
 from gateway.audit.service import AuditLog
 from gateway.dpo import repository, totp, users
-from gateway.messages.sealing import MessageKeys, SealBroken
+from gateway.messages.sealing import MessageKeys, SealBroken, SealingError
 from gateway.settings import Settings
 from gateway.web import sessions, throttle
 from gateway.web.sessions import PageSession, Realm
@@ -81,8 +81,11 @@ def sign_in(
         return _refuse(session, audit, settings, attempt, request_id, now)
     try:
         secret = users.totp_secret(user, sealing)
-    except SealBroken:  # an altered row, or its key lost: the operator must set TOTP anew
+    except SealBroken:  # an altered row, or its key erased: this account cannot sign in
         logger.warning("a DPO user's TOTP secret does not open; sign-in refused")
+        return _refuse(session, audit, settings, attempt, request_id, now)
+    except SealingError:  # the key folder is unusable: refused like any failure, not a 500
+        logger.error("the key folder's key-encryption keys are unusable; DPO sign-in refused")
         return _refuse(session, audit, settings, attempt, request_id, now)
     if secret is not None:
         step = totp.matching_step(secret, given.code, now)

@@ -75,7 +75,7 @@ def add_user(
     name: str,
     password: str,
     with_totp: bool,
-    sealing: MessageKeys,
+    sealing: MessageKeys | None,  # seals the TOTP secret: needed with_totp
     now: datetime,
 ) -> AddedUser:
     user_id = normalised_id(user_id)
@@ -101,6 +101,8 @@ def add_user(
         created_at=now,
     )
     if secret is not None:
+        if sealing is None:
+            raise ValueError("a TOTP secret is stored sealed: the key folder's keys are needed")
         seal_totp_secret(user, secret, sealing)
     if not repository.add_user(session, user):
         raise UserError(f"a DPO user with id {user_id!r} exists already")
@@ -165,13 +167,12 @@ def rewrap_totp_secrets(session: Session, sealing: MessageKeys) -> Rewrapped:
     rotation); a secret that does not unwrap is left as it is, and counted."""
     active, count, unreadable = sealing.active_kid(), 0, 0
     for user in repository.users_sealed_with_other_keys(session, active):
-        assert user.totp_key_id is not None
-        assert user.totp_wrapped_key is not None
+        key_id, wrapped = user.totp_key_id, user.totp_wrapped_key
         try:
-            user.totp_key_id, user.totp_wrapped_key = sealing.rewrap(
-                user.totp_key_id, user.totp_wrapped_key
-            )
-        except SealBroken:
+            if key_id is None or wrapped is None:
+                raise SealBroken("the TOTP secret's sealing is incomplete")
+            user.totp_key_id, user.totp_wrapped_key = sealing.rewrap(key_id, wrapped)
+        except SealBroken:  # left as it is: the key its row names is kept
             unreadable += 1
             continue
         count += 1

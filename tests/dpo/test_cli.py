@@ -180,3 +180,25 @@ def test_disabling_an_unknown_user_is_refused(gateway, runtime):
     assert result.exit_code != 0
     assert "no DPO user" in result.output
     assert entry_count(runtime) == before
+
+
+def test_totp_needs_the_gateways_key_folder_and_makes_no_keys_of_its_own(
+    settings: Settings, runtime, tmp_path
+):
+    elsewhere = tmp_path / "not-the-gateways-keys"
+    runner = CliRunner(
+        env={
+            "GATEWAY_DATABASE_URL": settings.database_url,
+            "GATEWAY_KEY_DIR": str(elsewhere),
+            "GATEWAY_ISSUER": settings.issuer,
+        }
+    )
+    add = ["dpo", "add-user", "--name", "Jonas Weber", "--password-stdin"]
+
+    refused = runner.invoke(cli, [*add, "--id", "jonas", "--totp"], input=GOOD)
+    assert refused.exit_code != 0
+    assert "no key-encryption key" in refused.output
+    assert not (elsewhere / "messages").exists()
+    assert "jonas" not in stored(runtime)
+    # Without TOTP nothing is sealed, and no key is needed.
+    assert runner.invoke(cli, [*add, "--id", "anna"], input=GOOD).exit_code == 0

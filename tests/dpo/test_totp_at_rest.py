@@ -107,6 +107,42 @@ def test_a_retired_key_a_secret_still_needs_is_kept(
     assert not signed_in(pages, "123456")  # refused, not a server error
 
 
+def test_a_broken_key_folder_refuses_the_sign_in_like_any_failure(
+    pages, runtime: Runtime, settings: Settings
+):
+    added = add_user(runtime, TOTP_USER, TOTP_NAME, with_totp=True)
+    assert added.totp_uri is not None
+    (settings.key_dir / "messages" / "kek-broken.json").write_text("not a key")
+
+    wrong_password = sign_in(pages, TOTP_USER, "falsches Passwort!", current_code(added.totp_uri))
+    right_password = sign_in(pages, TOTP_USER, PASSWORD, current_code(added.totp_uri))
+
+    # The right password must not show: the same refusal, not a server error.
+    assert right_password.status_code == wrong_password.status_code == 200
+    assert "Sign-in failed." in right_password.text
+    assert not any(v.startswith("gw_dpo=") for v in right_password.headers.get_list("set-cookie"))
+
+
+def test_a_row_whose_sealing_is_incomplete_is_left_and_its_key_kept(
+    runtime: Runtime, settings: Settings, gateway: Command, clock
+):
+    add_user(runtime, TOTP_USER, TOTP_NAME, with_totp=True)
+    first = runtime.sealing.active_kid()
+    with runtime.database.transaction() as session:
+        session.execute(
+            update(DpoUser).where(DpoUser.id == TOTP_USER).values(totp_wrapped_key=None)
+        )
+
+    result = gateway("keys", "rotate")
+    clock(ERASE_AFTER + timedelta(minutes=1))
+    rotate(gateway)
+
+    assert result.exit_code == 0, result.output
+    assert "1 stored keys did not unwrap" in result.stderr
+    assert stored(runtime).totp_key_id == first
+    assert first in key_files(settings)
+
+
 # -- the migration -------------------------------------------------------------------------------
 
 
@@ -173,9 +209,13 @@ def test_the_migration_seals_a_secret_stored_in_clear(before_sealing: str, tmp_p
     assert secret == CLEAR_SECRET
 
 
-def test_without_the_keys_the_migration_changes_nothing(before_sealing: str):
+@pytest.mark.parametrize("keys", ["none given", "an empty key folder"])
+def test_without_the_keys_the_migration_changes_nothing(
+    before_sealing: str, tmp_path: Path, keys: str
+):
+    sealing = MessageKeys(tmp_path / "elsewhere") if keys == "an empty key folder" else None
     with pytest.raises(RuntimeError, match="GATEWAY_KEY_DIR"):
-        upgrade(before_sealing)
+        upgrade(before_sealing, sealing=sealing)
 
     assert _revision(before_sealing) == "0008"
     engine = make_engine(before_sealing)

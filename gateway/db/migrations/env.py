@@ -9,7 +9,8 @@ from gateway.db.metadata import metadata
 
 config = context.config
 
-engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
+# A failed statement's error names no parameters: a migration may move secrets.
+engine = make_engine(config.get_main_option("sqlalchemy.url") or "", hide_parameters=True)
 try:
     with engine.connect() as connection:
         context.configure(

@@ -34,11 +34,15 @@ _users = sa.table(
 
 
 def _sealing(count: int) -> Any:
+    """The key folder's keys, checked before anything changes. Never made here: a secret
+    sealed with a key of the wrong folder, its clear column dropped, would be lost."""
     sealing = context.config.attributes.get("sealing")
-    if sealing is None:
+    if sealing is None or not sealing.is_loaded():
         raise RuntimeError(
             f"{count} DPO user(s) have a TOTP secret this migration must seal or open with the"
-            " key folder's message keys: run `gateway db upgrade` with GATEWAY_KEY_DIR set"
+            " key-encryption keys of the gateway's key folder (GATEWAY_KEY_DIR, its messages/"
+            " folder), and there are none there: point GATEWAY_KEY_DIR at the folder the"
+            " gateway runs with and run `gateway db upgrade` again"
         )
     return sealing
 
