@@ -29,6 +29,7 @@ class EventType(StrEnum):
     AUDIT_VERIFIED = "audit.verified"
     DPO_USER_ADDED = "dpo_user.added"
     DPO_USER_DISABLED = "dpo_user.disabled"
+    DPO_USER_TOTP_RESET = "dpo_user.totp_reset"
     DPO_SIGNED_IN = "dpo.signed_in"
     DPO_SIGN_IN_FAILED = "dpo.sign_in_failed"
     DPO_SIGNED_OUT = "dpo.signed_out"

@@ -9,7 +9,7 @@ from gateway.audit.cli import audit_group
 from gateway.cli.serve import serve
 from gateway.db.cli import db_group
 from gateway.demo.cli import demo_group
-from gateway.dpo.cli import add_user, disable_user
+from gateway.dpo.cli import add_user, disable_user, reset_totp
 from gateway.keys.cli import keys_group
 from gateway.monitoring.cli import aggregate_command
 from gateway.policy.cli import policy_group
@@ -39,3 +39,4 @@ for command in (
 monitoring_group.add_command(aggregate_command)
 dpo_group.add_command(add_user)
 dpo_group.add_command(disable_user)
+dpo_group.add_command(reset_totp)

@@ -1,4 +1,4 @@
-"""``gateway dpo add-user`` and ``gateway dpo disable-user``: the people who sign in to the
+"""``gateway dpo add-user``, ``disable-user`` and ``reset-totp``: the people who sign in to the
 /dpo/ pages. A password is never a command-line argument: it is prompted for twice, or read
 from standard input with --password-stdin."""
 
@@ -68,6 +68,27 @@ def disable_user(user_id: str) -> None:
     except UserError as refused:
         raise click.ClickException(str(refused)) from None
     click.echo(f"disabled DPO user {user_id}" if changed else f"{user_id} was disabled already")
+
+
+@click.command("reset-totp")
+@click.option("--id", "user_id", required=True)
+def reset_totp(user_id: str) -> None:
+    """Give a DPO user a new TOTP secret (a lost phone, or to turn codes on): the old one stops
+    working at once, their sessions end, and the new otpauth:// URI is printed once."""
+    settings = load_settings()
+    try:
+        with transaction(settings) as session:
+            uri = users.reset_totp(
+                session,
+                open_audit_log(settings),
+                user_id,
+                _sealing(settings),
+                datetime.now(UTC),
+            )
+    except UserError as refused:
+        raise click.ClickException(str(refused)) from None
+    click.echo("Add this to the user's authenticator app now; it is not shown again:")
+    click.echo(uri)
 
 
 def _sealing(settings: Settings) -> MessageKeys:

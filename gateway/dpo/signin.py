@@ -81,7 +81,7 @@ def sign_in(
         return _refuse(session, audit, settings, attempt, request_id, now)
     try:
         secret = users.totp_secret(user, sealing)
-    except SealBroken:  # an altered row, or its key erased: this account cannot sign in
+    except SealBroken:  # an altered row, or its key erased: `gateway dpo reset-totp` mends it
         logger.warning("a DPO user's TOTP secret does not open; sign-in refused")
         return _refuse(session, audit, settings, attempt, request_id, now)
     except SealingError:  # the key folder is unusable: refused like any failure, not a 500

@@ -136,6 +136,27 @@ def disable_user(session: Session, audit: AuditLog, user_id: str, now: datetime)
     return True
 
 
+def reset_totp(
+    session: Session, audit: AuditLog, user_id: str, sealing: MessageKeys, now: datetime
+) -> str:
+    """A new TOTP secret for the user (a lost phone; or TOTP turned on): the old one stops
+    working, their sessions end, and the otpauth:// URI of the new one is returned, once."""
+    user = repository.user(session, normalised_id(user_id), for_update=True)
+    if user is None:
+        raise UserError("no DPO user with this id")
+    secret = totp.new_secret()
+    seal_totp_secret(user, secret, sealing)
+    user.totp_last_step = None
+    sessions.end_all_for(session, Realm.DPO, user.id)
+    session.flush()
+    audit.record(
+        session,
+        AuditEvent(EventType.DPO_USER_TOTP_RESET, actor=OPERATOR, details={"user": user.id}),
+        now=now,
+    )
+    return totp.provisioning_uri(secret, user.id)
+
+
 # -- the TOTP secret at rest -------------------------------------------------------------------
 
 

@@ -202,3 +202,48 @@ def test_totp_needs_the_gateways_key_folder_and_makes_no_keys_of_its_own(
     assert "jonas" not in stored(runtime)
     # Without TOTP nothing is sealed, and no key is needed.
     assert runner.invoke(cli, [*add, "--id", "anna"], input=GOOD).exit_code == 0
+
+
+def _uri_secret(output: str) -> str:
+    (uri,) = [line for line in output.splitlines() if line.startswith("otpauth://")]
+    return parse_qs(urlsplit(uri).query)["secret"][0]
+
+
+def test_resetting_totp_replaces_the_secret_ends_sessions_and_is_audited(gateway, runtime, pages):
+    added = gateway("add-user", "--id", "jonas", "--name", "Jonas Weber", "--totp",
+                    "--password-stdin", input=GOOD)  # fmt: skip
+    old = _uri_secret(added.output)
+    now = datetime.now(UTC)
+    assert sign_in(pages, "jonas", GOOD, totp.code_at(old, now)).status_code == 303
+
+    result = gateway("reset-totp", "--id", "Jonas ")  # matched as sign-in names are
+    assert result.exit_code == 0, result.output
+    new = _uri_secret(result.output)
+    assert new != old
+    assert users.totp_secret(stored(runtime)["jonas"], runtime.sealing) == new
+    with runtime.database.transaction(read_only=True) as session:
+        assert session.scalars(select(WebSession)).all() == []
+    pages.cookies.clear()
+    later = datetime.now(UTC)
+    assert sign_in(pages, "jonas", GOOD, totp.code_at(old, later)).status_code == 200  # refused
+    assert sign_in(pages, "jonas", GOOD, totp.code_at(new, later)).status_code == 303
+    (body,) = recorded(runtime, EventType.DPO_USER_TOTP_RESET)
+    assert (body["actor"], body["details"]) == ("operator", {"user": "jonas"})
+    assert new not in str(body)
+
+
+def test_resetting_turns_totp_on_for_a_user_without_it(gateway, runtime, pages):
+    gateway("add-user", "--id", "anna", "--name", "Anna", "--password-stdin", input=GOOD)
+    secret = _uri_secret(gateway("reset-totp", "--id", "anna").output)
+    assert sign_in(pages, "anna", GOOD).status_code == 200  # a code is needed now
+    now = datetime.now(UTC)
+    assert sign_in(pages, "anna", GOOD, totp.code_at(secret, now)).status_code == 303
+
+
+def test_resetting_totp_of_an_unknown_user_is_refused(gateway, runtime):
+    before = entry_count(runtime)
+    result = gateway("reset-totp", "--id", "nobody")
+    assert result.exit_code != 0
+    assert "no DPO user" in result.output
+    assert "otpauth" not in result.output
+    assert entry_count(runtime) == before
