@@ -8,18 +8,20 @@ that this run creates on that server and drops at the end, so runs never see eac
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from gateway.app import create_app
-from gateway.db.engine import Database
+from gateway.db.engine import READ_ONLY, Database
 from gateway.db.metadata import metadata
 from gateway.db.migrate import upgrade
 from gateway.runtime import Runtime
@@ -90,8 +92,23 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 @pytest.fixture
 def runtime(settings: Settings) -> Iterator[Runtime]:
     runtime = Runtime.start(settings)
+    refuse_writes_in_read_only_transactions(runtime.database.engine)
     yield runtime
     runtime.close()
+
+
+_WRITES = re.compile(r"\b(INSERT\s+INTO|DELETE\s+FROM|UPDATE\s+\S+\s+SET)\b", re.IGNORECASE)
+
+
+def refuse_writes_in_read_only_transactions(engine: Engine) -> None:
+    """A read-only transaction promises to write nothing (on SQLite it then does not take the
+    write lock), but nothing in the database holds it to that on the request path's engine:
+    in tests, a write in one fails."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _refuse(connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if connection.get_execution_options().get(READ_ONLY) and _WRITES.search(statement):
+            raise AssertionError(f"a write in a read-only transaction: {statement[:60]}")
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
-from gateway.db.session import WritingSession
+from gateway.db.session import DbSession, WritingSession
 from gateway.portal import history, service, views
 from gateway.runtime import Runtime, RuntimeDep
 from gateway.web import sessions
@@ -33,7 +33,7 @@ CONSENTS = "/portal/consents"
 def sign_in_page(
     request: Request,
     language: PageLanguage,
-    session: WritingSession,
+    session: WritingSession,  # a visitor's expired session is removed here
     runtime: RuntimeDep,
     notice: NoticeName = "",
 ) -> HTMLResponse | RedirectResponse:
@@ -106,7 +106,7 @@ def _sign_in_form(
 def consents_page(
     request: Request,
     language: PageLanguage,
-    session: WritingSession,
+    session: DbSession,
     person: Person,
     notice: NoticeName = "",
 ) -> HTMLResponse:
@@ -119,7 +119,7 @@ def consents_page(
 def receipt_page(
     request: Request,
     language: PageLanguage,
-    session: WritingSession,
+    session: DbSession,
     runtime: RuntimeDep,
     person: Person,
     consent_id: str,
@@ -139,7 +139,7 @@ def receipt_page(
 def confirm_withdrawal(
     request: Request,
     language: PageLanguage,
-    session: WritingSession,
+    session: DbSession,
     person: Person,
     consent_id: str,
 ) -> HTMLResponse:
@@ -150,7 +150,7 @@ def confirm_withdrawal(
 def confirm_permission_withdrawal(
     request: Request,
     language: PageLanguage,
-    session: WritingSession,
+    session: DbSession,
     person: Person,
     consent_id: str,
     number: int,
@@ -224,7 +224,7 @@ def _withdraw(
 def history_page(
     request: Request,
     language: PageLanguage,
-    session: WritingSession,
+    session: DbSession,
     runtime: RuntimeDep,
     person: Person,
 ) -> HTMLResponse:

@@ -98,3 +98,12 @@ def test_a_burst_of_concurrent_requests_reuses_the_pools_connections(runtime):
 
     assert first_burst >= 1
     assert len(opened) == first_burst  # the second burst opened none
+
+
+def test_the_suite_refuses_a_write_in_a_read_only_transaction(runtime):
+    """The guard of tests/conftest.py: a read-only transaction that writes fails the test."""
+    with (
+        pytest.raises(AssertionError, match="read-only"),
+        runtime.database.transaction(read_only=True) as session,
+    ):
+        session.execute(text("DELETE FROM audit_pending"))
