@@ -1,4 +1,5 @@
-"""DPO users: the people who sign in to the /dpo/ pages, added and disabled by the operator.
+"""DPO users: the people who sign in to the /dpo/ pages, added, disabled and given new TOTP
+secrets by the operator.
 
 Passwords are kept only as scrypt hashes (as client secrets are); a user may also have a TOTP
 secret for a second factor, which the gateway must be able to read back: it is sealed as message
