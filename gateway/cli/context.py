@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from gateway.db.engine import Database, connect
-from gateway.db.migrate import upgrade
+from gateway.db.migrate import MigrationRefused, upgrade
 from gateway.runtime import open_message_keys
 from gateway.settings import Settings
 
@@ -28,7 +28,10 @@ def load_settings(**overrides: object) -> Settings:
 
 def migrated_database(settings: Settings) -> Database:
     """The configured database, migrated to the newest schema first (idempotent)."""
-    upgrade(settings.database_url, sealing=open_message_keys(settings))
+    try:
+        upgrade(settings.database_url, sealing=open_message_keys(settings))
+    except MigrationRefused as refused:
+        raise click.ClickException(str(refused)) from None
     return connect(settings.database_url)
 
 

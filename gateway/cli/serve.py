@@ -15,7 +15,7 @@ from gateway.cli.context import load_settings, migrated_database
 from gateway.db.engine import Database
 from gateway.demo.agencies import set_up
 from gateway.policy.loader import PolicyError
-from gateway.runtime import load_data_files, open_audit_log, open_key_store
+from gateway.runtime import load_data_files, open_audit_log, open_key_store, open_message_keys
 from gateway.schemas.registry import SchemaError
 from gateway.settings import Settings
 
@@ -45,8 +45,11 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.environ["GATEWAY_METRICS_DIR"]
     settings = load_settings()
 
+    # Made here, once, so that several workers starting together do not each create keys; the
+    # key-encryption keys before migrating, which may seal what was stored in clear with them
+    # (this is the key folder the gateway runs with: serving makes its first key anyway).
+    open_message_keys(settings).ensure()
     database = migrated_database(settings)
-    # Made here, once, so that several workers starting together do not each create keys.
     open_key_store(settings).ensure()
     audit = open_audit_log(settings)
     _audit_policies(settings, database, audit)

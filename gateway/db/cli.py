@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from gateway.cli.context import load_settings
-from gateway.db.migrate import upgrade
+from gateway.db.migrate import MigrationRefused, upgrade
 from gateway.runtime import open_message_keys
 
 
@@ -18,5 +18,8 @@ def db_group() -> None:
 def db_upgrade() -> None:
     """Migrate the database to the newest schema."""
     settings = load_settings()
-    upgrade(settings.database_url, sealing=open_message_keys(settings))
+    try:
+        upgrade(settings.database_url, sealing=open_message_keys(settings))
+    except MigrationRefused as refused:
+        raise click.ClickException(str(refused)) from None
     click.echo("database is up to date")

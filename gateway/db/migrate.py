@@ -15,6 +15,11 @@ from gateway.db.engine import make_engine
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
+class MigrationRefused(Exception):
+    """A migration found it cannot run here, before changing anything; the message says why
+    and what to do."""
+
+
 def alembic_config(database_url: str, sealing: Any = None) -> Config:
     """``sealing``: the key folder's ``MessageKeys``, for migrations that seal what was
     stored in clear (they refuse to run without it when there is something to seal)."""

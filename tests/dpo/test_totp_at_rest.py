@@ -13,12 +13,13 @@ import sqlalchemy as sa
 from sqlalchemy import select, update
 
 from gateway.db.engine import make_engine
-from gateway.db.migrate import downgrade, upgrade
+from gateway.db.migrate import MigrationRefused, downgrade, is_current, upgrade
 from gateway.dpo import totp, users
 from gateway.dpo.tables import DpoUser
 from gateway.messages.sealing import ERASE_AFTER, MessageKeys
 from gateway.runtime import Runtime
 from gateway.settings import Settings
+from tests.cli.test_serve import gateway_command, serving
 from tests.dpo.conftest import sign_in
 from tests.dpo.seeded import PASSWORD, TOTP_NAME, TOTP_USER, USER, add_user, current_code
 from tests.keys.operator import Command, command_line, key_files, key_folder_clock, rotate
@@ -214,7 +215,7 @@ def test_without_the_keys_the_migration_changes_nothing(
     before_sealing: str, tmp_path: Path, keys: str
 ):
     sealing = MessageKeys(tmp_path / "elsewhere") if keys == "an empty key folder" else None
-    with pytest.raises(RuntimeError, match="GATEWAY_KEY_DIR"):
+    with pytest.raises(MigrationRefused, match="GATEWAY_KEY_DIR"):
         upgrade(before_sealing, sealing=sealing)
 
     assert _revision(before_sealing) == "0008"
@@ -227,3 +228,35 @@ def test_without_the_keys_the_migration_changes_nothing(
         engine.dispose()
     assert secret == CLEAR_SECRET
     assert not columns & set(SEALED)  # checked before any change to the table
+
+
+def test_the_cli_refuses_the_upgrade_with_the_reason_and_no_traceback(
+    before_sealing: str, tmp_path: Path
+):
+    refused = gateway_command("db", "upgrade", cwd=tmp_path, database_url=before_sealing)
+
+    assert refused.returncode != 0
+    assert "GATEWAY_KEY_DIR" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert CLEAR_SECRET not in refused.stderr + refused.stdout
+    assert _revision(before_sealing) == "0008"
+
+
+def test_starting_the_gateway_seals_the_secrets_with_its_key_folder(
+    before_sealing: str, tmp_path: Path
+):
+    """An installation whose key folder never got a key-encryption key (no gateway ever served
+    with it): serve makes the first, then upgrades."""
+    with serving(cwd=tmp_path, database_url=before_sealing, name="upgrade") as server:
+        assert CLEAR_SECRET not in server.log.read_text()
+
+    assert is_current(before_sealing)
+    engine = make_engine(before_sealing)
+    try:
+        with engine.connect() as connection:
+            row = connection.execute(select(DpoUser).where(DpoUser.id == TOTP_USER)).one()
+    finally:
+        engine.dispose()
+    user = DpoUser(**{name: getattr(row, name) for name in ("id", *SEALED)})
+    keys = MessageKeys(tmp_path / "gateway-keys")  # serve's default folder, in its directory
+    assert users.totp_secret(user, keys) == CLEAR_SECRET

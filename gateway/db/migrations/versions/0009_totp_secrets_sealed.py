@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import context, op
 
+from gateway.db.migrate import MigrationRefused
 from gateway.dpo.users import totp_context
 from gateway.messages.sealing import Sealed
 
@@ -38,11 +39,12 @@ def _sealing(count: int) -> Any:
     sealed with a key of the wrong folder, its clear column dropped, would be lost."""
     sealing = context.config.attributes.get("sealing")
     if sealing is None or not sealing.is_loaded():
-        raise RuntimeError(
+        raise MigrationRefused(
             f"{count} DPO user(s) have a TOTP secret this migration must seal or open with the"
             " key-encryption keys of the gateway's key folder (GATEWAY_KEY_DIR, its messages/"
             " folder), and there are none there: point GATEWAY_KEY_DIR at the folder the"
-            " gateway runs with and run `gateway db upgrade` again"
+            " gateway runs with, or start the gateway (gateway serve) with it, which makes the"
+            " first key before it upgrades the database"
         )
     return sealing
 
