@@ -29,6 +29,7 @@ from gateway.settings import Settings
 from tests.support import Clients, LiveServer, fresh_database, start_live_server
 
 TEST_ISSUER = "http://localhost"
+pytest_plugins = ["tests.keys.operator"]  # the operator's command line and the key folder's clock
 
 
 def pytest_report_header() -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -18,9 +18,9 @@ from gateway.audit.events import AuditEvent, Decision, EventType
 from gateway.audit.notes import Verifier, verify_checkpoint
 from gateway.audit.service import AuditLog
 from gateway.audit.tables import AuditEntry, AuditLeaf
-from gateway.cli.main import cli
 from gateway.runtime import Runtime
 from gateway.settings import Settings
+from tests.keys.operator import Command, command_line
 from tests.support import Clients, client_assertion, new_ed25519, public_jwks, token_form
 
 TOKEN_ENDPOINT = "http://localhost/oauth/token"
@@ -28,21 +28,9 @@ NOW = datetime.now(UTC)
 
 
 @pytest.fixture
-def gateway(settings: Settings, tmp_path: Path):
+def gateway(settings: Settings, tmp_path: Path) -> Command:
     """Runs ``gateway ARGS...`` in-process against the test database and key folder."""
-    runner = CliRunner(
-        env={
-            "GATEWAY_DATABASE_URL": settings.database_url,
-            "GATEWAY_KEY_DIR": str(settings.key_dir),
-            "GATEWAY_DEMO_DIR": str(tmp_path / "cli-demo"),
-            "GATEWAY_ISSUER": settings.issuer,
-        }
-    )
-
-    def run(*args: str, input: str | None = None) -> Result:
-        return runner.invoke(cli, list(args), input=input)
-
-    return run
+    return command_line(settings, tmp_path)
 
 
 def succeeded(result: Result) -> str:

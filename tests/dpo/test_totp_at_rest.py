@@ -4,7 +4,7 @@ and sealed by the migration that found them stored in clear."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,21 +22,11 @@ from gateway.settings import Settings
 from tests.cli.test_serve import gateway_command, serving
 from tests.dpo.conftest import sign_in
 from tests.dpo.seeded import PASSWORD, TOTP_NAME, TOTP_USER, USER, add_user, current_code
-from tests.keys.operator import Command, command_line, key_files, key_folder_clock, rotate
+from tests.keys.operator import Command, key_files, rotate
 from tests.support import fresh_database
 
 SEALED = ("totp_key_id", "totp_wrapped_key", "totp_nonce", "totp_ciphertext")
 CLEAR_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
-
-
-@pytest.fixture
-def gateway(settings: Settings, tmp_path: Path) -> Command:
-    return command_line(settings, tmp_path)
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[timedelta], None]:
-    return key_folder_clock(monkeypatch)
 
 
 def stored(runtime: Runtime, user_id: str = TOTP_USER) -> DpoUser:
@@ -69,16 +59,16 @@ def test_a_sealed_secret_copied_to_another_user_does_not_open(pages, runtime: Ru
 
 
 def test_rotating_the_keys_re_wraps_the_secret_and_keeps_it_working(
-    pages, runtime: Runtime, settings: Settings, gateway: Command, clock
+    pages, runtime: Runtime, settings: Settings, operator: Command, key_clock
 ):
     added = add_user(runtime, TOTP_USER, TOTP_NAME, with_totp=True)
     assert added.totp_uri is not None
     first = runtime.sealing.active_kid()
     before = stored(runtime)
 
-    rotate(gateway)
-    clock(ERASE_AFTER + timedelta(minutes=1))
-    rotate(gateway)  # erases the first key: nothing names it any more
+    rotate(operator)
+    key_clock(ERASE_AFTER + timedelta(minutes=1))
+    rotate(operator)  # erases the first key: nothing names it any more
 
     after = stored(runtime)
     assert after.totp_key_id == runtime.sealing.active_kid()
@@ -89,7 +79,7 @@ def test_rotating_the_keys_re_wraps_the_secret_and_keeps_it_working(
 
 
 def test_a_retired_key_a_secret_still_needs_is_kept(
-    pages, runtime: Runtime, settings: Settings, gateway: Command, clock
+    pages, runtime: Runtime, settings: Settings, operator: Command, key_clock
 ):
     add_user(runtime, TOTP_USER, TOTP_NAME, with_totp=True)
     first = runtime.sealing.active_kid()
@@ -98,9 +88,9 @@ def test_a_retired_key_a_secret_still_needs_is_kept(
             update(DpoUser).where(DpoUser.id == TOTP_USER).values(totp_wrapped_key=bytes(40))
         )
 
-    result = gateway("keys", "rotate")
-    clock(ERASE_AFTER + timedelta(minutes=1))
-    rotate(gateway)
+    result = operator("keys", "rotate")
+    key_clock(ERASE_AFTER + timedelta(minutes=1))
+    rotate(operator)
 
     assert "1 stored keys did not unwrap" in result.stderr
     assert stored(runtime).totp_key_id == first
@@ -125,7 +115,7 @@ def test_a_broken_key_folder_refuses_the_sign_in_like_any_failure(
 
 
 def test_a_row_whose_sealing_is_incomplete_is_left_and_its_key_kept(
-    runtime: Runtime, settings: Settings, gateway: Command, clock
+    runtime: Runtime, settings: Settings, operator: Command, key_clock
 ):
     add_user(runtime, TOTP_USER, TOTP_NAME, with_totp=True)
     first = runtime.sealing.active_kid()
@@ -134,9 +124,9 @@ def test_a_row_whose_sealing_is_incomplete_is_left_and_its_key_kept(
             update(DpoUser).where(DpoUser.id == TOTP_USER).values(totp_wrapped_key=None)
         )
 
-    result = gateway("keys", "rotate")
-    clock(ERASE_AFTER + timedelta(minutes=1))
-    rotate(gateway)
+    result = operator("keys", "rotate")
+    key_clock(ERASE_AFTER + timedelta(minutes=1))
+    rotate(operator)
 
     assert result.exit_code == 0, result.output
     assert "1 stored keys did not unwrap" in result.stderr

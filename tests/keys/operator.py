@@ -1,5 +1,6 @@
 """The operator beside a running gateway, for the tests of key rotation: ``gateway`` commands
-run in-process on the same database and key folder, and a clock for the key folder."""
+run in-process on the same database and key folder, and a clock for the key folder. Its
+fixtures (``operator``, ``key_clock``) are registered for every test by tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -28,7 +29,11 @@ def command_line(settings: Settings, tmp_path: Path) -> Command:
             "GATEWAY_ISSUER": settings.issuer,
         }
     )
-    return lambda *args: runner.invoke(cli, list(args))
+
+    def run(*args: str, input: str | None = None) -> Result:
+        return runner.invoke(cli, list(args), input=input)
+
+    return run
 
 
 def rotate(gateway: Command) -> str:
@@ -54,6 +59,18 @@ def key_folder_clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[timedelta], N
 
     monkeypatch.setattr(sealing, "datetime", Later)
     return advance
+
+
+@pytest.fixture
+def operator(settings: Settings, tmp_path: Path) -> Command:
+    """``gateway ARGS...`` as the operator runs it beside the test's gateway."""
+    return command_line(settings, tmp_path)
+
+
+@pytest.fixture
+def key_clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[timedelta], None]:
+    """The key folder's clock, to move forward."""
+    return key_folder_clock(monkeypatch)
 
 
 def key_files(settings: Settings) -> set[str]:

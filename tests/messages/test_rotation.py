@@ -8,7 +8,6 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,23 +21,12 @@ from gateway.messages import repository
 from gateway.messages.sealing import ERASE_AFTER, MessageKeys
 from gateway.messages.service import rewrap_all
 from gateway.runtime import Runtime
-from gateway.settings import Settings
 from tests.conftest import TEST_ISSUER
-from tests.keys.operator import Command, command_line, key_files, key_folder_clock, rotate
+from tests.keys.operator import key_files, rotate
 from tests.messages.conftest import CONFERENCE, JA, JC, invitation
 
 Headers = Callable[[str], dict[str, str]]
 SEALED = ("key_id", "wrapped_key", "nonce", "ciphertext")
-
-
-@pytest.fixture
-def gateway(settings: Settings, tmp_path: Path) -> Command:
-    return command_line(settings, tmp_path)
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[timedelta], None]:
-    return key_folder_clock(monkeypatch)
 
 
 def sent(send: Callable[..., Any], topic: str = str(CONFERENCE["topic"])) -> str:
@@ -78,12 +66,12 @@ def audited(runtime: Runtime, event: EventType) -> list[dict[str, Any]]:
 
 
 @pytest.mark.usefixtures("consent_id")
-def test_rotation_rewraps_every_stored_payload_with_the_new_key(runtime: Runtime, gateway, send):
+def test_rotation_rewraps_every_stored_payload_with_the_new_key(runtime: Runtime, operator, send):
     messages = [sent(send, topic=f"Hilfeplan {n}") for n in range(3)]
     old = runtime.sealing.active_kid()
     assert key_ids(runtime) == {old}
 
-    output = rotate(gateway)
+    output = rotate(operator)
 
     new = runtime.sealing.active_kid()
     assert new != old
@@ -94,12 +82,12 @@ def test_rotation_rewraps_every_stored_payload_with_the_new_key(runtime: Runtime
 
 
 @pytest.mark.usefixtures("consent_id")
-def test_rewrapping_changes_only_the_wrapped_key(runtime: Runtime, gateway, send):
+def test_rewrapping_changes_only_the_wrapped_key(runtime: Runtime, operator, send):
     for n in range(2):
         sent(send, topic=f"Hilfeplan {n}")
     before = stored(runtime)
 
-    rotate(gateway)
+    rotate(operator)
 
     after = stored(runtime)
     for message_id, row in before.items():
@@ -110,13 +98,13 @@ def test_rewrapping_changes_only_the_wrapped_key(runtime: Runtime, gateway, send
 
 @pytest.mark.usefixtures("consent_id")
 def test_stored_messages_still_open_in_the_running_gateway_after_rotation(
-    runtime: Runtime, http: TestClient, as_agency: Headers, gateway, send
+    runtime: Runtime, http: TestClient, as_agency: Headers, operator, send
 ):
     fetched_before = sent(send, topic="Hilfeplan, schon abgerufen")
     never_fetched = sent(send, topic="Hilfeplan, noch nicht abgerufen")
     payload = fetched(http, as_agency, fetched_before)
 
-    rotate(gateway)
+    rotate(operator)
 
     # The same runtime as before the rotation: nothing restarted.
     assert fetched(http, as_agency, fetched_before) == payload
@@ -127,10 +115,10 @@ def test_stored_messages_still_open_in_the_running_gateway_after_rotation(
 
 @pytest.mark.usefixtures("consent_id")
 def test_messages_sent_after_rotation_are_sealed_with_the_new_key(
-    runtime: Runtime, http: TestClient, as_agency: Headers, gateway, send
+    runtime: Runtime, http: TestClient, as_agency: Headers, operator, send
 ):
     old = runtime.sealing.active_kid()
-    rotate(gateway)
+    rotate(operator)
 
     message_id = sent(send)
 
@@ -138,10 +126,10 @@ def test_messages_sent_after_rotation_are_sealed_with_the_new_key(
     assert fetched(http, as_agency, message_id) == CONFERENCE
 
 
-def test_rotation_is_audited_with_both_key_ids(runtime: Runtime, gateway):
+def test_rotation_is_audited_with_both_key_ids(runtime: Runtime, operator):
     old = runtime.sealing.active_kid()
 
-    rotate(gateway)
+    rotate(operator)
 
     (rotated,) = audited(runtime, EventType.MESSAGE_KEY_ROTATED)
     assert rotated["event"] == "keys.message_key_rotated"
@@ -151,13 +139,13 @@ def test_rotation_is_audited_with_both_key_ids(runtime: Runtime, gateway):
 
 @pytest.mark.usefixtures("consent_id")
 def test_acknowledged_messages_are_left_alone(
-    runtime: Runtime, http: TestClient, as_agency: Headers, gateway, send
+    runtime: Runtime, http: TestClient, as_agency: Headers, operator, send
 ):
     acknowledged, pending = sent(send), sent(send, topic="Hilfeplan, offen")
     assert http.post(f"/v1/messages/{acknowledged}/ack", headers=as_agency(JA)).status_code == 200
     before = stored(runtime)[acknowledged]
 
-    output = rotate(gateway)
+    output = rotate(operator)
 
     assert stored(runtime)[acknowledged] == before
     assert all(before[column] is None for column in SEALED)
@@ -178,7 +166,7 @@ def test_rewrapping_goes_batch_by_batch_until_none_is_left(runtime: Runtime, sen
 
 @pytest.mark.usefixtures("consent_id")
 def test_a_data_key_that_does_not_unwrap_is_skipped_and_its_key_kept(
-    runtime: Runtime, settings, gateway, send
+    runtime: Runtime, settings, operator, send
 ):
     broken, good = sent(send, topic="Hilfeplan 1"), sent(send, topic="Hilfeplan 2")
     old = runtime.sealing.active_kid()
@@ -188,7 +176,7 @@ def test_a_data_key_that_does_not_unwrap_is_skipped_and_its_key_kept(
             {"junk": bytes(40), "id": broken},
         )
 
-    result = gateway("keys", "rotate")
+    result = operator("keys", "rotate")
 
     assert result.exit_code == 0, result.output
     assert "1 stored keys did not unwrap" in result.stderr
@@ -202,11 +190,11 @@ def test_a_data_key_that_does_not_unwrap_is_skipped_and_its_key_kept(
 
 
 @pytest.mark.usefixtures("consent_id")
-def test_the_key_a_rotation_retires_is_kept_for_now(runtime: Runtime, settings, gateway, send):
+def test_the_key_a_rotation_retires_is_kept_for_now(runtime: Runtime, settings, operator, send):
     sent(send)
     old = runtime.sealing.active_kid()
 
-    rotate(gateway)
+    rotate(operator)
 
     # Nothing names it any more, but a gateway process may not have noticed the rotation yet.
     assert old not in key_ids(runtime)
@@ -215,16 +203,16 @@ def test_the_key_a_rotation_retires_is_kept_for_now(runtime: Runtime, settings, 
 
 @pytest.mark.usefixtures("consent_id")
 def test_a_later_rotation_erases_a_retired_key_nothing_uses(
-    runtime: Runtime, settings, http: TestClient, as_agency: Headers, gateway, send, clock
+    runtime: Runtime, settings, http: TestClient, as_agency: Headers, operator, send, key_clock
 ):
     first_message = sent(send)
     first = runtime.sealing.active_kid()
-    rotate(gateway)
+    rotate(operator)
     second = runtime.sealing.active_kid()
 
-    clock(ERASE_AFTER + timedelta(minutes=1))
+    key_clock(ERASE_AFTER + timedelta(minutes=1))
     second_message = sent(send, topic="Hilfeplan, später")
-    rotate(gateway)
+    rotate(operator)
 
     third = runtime.sealing.active_kid()
     assert key_files(settings) == {second, third}  # the second was retired just now
@@ -252,14 +240,14 @@ def test_a_retired_key_still_in_use_is_kept_until_a_rotation_finds_it_unused(
     http: TestClient,
     stale_http: TestClient,
     as_agency: Headers,
-    gateway,
+    operator,
     send,
-    clock,
+    key_clock,
     monkeypatch: pytest.MonkeyPatch,
 ):
     first = runtime.sealing.active_kid()
-    rotate(gateway)
-    clock(ERASE_AFTER + timedelta(minutes=1))
+    rotate(operator)
+    key_clock(ERASE_AFTER + timedelta(minutes=1))
     late: list[str] = []
     in_use = repository.key_ids_in_use
 
@@ -273,15 +261,15 @@ def test_a_retired_key_still_in_use_is_kept_until_a_rotation_finds_it_unused(
 
     with monkeypatch.context() as patched:
         patched.setattr(repository, "key_ids_in_use", stale_sends_before_in_use_is_read)
-        rotate(gateway)
+        rotate(operator)
 
     (message_id,) = late
     assert stored(runtime)[message_id]["key_id"] == first
     assert first in key_files(settings)  # long retired, but a row still names it
     assert fetched(http, as_agency, message_id)["topic"] == "Hilfeplan, mit altem Schlüssel"
 
-    clock(ERASE_AFTER + timedelta(minutes=1))
-    rotate(gateway)
+    key_clock(ERASE_AFTER + timedelta(minutes=1))
+    rotate(operator)
 
     assert first not in key_files(settings)
     assert key_ids(runtime) == {runtime.sealing.active_kid()}
