@@ -10,9 +10,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
+from babel.numbers import format_decimal
 from fastapi import Cookie, Depends, Header, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from jinja2 import Environment, FileSystemLoader, PrefixLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    PrefixLoader,
+    StrictUndefined,
+    pass_context,
+    select_autoescape,
+)
+from jinja2.runtime import Context
 
 from gateway.errors import ProblemType
 from gateway.web import i18n
@@ -36,6 +45,17 @@ environment = Environment(
     lstrip_blocks=True,
 )
 environment.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+
+
+@pass_context
+def _number(context: Context, value: float) -> str:
+    """A count or measure as the page's language writes it (``1.234.567`` in German, with
+    Latin digits in every language)."""
+    language: Language = context["lang"]
+    return format_decimal(value, locale=language.code)
+
+
+environment.filters["number"] = _number
 
 
 def _language(

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from gateway.dpo import repository as dpo_repository
 from tests.dpo.pages import facts, table
 from tests.dpo.seeded import Seeded
 
@@ -111,3 +112,13 @@ def test_without_decisions_the_overview_says_so(signed_in):
     assert "No denials in this period." in html
     assert "No data was exchanged in this period." in html
     assert facts(html)["Decisions permitted"] == "0"
+
+
+def test_its_numbers_are_written_as_the_pages_language_writes_them(
+    signed_in, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(dpo_repository, "placed_count", lambda _session: 1234567)
+    german = signed_in.get("/dpo/overview?lang=de").text
+    english = signed_in.get("/dpo/overview?lang=en").text
+    assert "<td>1.234.567</td>" in german
+    assert "<td>1,234,567</td>" in english

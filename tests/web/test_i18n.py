@@ -6,6 +6,7 @@ import pytest
 
 from gateway.web import i18n
 from gateway.web.i18n import LANGUAGES
+from gateway.web.pages import environment
 
 
 @pytest.mark.parametrize(
@@ -45,3 +46,20 @@ def test_each_language_translates_the_shared_texts(code):
 def test_english_is_the_text_itself():
     with i18n.speaking(LANGUAGES["en"]):
         assert i18n.gettext("Skip to content") == "Skip to content"
+
+
+@pytest.mark.parametrize(
+    ("code", "written"),
+    [
+        ("de", "1.234.567"),
+        ("en", "1,234,567"),
+        ("tr", "1.234.567"),
+        ("uk", "1\xa0234\xa0567"),
+        ("ar", "1,234,567"),  # Latin digits, as the pages' other figures
+    ],
+)
+def test_pages_write_numbers_as_their_language_does(code: str, written: str):
+    page = environment.from_string("{{ n|number }}|{{ share|number }}")
+    rendered = page.render(lang=LANGUAGES[code], n=1234567, share=0.5)
+    decimal = "," if code in ("de", "tr", "uk") else "."
+    assert rendered == f"{written}|0{decimal}5"
