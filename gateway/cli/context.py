@@ -26,12 +26,18 @@ def load_settings(**overrides: object) -> Settings:
         raise click.ClickException(f"invalid configuration: {problems}") from None
 
 
-def migrated_database(settings: Settings) -> Database:
-    """The configured database, migrated to the newest schema first (idempotent)."""
+def upgrade_database(settings: Settings) -> None:
+    """Migrate the configured database to the newest schema (idempotent), with the key
+    folder's keys for migrations that seal; a migration's refusal is the command's error."""
     try:
         upgrade(settings.database_url, sealing=open_message_keys(settings))
     except MigrationRefused as refused:
         raise click.ClickException(str(refused)) from None
+
+
+def migrated_database(settings: Settings) -> Database:
+    """The configured database, migrated to the newest schema first (idempotent)."""
+    upgrade_database(settings)
     return connect(settings.database_url)
 
 

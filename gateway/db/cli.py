@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import click
 
-from gateway.cli.context import load_settings
-from gateway.db.migrate import MigrationRefused, upgrade
-from gateway.runtime import open_message_keys
+from gateway.cli.context import load_settings, upgrade_database
 
 
 @click.group("db")
@@ -17,9 +15,5 @@ def db_group() -> None:
 @db_group.command("upgrade")
 def db_upgrade() -> None:
     """Migrate the database to the newest schema."""
-    settings = load_settings()
-    try:
-        upgrade(settings.database_url, sealing=open_message_keys(settings))
-    except MigrationRefused as refused:
-        raise click.ClickException(str(refused)) from None
+    upgrade_database(load_settings())
     click.echo("database is up to date")

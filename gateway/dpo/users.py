@@ -178,10 +178,16 @@ def totp_secret(user: DpoUser, sealing: MessageKeys) -> str | None:
     row was altered, or its key is gone)."""
     if user.totp_ciphertext is None:
         return None
-    if user.totp_key_id is None or user.totp_wrapped_key is None or user.totp_nonce is None:
+    return sealing.open(_sealed(user), totp_context(user.id)).decode()
+
+
+def _sealed(user: DpoUser) -> Sealed:
+    """The user's sealed TOTP secret; ``SealBroken`` if a part of it is missing."""
+    key_id, wrapped, nonce = user.totp_key_id, user.totp_wrapped_key, user.totp_nonce
+    ciphertext = user.totp_ciphertext
+    if key_id is None or wrapped is None or nonce is None or ciphertext is None:
         raise SealBroken("the TOTP secret's sealing is incomplete")
-    sealed = Sealed(user.totp_key_id, user.totp_wrapped_key, user.totp_nonce, user.totp_ciphertext)
-    return sealing.open(sealed, totp_context(user.id)).decode()
+    return Sealed(key_id, wrapped, nonce, ciphertext)
 
 
 def rewrap_totp_secrets(session: Session, sealing: MessageKeys) -> Rewrapped:
@@ -189,11 +195,11 @@ def rewrap_totp_secrets(session: Session, sealing: MessageKeys) -> Rewrapped:
     rotation); a secret that does not unwrap is left as it is, and counted."""
     active, count, unreadable = sealing.active_kid(), 0, 0
     for user in repository.users_sealed_with_other_keys(session, active):
-        key_id, wrapped = user.totp_key_id, user.totp_wrapped_key
         try:
-            if key_id is None or wrapped is None:
-                raise SealBroken("the TOTP secret's sealing is incomplete")
-            user.totp_key_id, user.totp_wrapped_key = sealing.rewrap(key_id, wrapped)
+            sealed = _sealed(user)
+            user.totp_key_id, user.totp_wrapped_key = sealing.rewrap(
+                sealed.key_id, sealed.wrapped_key
+            )
         except SealBroken:  # left as it is: the key its row names is kept
             unreadable += 1
             continue
