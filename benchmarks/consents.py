@@ -42,7 +42,7 @@ def fill(url: str, start: int, stop: int) -> list[str]:
                 insert(ConsentRecord),
                 [
                     {"id": c, "subject_id": s, "recorded_by": JC, "created_at": NOW,
-                     "current_version": 1, "portal_code_hash": uuid.uuid4().hex + uuid.uuid4().hex}
+                     "current_version": 1}
                     for s, c in ids
                 ],
             )  # fmt: skip

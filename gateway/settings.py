@@ -39,6 +39,14 @@ class Settings(BaseSettings):
         "gateway (the repository's policies/ folder).",
     )
     consent_max_validity_months: int = Field(default=24, ge=1, le=120)
+    consent_evidence_days: int = Field(
+        default=1095,
+        ge=1,
+        le=3650,
+        description="Days an ended (withdrawn or expired) consent is kept as proof of what was "
+        "agreed; while a person has a consent that is active or within this period, their "
+        "portal code lets them in.",
+    )
     provider_timeout: float = Field(
         default=5.0, gt=0, le=60, description="Seconds a providing agency's system may take."
     )

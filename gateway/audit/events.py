@@ -26,6 +26,8 @@ class EventType(StrEnum):
     POLICY_SET_LOADED = "policy.loaded"
     AUDIT_EXPORTED = "audit.exported"
     AUDIT_PRUNED = "audit.pruned"
+    PORTAL_CODE_ISSUED = "portal_code.issued"
+    PORTAL_SIGNED_IN = "portal.signed_in"
     AUDIT_VERIFIED = "audit.verified"
     DPO_USER_ADDED = "dpo_user.added"
     DPO_USER_DISABLED = "dpo_user.disabled"

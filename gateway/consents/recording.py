@@ -15,10 +15,9 @@ from consent.model import Status
 from gateway.agencies import repository as registry
 from gateway.agencies.tables import Agency
 from gateway.audit.events import EventType
-from gateway.consents import repository
+from gateway.consents import portal_codes, repository
 from gateway.consents.errors import ReferenceConflict
 from gateway.consents.models import ConsentIn, GrantIn, Recorded
-from gateway.consents.receipts import new_portal_code
 from gateway.consents.tables import ConsentRecord, ConsentVersion
 from gateway.consents.versions import Context, audit_change, grant_document, store_version
 from gateway.errors import InvalidRequest
@@ -33,20 +32,15 @@ def record(session: Session, context: Context, body: ConsentIn) -> Recorded:
     subject_id = _subject(session, body.subject.references, context.now)
 
     consent_id = str(uuid.uuid4())
-    code, code_hash = new_portal_code()
     parties = {recorder} | _grant_agencies(body.grants)
-    repository.add_consent(
-        session,
-        ConsentRecord(
-            id=consent_id,
-            subject_id=subject_id,
-            recorded_by=recorder,
-            created_at=context.now,
-            current_version=1,
-            portal_code_hash=code_hash,
-        ),
-        parties,
+    consent = ConsentRecord(
+        id=consent_id,
+        subject_id=subject_id,
+        recorded_by=recorder,
+        created_at=context.now,
+        current_version=1,
     )
+    repository.add_consent(session, consent, parties)
     version = ConsentVersion(
         consent_id=consent_id,
         version=1,
@@ -64,6 +58,9 @@ def record(session: Session, context: Context, body: ConsentIn) -> Recorded:
     )
     store_version(session, context, version, subject_id)
     audit_change(session, context, EventType.CONSENT_RECORDED, version, subject_id)
+    code = portal_codes.issue(
+        session, context.audit, consent, context.issuer(), context.now, reissue=False
+    )
     return Recorded(
         consent_id=consent_id,
         version=1,

@@ -5,12 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from consent.check import Permission
 from consent.model import Status
-from gateway.consents.tables import ConsentParty, ConsentPermission, ConsentRecord, ConsentVersion
+from gateway.consents.tables import (
+    ConsentParty,
+    ConsentPermission,
+    ConsentRecord,
+    ConsentVersion,
+    PortalCode,
+)
 from gateway.subjects.tables import Subject, SubjectReference
 
 
@@ -97,9 +103,45 @@ def consent(session: Session, consent_id: str, *, for_update: bool = False) -> C
     return session.scalar(query)
 
 
-def consent_by_code_hash(session: Session, code_hash: str) -> ConsentRecord | None:
-    """The consent whose portal code has this hash (the portal's sign-in)."""
-    return session.scalar(select(ConsentRecord).where(ConsentRecord.portal_code_hash == code_hash))
+def portal_code_by_hash(session: Session, code_hash: str) -> PortalCode | None:
+    """The code issue whose code has this hash (the portal's sign-in), ended or not."""
+    return session.scalar(select(PortalCode).where(PortalCode.code_hash == code_hash))
+
+
+def portal_code(session: Session, issue_id: str) -> PortalCode | None:
+    return session.get(PortalCode, issue_id)
+
+
+def add_portal_code(session: Session, code: PortalCode) -> None:
+    session.add(code)
+    session.flush()
+
+
+def end_portal_codes(session: Session, subject_id: str, now: datetime) -> int:
+    """End every live code of the person; how many there were."""
+    result = session.execute(
+        update(PortalCode)
+        .where(PortalCode.subject_id == subject_id, PortalCode.ended_at.is_(None))
+        .values(ended_at=now)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def has_consent_since(session: Session, subject_id: str, since: datetime) -> bool:
+    """Whether the person has a consent that is active, or ended (withdrawn, expired) after
+    ``since``: its current version's end, or its validity's end if it has none, lies later."""
+    ends = func.coalesce(ConsentVersion.ended_at, ConsentVersion.valid_until)
+    found = session.scalar(
+        select(ConsentRecord.id)
+        .join(
+            ConsentVersion,
+            (ConsentVersion.consent_id == ConsentRecord.id)
+            & (ConsentVersion.version == ConsentRecord.current_version),
+        )
+        .where(ConsentRecord.subject_id == subject_id, ends > since)
+        .limit(1)
+    )
+    return found is not None
 
 
 def consents_of_subject(session: Session, subject_id: str) -> Sequence[ConsentRecord]:

@@ -141,12 +141,15 @@ def set_own_reference(
 
 @router.post(
     "/{consent_id}/portal-code",
-    summary="Issue a new portal code for the person (the old one stops working)",
+    summary="Issue a new portal code for the person (the consent's recorder only; the "
+    "person's earlier codes stop working)",
     response_model=PortalCode,
     responses=problem_responses(*_AUTH, CONSENT_NOT_FOUND),
 )
-def reissue_portal_code(principal: Writer, session: DbSession, consent_id: ConsentId) -> PortalCode:
-    return service.reissue_portal_code(session, principal, consent_id)
+def reissue_portal_code(
+    context: WriterContext, session: DbSession, consent_id: ConsentId
+) -> PortalCode:
+    return service.reissue_portal_code(session, context, consent_id)
 
 
 notices_router = APIRouter(prefix="/v1/notices", tags=["consents"])

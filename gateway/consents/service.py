@@ -16,7 +16,7 @@ from consent.model import Grant, GrantChange, Status, WithdrawalChannel, status_
 from gateway.audit.events import PERSON, AuditEvent, EventType
 from gateway.audit.service import AuditLog
 from gateway.auth.dependencies import Principal
-from gateway.consents import repository
+from gateway.consents import portal_codes, repository
 from gateway.consents.errors import (
     ConsentNotActive,
     ConsentNotFound,
@@ -34,7 +34,7 @@ from gateway.consents.models import (
     WithdrawIn,
 )
 from gateway.consents.notices import notify_recipients
-from gateway.consents.receipts import new_portal_code, sign_receipt
+from gateway.consents.receipts import sign_receipt
 from gateway.consents.tables import ConsentRecord, ConsentVersion
 from gateway.consents.versions import (
     Actor,
@@ -48,8 +48,6 @@ from gateway.db.engine import Database
 from gateway.errors import InvalidRequest
 from gateway.keys.store import KeyStore
 from gateway.messages.lifecycle import withhold_withdrawn
-from gateway.web import sessions
-from gateway.web.sessions import Realm
 
 # -- reading --------------------------------------------------------------------------------
 
@@ -77,13 +75,16 @@ def receipt(session: Session, principal: Principal, consent_id: str) -> Receipt:
     return Receipt(consent_id=consent.id, version=version.version, receipt=version.receipt)
 
 
-def reissue_portal_code(session: Session, principal: Principal, consent_id: str) -> PortalCode:
-    """A new code for the person; the old one stops working, and so do the portal sessions it
-    opened (a code is reissued when it was lost, perhaps to someone else)."""
-    consent = _visible(session, principal, consent_id, for_update=True)
-    code, consent.portal_code_hash = new_portal_code()
-    sessions.end_all_for(session, Realm.PORTAL, consent.id)
-    session.flush()
+def reissue_portal_code(session: Session, context: Context, consent_id: str) -> PortalCode:
+    """A new code for the person, given by the agency that recorded the consent (a code is
+    reissued when it was lost, perhaps to someone else); the person's earlier codes, and the
+    portal sessions they opened, end. Any other agency is told the consent does not exist."""
+    consent = _visible(session, context.principal, consent_id, for_update=True)
+    if consent.recorded_by != context.principal.client_id:
+        raise ConsentNotFound()
+    code = portal_codes.issue(
+        session, context.audit, consent, context.issuer(), context.now, reissue=True
+    )
     return PortalCode(consent_id=consent.id, portal_code=code)
 
 
@@ -221,10 +222,12 @@ def withdraw_own(
     version: int,
     grant: int | None,
     now: datetime,
+    portal_code: str,
     request_id: str | None = None,
 ) -> OwnWithdrawal:
     """The person withdraws one of their own consents in the portal, or one grant of it (its
-    position in ``version``, the version they were shown), at once."""
+    position in ``version``, the version they were shown), at once. ``portal_code`` is the
+    issue of the code their session was opened with: the audit entries name it."""
     consent = _of_subject(session, subject_id, consent_id, for_update=True)
     current = _current(session, consent)
     if status_at(Status(current.status), current.valid_until, now) is not Status.ACTIVE:
@@ -242,7 +245,7 @@ def withdraw_own(
         current,
         withdrawn,
         channel=WithdrawalChannel.PORTAL,
-        by=Actor(PERSON, request_id=request_id),
+        by=Actor(PERSON, request_id=request_id, portal_code=portal_code),
         audit=audit,
         keys=keys,
         now=now,

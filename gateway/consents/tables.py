@@ -25,7 +25,6 @@ class ConsentRecord(Base):
     recorded_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     current_version: Mapped[int] = mapped_column(Integer)
-    portal_code_hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
 class ConsentVersion(Base):
@@ -82,3 +81,22 @@ class ConsentParty(Base):
         String(36), ForeignKey("consents.id", ondelete="RESTRICT"), primary_key=True
     )
     agency_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+class PortalCode(Base):
+    """A portal code given to a person: which agency issued it, when, with which consent (only
+    its hash is kept). A person has one live code at most: a new one ends those before it."""
+
+    __tablename__ = "portal_codes"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # what audit entries name
+    subject_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("subjects.id", ondelete="RESTRICT"), index=True
+    )
+    consent_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("consents.id", ondelete="RESTRICT"), index=True
+    )
+    issued_by: Mapped[str] = mapped_column(String(64))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -15,6 +15,7 @@ from gateway.audit.service import AuditLog
 from gateway.auth.dependencies import Principal
 from gateway.consents import repository
 from gateway.consents.models import GrantIn
+from gateway.consents.portal_codes import Issuer
 from gateway.consents.receipts import sign_receipt
 from gateway.consents.tables import ConsentVersion
 from gateway.keys.store import KeyStore
@@ -34,16 +35,22 @@ class Context:
     caseworker: str | None = None
     request_id: str | None = None
 
+    def issuer(self) -> Issuer:
+        """The calling agency as the issuer of a portal code."""
+        return Issuer(self.principal.client_id, self.caseworker, self.request_id)
+
 
 @dataclass(frozen=True)
 class Actor:
     """Who changes a consent, as the audit log names them: an agency (``requester`` is that
-    agency), or the person themselves in the portal (no requester)."""
+    agency), or the person themselves in the portal (no requester; ``portal_code`` is the
+    issue of the code their session was opened with, which names the agency that gave it)."""
 
     actor: str
     requester: str | None = None
     caseworker: str | None = None
     request_id: str | None = None
+    portal_code: str | None = None
 
     @classmethod
     def of(cls, context: Context) -> Actor:
@@ -92,6 +99,9 @@ def record_change(
     details: dict[str, str | int | bool] | None = None,
 ) -> None:
     categories = sorted({c for grant in version.grants for c in grant["categories"]})
+    details = dict(details or {"grants": len(version.grants)})
+    if by.portal_code is not None:
+        details["portal_code"] = by.portal_code
     audit.record(
         session,
         AuditEvent(
@@ -105,7 +115,7 @@ def record_change(
             consent_id=version.consent_id,
             consent_version=version.version,
             request_id=by.request_id,
-            details=details or {"grants": len(version.grants)},
+            details=details,
         ),
         now=now,
     )

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
 from gateway.db.session import DbSession, WritingSession
-from gateway.portal import history, service, views
+from gateway.portal import history, labels, service, views
 from gateway.runtime import Runtime, RuntimeDep
 from gateway.web import sessions
 from gateway.web.guard import address, check_sign_in_form, checked_form, signed_in
@@ -20,8 +20,34 @@ from gateway.web.pages import PageLanguage, render, see_other
 from gateway.web.sessions import SIGN_IN_CSRF_COOKIE, PageSession, Realm
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
-Person = Annotated[PageSession, Depends(signed_in(Realm.PORTAL))]
-PersonForm = Annotated[PageSession, Depends(checked_form(Realm.PORTAL))]
+_live = signed_in(Realm.PORTAL)
+_posted = checked_form(Realm.PORTAL)
+
+
+def _signed_in(page_session: PageSession, runtime: Runtime) -> service.Person:
+    # Whether the code still lets its holder in is read in a short transaction of its own,
+    # like the session it belongs to (see web.guard).
+    with runtime.database.transaction(read_only=True) as session:
+        return service.person(session, runtime, page_session, datetime.now(UTC))
+
+
+def _viewing(
+    page_session: Annotated[PageSession, Depends(_live)], runtime: RuntimeDep
+) -> service.Person:
+    return _signed_in(page_session, runtime)
+
+
+def _posting(
+    page_session: Annotated[PageSession, Depends(_posted)], runtime: RuntimeDep
+) -> service.Person:
+    return _signed_in(page_session, runtime)
+
+
+# A page only the signed-in person sees; a form post that also carries the session's token.
+Person = Annotated[service.Person, Depends(_viewing)]
+PersonForm = Annotated[service.Person, Depends(_posting)]
+# Signing out needs only the session: it works even when the code has ended meanwhile.
+SessionForm = Annotated[PageSession, Depends(_posted)]
 NoticeName = Annotated[str, Query(max_length=30)]
 CONSENTS = "/portal/consents"
 
@@ -61,6 +87,7 @@ def sign_in(
         address=address(request),
         previous=request.cookies.get(Realm.PORTAL.cookie),
         now=datetime.now(UTC),
+        request_id=getattr(request.state, "request_id", None),
     )
     if isinstance(outcome, service.SignedIn):
         response = see_other(CONSENTS)
@@ -71,8 +98,10 @@ def sign_in(
 
 
 @router.post("/sign-out")
-def sign_out(session: WritingSession, person: PersonForm, runtime: RuntimeDep) -> RedirectResponse:
-    service.sign_out(session, person)
+def sign_out(
+    session: WritingSession, page_session: SessionForm, runtime: RuntimeDep
+) -> RedirectResponse:
+    service.sign_out(session, page_session)
     response = see_other("/portal/?notice=signed-out")
     sessions.clear_cookie(response, Realm.PORTAL, runtime.settings)
     return response
@@ -110,7 +139,7 @@ def consents_page(
     person: Person,
     notice: NoticeName = "",
 ) -> HTMLResponse:
-    found = views.my_consents(session, service.person(session, person), language, datetime.now(UTC))
+    found = views.my_consents(session, person.subject_id, language, datetime.now(UTC))
     context = {"consents": found, "notice": service.notice_text(notice), "section": "consents"}
     return _page(request, "consents", language, person, context)
 
@@ -126,7 +155,7 @@ def receipt_page(
 ) -> HTMLResponse:
     view = views.receipt(
         session,
-        service.person(session, person),
+        person.subject_id,
         consent_id,
         runtime.settings.issuer,
         language,
@@ -187,12 +216,12 @@ def _confirmation(
     request: Request,
     language: Language,
     session: Session,
-    person: PageSession,
+    person: service.Person,
     consent_id: str,
     number: int | None,
 ) -> HTMLResponse:
     confirmation = views.confirmation(
-        session, service.person(session, person), consent_id, number, language, datetime.now(UTC)
+        session, person.subject_id, consent_id, number, language, datetime.now(UTC)
     )
     context = {"confirmation": confirmation, "whole": number is None, "section": "consents"}
     return _page(request, "confirm", language, person, context)
@@ -202,7 +231,7 @@ def _withdraw(
     request: Request,
     session: Session,
     runtime: Runtime,
-    person: PageSession,
+    person: service.Person,
     consent_id: str,
     version: str,
     number: int | None,
@@ -228,7 +257,7 @@ def history_page(
     runtime: RuntimeDep,
     person: Person,
 ) -> HTMLResponse:
-    entries = history.who_asked(session, runtime.audit, service.person(session, person), language)
+    entries = history.who_asked(session, runtime.audit, person.subject_id, language)
     return _page(request, "history", language, person, {"entries": entries, "section": "history"})
 
 
@@ -236,7 +265,10 @@ def _page(
     request: Request,
     name: str,
     language: Language,
-    person: PageSession,
+    person: service.Person,
     context: dict[str, Any],
 ) -> HTMLResponse:
+    # Every page says whose code is in use: an agency holding the person's code is seen.
+    code = {"office": person.issued_by, "date": labels.day(person.code.issued_at, language)}
+    context = {**context, "code": code}
     return render(request, f"portal/{name}.html", language, context, csrf_token=person.csrf_token)

@@ -1,23 +1,26 @@
 """The portal's actions: signing in with the portal code from the consent receipt, signing out,
 and the person's own withdrawals.
 
-A session's principal is the consent whose code was used; the person is that consent's subject,
-and every page shows all of that person's consents.
+A session's principal is the issue of the code that was used (``consents.portal_codes``); the
+person is that code's, and every page shows all of that person's consents. A session lasts only
+as long as its code lets its holder in.
 """
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
-from gateway.consents import repository as consents
+from gateway.audit.events import PERSON, AuditEvent, EventType
+from gateway.consents import portal_codes
 from gateway.consents import service as consent_service
-from gateway.consents.receipts import portal_code_hash
+from gateway.consents.portal_codes import LiveCode
 from gateway.consents.service import OwnWithdrawal
+from gateway.portal import views
+from gateway.portal.views import AgencyView
 from gateway.runtime import Runtime
 from gateway.web import sessions, throttle
 from gateway.web.i18n import N_
@@ -31,6 +34,24 @@ _LONGEST_CODE = 64
 @dataclass(frozen=True)
 class SignedIn:
     token: str  # the session cookie's value, shown once
+
+
+@dataclass(frozen=True)
+class Person:
+    """Who is signed in: the person of the code in use, and that code's issue (which agency
+    gave it, when)."""
+
+    code: LiveCode
+    issued_by: AgencyView
+    page_session: PageSession
+
+    @property
+    def subject_id(self) -> str:
+        return self.code.subject_id
+
+    @property
+    def csrf_token(self) -> str:
+        return self.page_session.csrf_token
 
 
 class Refusal(StrEnum):
@@ -58,9 +79,12 @@ def sign_in(
     address: str | None,
     previous: str | None,
     now: datetime,
+    request_id: str | None = None,
 ) -> SignedIn | Refusal:
-    """Let the person in with the portal code of one of their consents. Tries are counted per
-    code and per address; a locked code or address is refused even with the right code."""
+    """Let the person in with their live portal code. Tries are counted per code and per
+    address; a locked code or address is refused even with the right code. A sign-in is
+    audited under the person's pseudonym, naming the code's issue: whoever holds a code, its
+    use is on record."""
     secret = "".join(code.split()).replace("-", "").upper()[:_LONGEST_CODE]
     if not secret:
         return Refusal.EMPTY
@@ -70,9 +94,8 @@ def sign_in(
     )
     if throttle.locked_until(session, attempt, now) is not None:
         return Refusal.LOCKED
-    code_hash = portal_code_hash(secret)
-    consent = consents.consent_by_code_hash(session, code_hash)
-    if consent is None or not hmac.compare_digest(consent.portal_code_hash, code_hash):
+    live = portal_codes.live_by_code(session, secret, now, settings.consent_evidence_days)
+    if live is None:
         throttle.failed(session, attempt, settings, now)
         locked = throttle.locked_until(session, attempt, now) is not None
         return Refusal.LOCKED if locked else Refusal.WRONG
@@ -80,26 +103,50 @@ def sign_in(
     # A new sign-in in the same browser ends the session it had (no two live side by side).
     if (old := sessions.current(session, Realm.PORTAL, previous, settings, now)) is not None:
         sessions.end(session, old)
-    token, _ = sessions.start(session, Realm.PORTAL, consent.id, now)
+    token, _ = sessions.start(session, Realm.PORTAL, live.issue_id, now)
+    runtime.audit.record(
+        session,
+        AuditEvent(
+            EventType.PORTAL_SIGNED_IN,
+            actor=PERSON,
+            subject_id=live.subject_id,
+            request_id=request_id,
+            details={"portal_code": live.issue_id},
+        ),
+        now=now,
+    )
     return SignedIn(token)
 
 
 def live_session(
     session: Session, runtime: Runtime, token: str | None, now: datetime
 ) -> PageSession | None:
-    return sessions.current(session, Realm.PORTAL, token, runtime.settings, now)
+    """The browser's portal session, if it is live and its code still lets its holder in; a
+    session whose code has ended is ended too."""
+    found = sessions.current(session, Realm.PORTAL, token, runtime.settings, now)
+    if found is None:
+        return None
+    evidence_days = runtime.settings.consent_evidence_days
+    if portal_codes.live_by_issue(session, found.principal, now, evidence_days) is None:
+        sessions.end(session, found)
+        return None
+    return found
 
 
 def sign_out(session: Session, page_session: PageSession) -> None:
     sessions.end(session, page_session)
 
 
-def person(session: Session, page_session: PageSession) -> str:
-    """The person signed in: the subject of the consent whose code they used."""
-    consent = consents.consent(session, page_session.principal)
-    if consent is None:
+def person(session: Session, runtime: Runtime, page_session: PageSession, now: datetime) -> Person:
+    """The person signed in, as long as the code they used still lets them in (a newer code,
+    or the end of their last consent's evidence period, ends it); otherwise sign in again."""
+    code = portal_codes.live_by_issue(
+        session, page_session.principal, now, runtime.settings.consent_evidence_days
+    )
+    if code is None:
         raise SignInRequired(Realm.PORTAL)
-    return consent.subject_id
+    issuer = views.agencies(session, {code.issued_by})[code.issued_by]
+    return Person(code, issuer, page_session)
 
 
 class Notice(StrEnum):
@@ -134,7 +181,7 @@ def notice_text(name: str) -> str | None:
 def withdraw(
     session: Session,
     runtime: Runtime,
-    page_session: PageSession,
+    person: Person,
     consent_id: str,
     *,
     version: str,
@@ -149,11 +196,12 @@ def withdraw(
         session,
         runtime.audit,
         runtime.keys,
-        subject_id=person(session, page_session),
+        subject_id=person.subject_id,
         consent_id=consent_id,
         version=shown,
         grant=permission - 1 if permission is not None else None,
         now=now,
+        portal_code=person.code.issue_id,
         request_id=request_id,
     )
     if outcome is OwnWithdrawal.CHANGED:

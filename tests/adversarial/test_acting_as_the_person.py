@@ -1,0 +1,132 @@
+"""An agency acting as the person: a portal code opens everything the person may see and do,
+so who may get one, how long it works and what its use leaves behind are the defence.
+
+Actors: a curious agency that is party to a consent it did not record; an agency holding a
+code; someone holding an old receipt."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from gateway.consents.tables import ConsentVersion
+from tests.adversarial.conftest import (
+    ABH,
+    AMIRA,
+    BENEFITS,
+    JC,
+    RESIDENCE,
+    SA,
+    City,
+    csrf_token,
+)
+
+REFS = {JC: AMIRA[JC], ABH: AMIRA[ABH], SA: AMIRA[SA]}
+
+
+def _reissue(city: City, agency: str, consent_id: str):  # type: ignore[no-untyped-def]
+    return city.post(agency, f"/v1/consents/{consent_id}/portal-code")
+
+
+def test_only_the_recording_agency_can_reissue_a_code(city: City):
+    consent = city.recorded(JC, REFS, RESIDENCE, BENEFITS)
+    for party in (SA, ABH):  # both are named in its grants, neither recorded it
+        refused = _reissue(city, party, consent["consent_id"])
+        assert refused.status_code == 404, refused.text
+        assert refused.json()["type"].endswith("/consent-not-found")
+    assert _reissue(city, JC, consent["consent_id"]).status_code == 200
+    # The person's first code was ended by the recorder's re-issue, not by the refusals.
+    assert city.audit("portal_code.issued")[-1]["actor"] == JC
+
+
+def test_every_issue_of_a_code_is_audited_and_no_entry_holds_the_code(city: City):
+    consent = city.recorded(JC, REFS, RESIDENCE)
+    code = _reissue(city, JC, consent["consent_id"]).json()["portal_code"]
+    issued = city.audit("portal_code.issued")
+    assert [(entry["actor"], entry["details"]["reissue"]) for entry in issued] == [
+        (JC, False),
+        (JC, True),
+    ]
+    assert {entry["consent_id"] for entry in issued} == {consent["consent_id"]}
+    assert issued[0]["subject"] == issued[1]["subject"]  # the person, as a pseudonym
+    everything = repr(city.audit())
+    for secret in (consent["portal_code"], code):
+        assert secret not in everything
+        assert secret.replace("-", "") not in everything
+
+
+def test_a_new_code_for_a_person_ends_the_codes_issued_before_it(city: City):
+    first = city.recorded(JC, REFS, RESIDENCE)
+    with city.browser() as old_session:
+        assert city.sign_in(old_session, first["portal_code"]).status_code == 303
+        assert old_session.get("/portal/consents").status_code == 200
+        # Another office records a consent of the same person: a new code, the old one ends,
+        # and so does the session it opened.
+        second = city.recorded(SA, {SA: AMIRA[SA], JC: AMIRA[JC]}, {**BENEFITS})
+        assert old_session.get("/portal/consents").status_code == 303  # to sign in again
+    with city.browser() as browser:
+        assert city.sign_in(browser, first["portal_code"]).status_code == 400
+    with city.browser() as browser:
+        assert city.sign_in(browser, second["portal_code"]).status_code == 303
+    reissued = _reissue(city, SA, second["consent_id"]).json()["portal_code"]
+    with city.browser() as browser:
+        assert city.sign_in(browser, second["portal_code"]).status_code == 400
+    with city.browser() as browser:
+        assert city.sign_in(browser, reissued).status_code == 303
+
+
+def test_a_code_ends_when_the_person_has_no_consent_left_in_its_evidence_period(city: City):
+    consent = city.recorded(JC, REFS, RESIDENCE)
+    path = f"/v1/consents/{consent['consent_id']}/withdraw"
+    withdrawn = city.post(JC, path, {"channel": "written"})
+    assert withdrawn.status_code == 200
+    with city.browser() as browser:  # withdrawn, but still kept as proof: the person may look
+        assert city.sign_in(browser, consent["portal_code"]).status_code == 303
+    # Time passes beyond the evidence period (the operator's clock is not ours to move).
+    days = city.runtime.settings.consent_evidence_days
+    with city.runtime.database.transaction() as session:
+        version = session.get(ConsentVersion, (consent["consent_id"], 1))
+        version.recorded_at -= timedelta(days=days + 2)
+        version.ended_at -= timedelta(days=days + 1)
+    with city.browser() as browser:
+        assert city.sign_in(browser, consent["portal_code"]).status_code == 400
+
+
+def test_an_old_receipts_code_does_not_open_a_newer_consent(city: City):
+    old = city.recorded(JC, REFS, RESIDENCE)
+    city.post(JC, f"/v1/consents/{old['consent_id']}/withdraw", {"channel": "written"})
+    city.recorded(JC, REFS, RESIDENCE)  # a new consent, a new receipt, a new code
+    with city.browser() as browser:
+        assert city.sign_in(browser, old["portal_code"]).status_code == 400
+
+
+def test_the_portal_names_the_office_that_issued_the_code_in_use(city: City):
+    consent = city.recorded(JC, REFS, RESIDENCE)
+    code = _reissue(city, JC, consent["consent_id"]).json()["portal_code"]
+    with city.browser() as browser:
+        city.sign_in(browser, code)
+        page = browser.get("/portal/consents").text
+        history = browser.get("/portal/history").text
+    for text in (page, history):
+        assert "You signed in with the code that" in text
+        assert f"Agency {JC}" in text.split("You signed in with the code that")[1][:300]
+
+
+def test_a_withdrawal_in_the_portal_names_the_code_issue_so_a_dpo_can_tell_who_acted(city: City):
+    consent = city.recorded(JC, REFS, RESIDENCE, BENEFITS)
+    code = _reissue(city, JC, consent["consent_id"]).json()["portal_code"]
+    with city.browser() as browser:
+        city.sign_in(browser, code)
+        page = browser.get(f"/portal/consents/{consent['consent_id']}/withdraw")
+        done = browser.post(
+            f"/portal/consents/{consent['consent_id']}/withdraw",
+            data={"csrf_token": csrf_token(page.text), "version": "1"},
+        )
+        assert done.status_code == 303, done.text
+    (withdrawal,) = city.audit("consent.withdrawn")
+    assert withdrawal["actor"] == "person"
+    issue = withdrawal["details"]["portal_code"]
+    (issued,) = [e for e in city.audit("portal_code.issued") if e["details"]["issue"] == issue]
+    assert issued["actor"] == JC
+    assert issued["details"]["reissue"] is True
+    sign_ins = city.audit("portal.signed_in")
+    assert [entry["details"]["portal_code"] for entry in sign_ins] == [issue]
