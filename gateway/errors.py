@@ -9,13 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+if TYPE_CHECKING:
+    from gateway.audit.events import AuditEvent
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "/problems/"
@@ -92,7 +95,11 @@ class ProblemDetail(BaseModel):
 
 
 class GatewayError(Exception):
-    """Base of every error the gateway answers deliberately."""
+    """Base of every error the gateway answers deliberately.
+
+    ``audited``: a refusal that belongs in the audit log. The request's transaction is rolled
+    back (nothing it did stays), and the session dependency then records this event in a
+    transaction of its own before the answer goes out (``gateway.db.session``)."""
 
     kind: ClassVar[ProblemType] = INTERNAL_ERROR
 
@@ -103,12 +110,14 @@ class GatewayError(Exception):
         reason: str | None = None,
         errors: list[dict[str, str]] | None = None,
         headers: Mapping[str, str] | None = None,
+        audited: AuditEvent | None = None,
     ):
         super().__init__(detail or self.kind.title)
         self.detail = detail
         self.reason = reason
         self.errors = errors
         self.headers = dict(headers or {})
+        self.audited = audited
 
 
 class NotFound(GatewayError):

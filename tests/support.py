@@ -78,6 +78,12 @@ def client_assertion(
     return jwt.encode(protected, payload, key, algorithms=[alg])
 
 
+def named_in(references: dict[str, str], grants: list[dict[str, Any]]) -> dict[str, str]:
+    """The references of the agencies the grants name (a consent may give no others)."""
+    named = {grant[side] for grant in grants for side in ("from", "to")}
+    return {agency: reference for agency, reference in references.items() if agency in named}
+
+
 def token_form(assertion: str, scope: str | None = None, **extra: str) -> dict[str, str]:
     form = {
         "grant_type": "client_credentials",

@@ -10,6 +10,7 @@ from enum import StrEnum
 class EventType(StrEnum):
     EXCHANGE_DECIDED = "exchange.decided"
     CONSENT_RECORDED = "consent.recorded"
+    CONSENT_REFUSED = "consent.refused"
     CONSENT_WITHDRAWN = "consent.withdrawn"
     CONSENT_SUPERSEDED = "consent.superseded"
     CONSENT_EXPIRED = "consent.expired"

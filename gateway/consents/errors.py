@@ -16,8 +16,8 @@ REFERENCE_CONFLICT = problem_type(
     "reference-conflict",
     "References conflict",
     409,
-    "The references given point to different persons, or an agency already knows this person "
-    "under another reference. Nothing was recorded.",
+    "The references given do not fit together with the persons the gateway knows (they name "
+    "different persons, or yours differs from the one you gave before). Nothing was recorded.",
 )
 CONSENT_NOT_ACTIVE = problem_type(
     "consent-not-active",

@@ -14,7 +14,7 @@ from consent.forms import FormError, load_form
 from consent.model import Status
 from gateway.agencies import repository as registry
 from gateway.agencies.tables import Agency
-from gateway.audit.events import EventType
+from gateway.audit.events import AuditEvent, Decision, EventType
 from gateway.consents import portal_codes, repository
 from gateway.consents.errors import ReferenceConflict
 from gateway.consents.models import ConsentIn, GrantIn, Recorded
@@ -23,13 +23,15 @@ from gateway.consents.versions import Context, audit_change, grant_document, sto
 from gateway.errors import InvalidRequest
 from gateway.policy.model import PolicySet
 
+REFERENCE_CONFLICT_REASON = "reference_conflict"
+
 
 def record(session: Session, context: Context, body: ConsentIn) -> Recorded:
     """Record a consent; refuse, writing nothing, anything that does not hold together."""
     recorder = context.principal.client_id
     _check_consent(session, context, body)
     notice = _notice(body)
-    subject_id = _subject(session, body.subject.references, context.now)
+    subject_id = _subject(session, context, body.subject.references)
 
     consent_id = str(uuid.uuid4())
     parties = {recorder} | _grant_agencies(body.grants)
@@ -90,7 +92,12 @@ def _check_consent(session: Session, context: Context, body: ConsentIn) -> None:
 
     references = body.subject.references
     agencies: dict[str, Agency] = {}
-    for agency_id in sorted(set(references) | _grant_agencies(body.grants)):
+    named = _grant_agencies(body.grants)
+    errors += [
+        {"path": f"/body/subject/references/{agency_id}", "message": "no grant names this agency"}
+        for agency_id in sorted(set(references) - named)
+    ]
+    for agency_id in sorted(set(references) | named):
         agency = registry.get_agency(session, agency_id)
         if agency is None or not agency.client.enabled:
             errors.append(
@@ -166,23 +173,48 @@ def _notice(body: ConsentIn) -> dict[str, str | None]:
     }
 
 
-def _subject(session: Session, references: dict[str, str], now: datetime) -> str:
-    """The one person these references name; created if none of them is known yet."""
+def _subject(session: Session, context: Context, references: dict[str, str]) -> str:
+    """The one person these references name; created if none of them is known yet.
+
+    The recorder's own reference is its own file; the others are what the person told it. No
+    answer may show whether another agency has the person on file: where an agency already
+    knows the person by another reference, its own is kept and the one given is not written.
+    References that name two different known persons (or, for the recorder, a person it knows
+    by another reference) are refused, never merged, in an answer that names no agency; the
+    refusal is audited without linking anybody."""
+    recorder = context.principal.client_id
     known = repository.subjects_of(session, references)
     subjects = set(known.values())
     if len(subjects) > 1:
-        raise ReferenceConflict("the references belong to different persons")
+        raise _conflict(context)
     subject_id = subjects.pop() if subjects else str(uuid.uuid4())
     existing = repository.references_of(session, subject_id) if known else {}
-    for agency_id, reference in references.items():
-        if agency_id in existing and existing[agency_id] != reference:
-            raise ReferenceConflict(f"{agency_id} already knows this person by another reference")
+    if existing.get(recorder, references[recorder]) != references[recorder]:
+        raise _conflict(context)
     if not known:
-        repository.add_subject(session, subject_id, now)
+        repository.add_subject(session, subject_id, context.now)
     for agency_id, reference in sorted(references.items()):
         if agency_id not in existing:
             repository.add_reference(session, agency_id, reference, subject_id)
     return subject_id
+
+
+def _conflict(context: Context) -> ReferenceConflict:
+    recorder = context.principal.client_id
+    refusal = AuditEvent(
+        EventType.CONSENT_REFUSED,
+        actor=recorder,
+        requester=recorder,
+        caseworker=context.caseworker,
+        decision=Decision.DENY,
+        reason=REFERENCE_CONFLICT_REASON,
+        request_id=context.request_id,
+    )
+    return ReferenceConflict(
+        "the references do not fit the persons the gateway knows; nothing was recorded",
+        reason=REFERENCE_CONFLICT_REASON,
+        audited=refusal,
+    )
 
 
 def _grant_agencies(grants: Iterable[GrantIn]) -> set[str]:

@@ -107,19 +107,22 @@ class _Query:
 
     async def run(self) -> QueryOut:
         provider_ref, decisions = await self.gateway.database.run(self._decide, read_only=True)
-        if provider_ref is None:
-            await self._refuse(Reason.UNKNOWN_SUBJECT.value)
         denial = next((d for d in decisions.values() if isinstance(d, Deny)), None)
         if denial is not None:
             await self._refuse(denial.reason.value)
-        assert provider_ref is not None
+        if provider_ref is None:  # permitted (by a statute), but the provider has no file
+            await self._refuse(Reason.UNKNOWN_SUBJECT.value)
         permits = {category: d for category, d in decisions.items() if isinstance(d, Permit)}
         answer = await self._ask_provider(provider_ref)
         return await self._commit_release(await self._released(permits, answer))
 
     def _decide(self, session: Session) -> tuple[str | None, dict[str, Permit | Deny]]:
         """Who asks whom about whom, the provider's reference for that person (None if the
-        provider does not know them), and the decision on every category."""
+        provider does not know them), and the decision on every category.
+
+        ``unknown_subject`` only when the caller's own reference is unknown: whether the
+        provider has the person on file must not show in a refusal, so the policy and the
+        consents the caller is party to decide first."""
         admission, query = self.asked.admission, self.asked.query
         found = registry.clients(session, admission.client_id, query.provider)  # one statement
         self.principal = admission.confirm_as(found.get(admission.client_id))
@@ -127,10 +130,9 @@ class _Query:
         self.subject_id, known = references_by(
             session, self.requester.id, self.asked.query.subject_ref
         )
-        provider_ref = known.get(self.provider.id)
-        if provider_ref is None:
-            return None, {}
-        return provider_ref, self._decide_all(session, datetime.now(UTC))
+        if self.subject_id is None:
+            return None, dict.fromkeys(self.categories, Deny(Reason.UNKNOWN_SUBJECT))
+        return known.get(self.provider.id), self._decide_all(session, datetime.now(UTC))
 
     def _decide_all(self, session: Session, now: datetime) -> dict[str, Permit | Deny]:
         assert self.subject_id is not None

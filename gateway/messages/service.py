@@ -80,8 +80,10 @@ def send(post: Post, caller: Caller, body: MessageIn) -> str:
     with post.database.transaction() as session:
         sender, recipient = _parties(session, caller.principal.client_id, body.recipient)
         subject_id, known = references_by(session, sender.id, body.subject_ref)
+        # As for a query: unknown_subject only for the sender's own unknown reference, or when
+        # the flow permits but the recipient has no file to put the message in.
         outcome: Permit | Deny = Deny(Reason.UNKNOWN_SUBJECT)
-        if subject_id is not None and recipient.id in known:
+        if subject_id is not None:
             consents.lock_consents_between(session, subject_id, sender.id, recipient.id)
             outcome = decide(
                 session,
@@ -93,6 +95,8 @@ def send(post: Post, caller: Caller, body: MessageIn) -> str:
                 purpose=purpose,
                 at=now,
             )
+            if isinstance(outcome, Permit) and recipient.id not in known:
+                outcome = Deny(Reason.UNKNOWN_SUBJECT)
         facts = _Facts(message_id, sender.id, recipient.id, subject_id, category, purpose)
         if isinstance(outcome, Deny):
             # Committed with this transaction: the refusal is in the log, nothing stored.

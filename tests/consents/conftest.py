@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from consent.vocabulary import AgencyKind
-from tests.support import Clients, RegisteredClient, client_assertion, token_form
+from tests.support import Clients, RegisteredClient, client_assertion, named_in, token_form
 
 ABH, JC, JA, SA, BONN = (
     "koeln-auslaenderbehoerde", "koeln-jobcenter", "koeln-jugendamt", "koeln-sozialamt",
@@ -72,4 +72,6 @@ def consent_body(**changes: Any) -> dict[str, Any]:
         "evidence": {"channel": "paper_signed", "document_sha256": "ab" * 32},
     }
     body.update(changes)
+    references = body["subject"]["references"]
+    body["subject"] = {**body["subject"], "references": named_in(references, body["grants"])}
     return body

@@ -183,16 +183,32 @@ def test_references_naming_two_persons_are_refused_with_409(http, as_agency, run
     response = http.post("/v1/consents", json=other, headers=as_agency(JC))
     assert response.status_code == 409
     assert response.json()["type"] == "/problems/reference-conflict"
-    assert counts(runtime) == before
+    assert response.json()["reason"] == "reference_conflict"
+    # Nothing written but the refusal's own audit entry.
+    assert counts(runtime) == before | {"audit_entries": before["audit_entries"] + 1}
 
 
-def test_a_second_reference_of_one_agency_for_a_person_is_refused(http, as_agency, runtime):
+def test_a_second_reference_of_the_recorder_for_its_person_is_refused(http, as_agency, runtime):
     http.post("/v1/consents", json=consent_body(), headers=as_agency(JC))
     before = counts(runtime)
-    changed = consent_body(subject={"references": {JC: "JC-4711", ABH: "ABH-NEW", SA: "SA-2002"}})
+    # The job centre's own new reference, for the person the others' references name.
+    changed = consent_body(subject={"references": {JC: "JC-NEW", ABH: "ABH-0815", SA: "SA-2002"}})
     response = http.post("/v1/consents", json=changed, headers=as_agency(JC))
     assert response.status_code == 409
-    assert counts(runtime) == before
+    assert counts(runtime) == before | {"audit_entries": before["audit_entries"] + 1}
+
+
+def test_another_agencys_differing_reference_keeps_the_one_it_has(http, as_agency, runtime):
+    """Refusing would tell the recorder that the foreigners' office knows the person."""
+    http.post("/v1/consents", json=consent_body(), headers=as_agency(JC))
+    changed = consent_body(subject={"references": {JC: "JC-4711", ABH: "ABH-NEW", SA: "SA-2002"}})
+    response = http.post("/v1/consents", json=changed, headers=as_agency(JC))
+    assert response.status_code == 201
+    with runtime.database.transaction(read_only=True) as session:
+        kept = session.scalars(
+            select(SubjectReference.reference).where(SubjectReference.agency_id == ABH)
+        ).all()
+    assert kept == ["ABH-0815"]
 
 
 def test_recording_needs_consent_write(http, clients):

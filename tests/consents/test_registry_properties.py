@@ -28,6 +28,7 @@ from gateway.consents.versions import Context
 from gateway.runtime import Runtime
 from gateway.subjects.repository import subject_of
 from tests.consents.conftest import ABH, FORM, JA, JC, SA
+from tests.support import named_in
 
 CATALOGUE = (
     (ABH, JC, ("residence_status",), ("labour_market_integration", "case_management")),
@@ -110,11 +111,12 @@ def test_the_registry_permits_exactly_what_active_grants_cover(runtime: Runtime)
             if not any(JC in (g[0], g[1]) for g in grants):
                 grants = [*grants, CATALOGUE[1]]
             valid_until = self.now + timedelta(days=days)
+            documents = [grant_in(g).model_dump(by_alias=True) for g in grants]
             body = ConsentIn.model_validate(
                 {
-                    "subject": {"references": self.references},
+                    "subject": {"references": named_in(self.references, documents)},
                     "given_by": [{"role": "data_subject"}],
-                    "grants": [grant_in(g).model_dump(by_alias=True) for g in grants],
+                    "grants": documents,
                     "valid_from": (self.now - timedelta(days=1)).isoformat(),
                     "valid_until": valid_until.isoformat(),
                     "notice": FORM,

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.consents.conftest import ABH, BONN, FORM, JA, JC, SA, agencies, as_agency
+from tests.support import named_in
 
 __all__ = ["ABH", "BONN", "JA", "JC", "SA", "agencies", "as_agency"]
 
@@ -36,7 +37,7 @@ def consent_body(
 ) -> dict[str, Any]:
     now = datetime.now(UTC)
     return {
-        "subject": {"references": references or dict(REFERENCES)},
+        "subject": {"references": named_in(references or REFERENCES, grants or [INVITATION_GRANT])},
         "given_by": [{"role": "data_subject"}],
         "grants": grants or [INVITATION_GRANT],
         "valid_from": (now - timedelta(minutes=5)).isoformat(),

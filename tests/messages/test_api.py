@@ -249,11 +249,13 @@ def test_an_unknown_reference_is_refused(http, as_agency, consent_id, send, runt
     assert _refused(send, runtime, invitation(subject_ref="JC-0000")) == "unknown_subject"
 
 
-def test_a_recipient_that_does_not_know_the_person_is_refused(http, as_agency, send, runtime):
+def test_a_recipient_that_does_not_know_the_person_is_refused_without_saying_so(
+    http, as_agency, send, runtime
+):
     grant = {"from": JC, "to": SA, "categories": ["benefit_status"],
              "purposes": ["benefit_entitlement"]}  # fmt: skip
     record(http, as_agency, [grant], {JC: "JC-4711", SA: "SA-2002"})
-    assert _refused(send, runtime) == "unknown_subject"
+    assert _refused(send, runtime) == "no_consent"  # not "unknown_subject": JA's files are JA's
 
 
 def test_a_disabled_recipient_is_refused(http, as_agency, consent_id, send, runtime, clients):

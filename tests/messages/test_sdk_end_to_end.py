@@ -28,7 +28,7 @@ from gateway.client import (
     TokenSource,
 )
 from gateway.simulator.inbox import receive
-from tests.support import LiveServer, RegisteredClient, start_live_server
+from tests.support import LiveServer, RegisteredClient, named_in, start_live_server
 
 ABH, JC, JA = "koeln-auslaenderbehoerde", "koeln-jobcenter", "koeln-jugendamt"
 JC_REF, JA_REF, ABH_REF = "JC-4711", "JA-0042", "ABH-0815"
@@ -56,7 +56,7 @@ RESIDENCE_GRANT = {
 def consent(*grants: dict[str, Any]) -> dict[str, Any]:
     now = datetime.now(UTC)
     return {
-        "subject": {"references": {JC: JC_REF, JA: JA_REF, ABH: ABH_REF}},
+        "subject": {"references": named_in({JC: JC_REF, JA: JA_REF, ABH: ABH_REF}, list(grants))},
         "given_by": [{"role": "data_subject"}],
         "grants": list(grants),
         "valid_from": (now - timedelta(minutes=1)).isoformat(),

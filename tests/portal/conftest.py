@@ -17,7 +17,14 @@ from consent.vocabulary import AgencyKind
 from gateway.agencies import service as registry
 from gateway.agencies.service import Credential
 from gateway.runtime import Runtime
-from tests.support import RegisteredClient, client_assertion, new_ed25519, public_jwks, token_form
+from tests.support import (
+    RegisteredClient,
+    client_assertion,
+    named_in,
+    new_ed25519,
+    public_jwks,
+    token_form,
+)
 
 ABH, JC, JA, SA = (
     "koeln-auslaenderbehoerde",
@@ -67,7 +74,7 @@ def register_offices(runtime: Runtime) -> dict[str, RegisteredClient]:
 def consent_body(references: dict[str, str], *grants: dict[str, Any]) -> dict[str, Any]:
     now = datetime.now(UTC)
     return {
-        "subject": {"references": references},
+        "subject": {"references": named_in(references, list(grants or (RESIDENCE, BENEFITS)))},
         "given_by": [{"role": "data_subject"}],
         "grants": list(grants or (RESIDENCE, BENEFITS)),
         "valid_from": (now - timedelta(minutes=5)).isoformat(),
