@@ -52,6 +52,9 @@ _CLIENTS = _WITH_AGENCY.where(_clients.c.id.in_(bindparam("ids", expanding=True)
 # The lookup of requests (a caller; two parties) without an expanding IN, whose SQL is
 # rendered anew at every execution: a fifth of the statement's cost on asyncpg.
 _PAIR = _WITH_AGENCY.where(_clients.c.id.in_([bindparam("first"), bindparam("second")]))
+# The same, holding the clients' rows against a change (a disabling) until the transaction
+# ends. (SQLite has no row locks: its writing transactions hold the database's write lock.)
+_PAIR_LOCKED = _PAIR.with_for_update(read=True, of=_clients)
 
 
 def get_client(session: Session, client_id: str) -> Client | None:
@@ -76,9 +79,17 @@ def caller(session: Session, client_id: str) -> KnownClient | None:
     return clients(session, client_id).get(client_id)
 
 
-def agencies(session: Session, *agency_ids: str) -> dict[str, Registered]:
-    """The agencies of these ids that exist, in one query."""
-    found = clients(session, *agency_ids).values()
+def agencies(session: Session, *agency_ids: str, locked: bool = False) -> dict[str, Registered]:
+    """The agencies of these ids that exist, in one query; ``locked`` (for one or two ids):
+    a disabling of either waits until this transaction ends, so a release decided on them
+    commits before the disabling or sees it."""
+    if locked:
+        assert 1 <= len(agency_ids) <= 2
+        first, second = agency_ids[0], agency_ids[-1]
+        rows = session.connection().execute(_PAIR_LOCKED, {"first": first, "second": second})
+        found = [_known(*row) for row in rows]
+    else:
+        found = list(clients(session, *agency_ids).values())
     return {client.id: client.agency for client in found if client.agency is not None}
 
 

@@ -60,7 +60,7 @@ class ProviderCalls:
             raise ProviderFailure("provider_unreachable", 502) from None
         try:
             answer = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested deeper than the parser goes
             raise ProviderFailure("provider_invalid_response", 502) from None
         if not isinstance(answer, dict):
             raise ProviderFailure("provider_invalid_response", 502)

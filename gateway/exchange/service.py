@@ -17,6 +17,7 @@ No transaction is held while the provider is called.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from gateway.auth.dependencies import Admission, Principal
 from gateway.consents import repository as consents
 from gateway.db.engine import Database
 from gateway.db.group import GroupCommit
-from gateway.errors import InvalidRequest
+from gateway.errors import GatewayError, InvalidRequest
 from gateway.exchange import repository
 from gateway.exchange.decision import Deny, Permit, Reason, decide_all, minimise
 from gateway.exchange.errors import ExchangeDenied, ProviderFailed, ProviderTimedOut
@@ -42,6 +43,8 @@ from gateway.exchange.provider import ProviderCalls, ProviderFailure, ProviderTo
 from gateway.policy.model import PolicySet
 from gateway.settings import Settings
 from gateway.subjects.repository import references_by
+
+INTERNAL_FAILURE = "internal_error"  # the audit's reason when the gateway itself failed
 
 
 class Validator(Protocol):
@@ -113,8 +116,18 @@ class _Query:
         if provider_ref is None:  # permitted (by a statute), but the provider has no file
             await self._refuse(Reason.UNKNOWN_SUBJECT.value)
         permits = {category: d for category, d in decisions.items() if isinstance(d, Permit)}
-        answer = await self._ask_provider(provider_ref)
-        return await self._commit_release(await self._released(permits, answer))
+        try:
+            answer = await self._ask_provider(provider_ref)
+            return await self._commit_release(await self._released(permits, answer))
+        except GatewayError:
+            raise  # answered deliberately, and on record already
+        except Exception:
+            # The unexpected, after a decision was taken: on record before the 500, so no
+            # decision leaves no trace (promise 2). If even that fails, the original error
+            # is what the envelope logs.
+            with contextlib.suppress(Exception):
+                await self._record(INTERNAL_FAILURE)
+            raise
 
     def _decide(self, session: Session) -> tuple[str | None, dict[str, Permit | Deny]]:
         """Who asks whom about whom, the provider's reference for that person (None if the
@@ -179,10 +192,8 @@ class _Query:
         }
 
     async def _commit_release(self, released: dict[str, Any]) -> QueryOut:
-        now = datetime.now(UTC)
-
         def release(session: Session) -> dict[str, Permit] | Deny:
-            checked = self._recheck(session, released, now)
+            checked, now = self._recheck(session, released)
             if isinstance(checked, Deny):
                 # Committed all the same: the refusal is in the log, nothing released.
                 self._record_in(session, checked.reason.value)
@@ -197,25 +208,29 @@ class _Query:
         return _answer(self.exchange_id, released, checked)
 
     def _recheck(
-        self, session: Session, released: dict[str, Any], now: datetime
-    ) -> dict[str, Permit] | Deny:
-        """Decide again, under the consents' row locks: a withdrawal either committed before
-        (and is seen here) or waits until this release has committed (and then finds it)."""
+        self, session: Session, released: dict[str, Any]
+    ) -> tuple[dict[str, Permit] | Deny, datetime]:
+        """Decide again, under the consents' and both agencies' row locks: a withdrawal or a
+        disabling either committed before (and is seen here) or waits until this release has
+        committed (and a withdrawal then finds it). The time of this decision is taken once
+        the locks are held: the release may have waited for them, or in the group commit's
+        queue, and a consent may have expired meanwhile."""
         assert self.subject_id is not None
         consents.lock_consents_between(
             session, self.subject_id, self.provider.id, self.requester.id
         )
-        found = registry.agencies(session, self.requester.id, self.provider.id)
+        found = registry.agencies(session, self.requester.id, self.provider.id, locked=True)
         self.requester = found.get(self.requester.id, self.requester)
         self.provider = found.get(self.provider.id, self.provider)
+        now = datetime.now(UTC)
         permits: dict[str, Permit] = {}
         for category, outcome in self._decide_all(session, now).items():
             if category not in released:
                 continue
             if isinstance(outcome, Deny):
-                return outcome
+                return outcome, now
             permits[category] = outcome
-        return permits
+        return permits, now
 
     def _store(
         self,

@@ -76,7 +76,7 @@ def withhold_withdrawn(
         flow = (message.sender, message.recipient, message.category, message.purpose)
         if not change.affects(*flow):
             continue
-        if message.first_fetched_at is not None or message.state == State.ACKNOWLEDGED.value:
+        if message.first_fetched_at is not None:  # acknowledged, expired or closed since
             delivered[message.recipient].append(message.id)
         if message.state == State.PENDING.value:
             close(session, audit, message, State.WITHHELD, now, reason=WITHDRAWN, actor=actor)

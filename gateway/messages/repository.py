@@ -62,12 +62,13 @@ def inbox(
 
 
 def under_consent(session: Session, consent_id: str) -> Sequence[Message]:
-    """The messages sent under this consent that are pending or were delivered, locked."""
+    """The messages sent under this consent that are pending or reached their recipient
+    (fetched at least once, whatever their state now), locked."""
     return session.scalars(
         select(Message)
         .where(
             Message.consent_id == consent_id,
-            Message.state.in_([State.PENDING.value, State.ACKNOWLEDGED.value]),
+            (Message.state == State.PENDING.value) | Message.first_fetched_at.is_not(None),
         )
         .order_by(Message.created_at, Message.id)
         .with_for_update()

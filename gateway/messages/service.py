@@ -85,6 +85,7 @@ def send(post: Post, caller: Caller, body: MessageIn) -> str:
         outcome: Permit | Deny = Deny(Reason.UNKNOWN_SUBJECT)
         if subject_id is not None:
             consents.lock_consents_between(session, subject_id, sender.id, recipient.id)
+            now = datetime.now(UTC)  # the time of the decision: after waiting for the locks
             outcome = decide(
                 session,
                 post.policies,
@@ -133,7 +134,7 @@ def _check_payload(post: Post, category: str, payload: Any) -> None:
 
 
 def _parties(session: Session, sender_id: str, recipient_id: str) -> tuple[Registered, Registered]:
-    found = registry.agencies(session, sender_id, recipient_id)
+    found = registry.agencies(session, sender_id, recipient_id, locked=True)
     sender, recipient = found.get(sender_id), found.get(recipient_id)
     if sender is None:
         raise InvalidRequest(errors=[{"path": "/", "message": "only agencies send messages"}])
@@ -280,9 +281,9 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
 
 def fetch(post: Post, caller: Caller, message_id: str) -> MessageOut:
     """The message for its recipient, decided again now; withheld if that no longer holds."""
-    now = datetime.now(UTC)
     with post.database.transaction() as session:
         message = _locked_for(session, caller, message_id)
+        now = datetime.now(UTC)  # the time of the decision: after waiting for the locks
         _expire_if_overdue(session, post, message, now)
         outcome = _gone_reason(message) or _recheck(session, post, message, now)
         if isinstance(outcome, Permit):
@@ -352,7 +353,7 @@ def _gone_reason(message: Message) -> str | None:
 
 
 def _recheck(session: Session, post: Post, message: Message, now: datetime) -> Permit | Deny:
-    found = registry.agencies(session, message.sender, message.recipient)
+    found = registry.agencies(session, message.sender, message.recipient, locked=True)
     sender, recipient = found.get(message.sender), found.get(message.recipient)
     if sender is None or recipient is None:
         return Deny(Reason.AGENCY_DISABLED)

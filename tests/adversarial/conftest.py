@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI, Request, Response
 from joserfc.jwk import KeySet
 from sqlalchemy import select
 
@@ -99,6 +100,10 @@ class City:
     offices: dict[str, RegisteredClient]
     # The providers' files: agency -> its reference -> category -> document.
     cases: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    # What a provider's system answers instead, byte for byte, once it misbehaves.
+    raw_answers: dict[str, bytes] = field(default_factory=dict)
+    fetches: dict[str, int] = field(default_factory=dict)  # calls each provider's system got
+    provider_urls: dict[str, str] = field(default_factory=dict)
     _tokens: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -128,6 +133,11 @@ class City:
         return httpx.post(
             self.url + path, json=body, headers=self.headers(client_id, **headers), timeout=30
         )
+
+    def post_bytes(self, client_id: str, path: str, body: bytes) -> httpx.Response:
+        """A body exactly as a (misbehaving) system sends it."""
+        headers = self.headers(client_id, **{"Content-Type": "application/json"})
+        return httpx.post(self.url + path, content=body, headers=headers, timeout=30)
 
     def put(self, client_id: str, path: str, body: Any, **headers: str) -> httpx.Response:
         return httpx.put(
@@ -169,6 +179,12 @@ class City:
             "purpose": purpose,
         }
         return self.post(requester, "/v1/exchanges", body, **headers)
+
+    def misbehave(self, provider: str, answer: bytes) -> None:
+        """From now on the provider's system answers every fetch with these bytes (JSON)."""
+        self.raw_answers[provider] = answer
+        with self.runtime.database.transaction() as session:
+            session.get(Agency, provider).provider_url = self.provider_urls[provider] + "/raw"
 
     # -- what the operator sees ----------------------------------------------------------------
 
@@ -222,10 +238,27 @@ def city(database_url: str, tmp_path: Path) -> Iterator[City]:
             return KeySet.import_key_set(httpx.get(jwks_url).json())
 
         issuer = gateway.runtime.settings.issuer
-        abh = provider_app(ABH, issuer, gateway_keys, built.cases[ABH])
-        jc = provider_app(JC, issuer, gateway_keys, built.cases[JC])
+        abh = _provider(built, ABH, issuer, gateway_keys)
+        jc = _provider(built, JC, issuer, gateway_keys)
         with serve_app(abh) as abh_url, serve_app(jc) as jc_url:
+            built.provider_urls = {ABH: abh_url, JC: jc_url}
             with gateway.runtime.database.transaction() as session:
                 session.get(Agency, ABH).provider_url = abh_url
                 session.get(Agency, JC).provider_url = jc_url
             yield built
+
+
+def _provider(city: City, agency: str, issuer: str, keys: Any) -> FastAPI:
+    """The agency's reference system, and under ``/raw`` the same system gone wrong."""
+    app = provider_app(agency, issuer, keys, city.cases[agency])
+
+    @app.middleware("http")
+    async def count(request: Request, call_next: Any) -> Any:
+        city.fetches[agency] = city.fetches.get(agency, 0) + 1
+        return await call_next(request)
+
+    @app.post("/raw/gateway/v1/fetch")
+    def misbehaving() -> Response:
+        return Response(city.raw_answers[agency], media_type="application/json")
+
+    return app
