@@ -83,16 +83,15 @@ def decide_all(
     decided: dict[str, Permit | Deny] = {}
     consented: dict[str, Flow] = {}  # the categories a consent must cover, and their flow
     for category in categories:
-        flows = policies.flows_for(
+        flow = policies.flow_for(
             provider.kind, recipient.kind, category, purpose, same_municipality=same_municipality
         )
-        statute = next((flow for flow in flows if not flow.legal_basis.is_consent), None)
-        if not flows:
+        if flow is None:
             decided[category] = Deny(Reason.NO_POLICY)
-        elif statute is not None:
-            decided[category] = Permit(statute, statute.legal_basis, None)
+        elif not flow.legal_basis.is_consent:
+            decided[category] = Permit(flow, flow.legal_basis, None)
         else:
-            consented[category] = flows[0]
+            consented[category] = flow
     if consented:
         checked = check_consents(
             session,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from gateway.policy.model import Flow, LegalBasis, PolicySet
+from gateway.policy.model import ANY_KIND, Flow, LegalBasis, PolicySet
 
 META_SCHEMA = "policy.schema.json"
 # The reference set ships inside the package (a link to the repository's policies/ folder).
@@ -46,19 +47,49 @@ def load_policies(folder: Path) -> PolicySet:
     documents: dict[str, Any] = {}
     seen: dict[str, str] = {}
     for path in files:
-        document = _read(path, validator)
+        document, node = _read(path, validator)
         documents[path.name] = document
-        for flow in _flows(document):
+        for index, flow in enumerate(_flows(document)):
             key = f"{flow.policy_id}/{flow.id}"
+            line = _line_at(node, ("flows", index))
             if key in seen:
-                raise PolicyError(path.name, None, f"flow {key} is also defined in {seen[key]}")
+                raise PolicyError(path.name, line, f"flow {key} is also defined in {seen[key]}")
+            for earlier in flows:
+                if (overlap := _overlap(earlier, flow)) is not None:
+                    raise PolicyError(
+                        path.name,
+                        line,
+                        f"flow {key} overlaps flow {earlier.policy_id}/{earlier.id} (in "
+                        f"{seen[f'{earlier.policy_id}/{earlier.id}']}) for {overlap}: one flow "
+                        "per case, so that what is released never depends on the files' order",
+                    )
             seen[key] = path.name
             flows.append(flow)
     digest = hashlib.sha256(rfc8785.dumps(documents)).hexdigest()
     return PolicySet(tuple(flows), digest, tuple(path.name for path in files))
 
 
-def _read(path: Path, validator: Draft202012Validator) -> Any:
+def _overlap(first: Flow, second: Flow) -> str | None:
+    """What two flows would both decide (a provider kind, a recipient kind, a category and a
+    purpose), or None. ``any`` overlaps every kind; a flow across municipalities also covers
+    exchanges within one, so the municipality never separates two flows."""
+    kinds = []
+    for mine, theirs in (
+        (first.provider_kind, second.provider_kind),
+        (first.recipient_kind, second.recipient_kind),
+    ):
+        if ANY_KIND not in (mine, theirs) and mine != theirs:
+            return None
+        kinds.append(theirs if mine == ANY_KIND else mine)
+    categories = sorted(set(first.fields) & set(second.fields))
+    purposes = sorted(first.purposes & second.purposes)
+    if not (categories and purposes):
+        return None
+    return f"{kinds[0]} -> {kinds[1]}, {categories[0]}, {purposes[0]}"
+
+
+def _read(path: Path, validator: Draft202012Validator) -> tuple[Any, Any]:
+    """The file's document, and its YAML node tree (for line numbers)."""
     text = path.read_text()
     try:
         node = yaml.compose(text)
@@ -72,8 +103,8 @@ def _read(path: Path, validator: Draft202012Validator) -> Any:
     errors = sorted(validator.iter_errors(document), key=lambda error: list(error.absolute_path))
     if errors:
         error = errors[0]
-        raise PolicyError(path.name, _line_of(node, error), _describe(error))
-    return document
+        raise PolicyError(path.name, _line_at(node, error.absolute_path), _describe(error))
+    return document, node
 
 
 def _flows(document: dict[str, Any]) -> list[Flow]:
@@ -101,10 +132,10 @@ def _describe(error: ValidationError) -> str:
     return f"{path or 'the document'}: {error.message}"
 
 
-def _line_of(node: Any, error: ValidationError) -> int | None:
-    """The line of the YAML node the schema error points at (1-based)."""
+def _line_at(node: Any, path: Iterable[str | int]) -> int | None:
+    """The line of the YAML node at ``path`` (1-based), or of the deepest node found on it."""
     current = node
-    for part in error.absolute_path:
+    for part in path:
         if isinstance(current, yaml.MappingNode):
             match = next((value for key, value in current.value if key.value == part), None)
             if match is None:

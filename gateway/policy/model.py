@@ -66,6 +66,24 @@ class PolicySet:
             and (same_municipality or flow.cross_municipality)
         ]
 
+    def flow_for(
+        self,
+        provider_kind: str,
+        recipient_kind: str,
+        category: str,
+        purpose: str,
+        *,
+        same_municipality: bool,
+    ) -> Flow | None:
+        """The flow that decides this, if any: the loader refuses overlapping flows, so there
+        is one at most, whatever the order of the files."""
+        flows = self.flows_for(
+            provider_kind, recipient_kind, category, purpose, same_municipality=same_municipality
+        )
+        if len(flows) > 1:
+            raise ValueError("overlapping flows: the policy set was not loaded by load_policies")
+        return flows[0] if flows else None
+
     def consent_flow(
         self,
         provider_kind: str,
@@ -76,9 +94,7 @@ class PolicySet:
         same_municipality: bool,
     ) -> Flow | None:
         """The consent-based flow a grant for this would rest on, if any."""
-        for flow in self.flows_for(
+        flow = self.flow_for(
             provider_kind, recipient_kind, category, purpose, same_municipality=same_municipality
-        ):
-            if flow.legal_basis.is_consent:
-                return flow
-        return None
+        )
+        return flow if flow is not None and flow.legal_basis.is_consent else None

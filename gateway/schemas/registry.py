@@ -132,7 +132,9 @@ def load_schemas(folder: Path) -> SchemaSet:
 
 def check_released_fields(schemas: SchemaSet, policies: PolicySet) -> None:
     """Refuse a policy set that releases a category without a schema or a field its schema
-    does not define: minimisation would silently release nothing of it."""
+    does not define (minimisation would silently release nothing of it), or a field whose
+    schema lets an object carry more than it names (minimisation keeps a released field
+    whole: only a closed schema, checked on every answer, keeps more from slipping out)."""
     for flow in policies.flows:
         for category, fields in flow.fields.items():
             where = f"policy {flow.policy_id}, flow {flow.id}"
@@ -145,6 +147,52 @@ def check_released_fields(schemas: SchemaSet, policies: PolicySet) -> None:
                 raise SchemaError(
                     where, f"releases {', '.join(unknown)}, which {schema.file} does not define"
                 )
+            for name in fields:
+                open_at = _open_object(schema.item_properties[name], (name,))
+                if open_at is not None:
+                    raise SchemaError(
+                        schema.file,
+                        f"{where} releases {name}, but at {pointer(open_at)} an object may "
+                        "carry fields the schema does not name: close it with "
+                        '"additionalProperties": false (and no patternProperties or $ref)',
+                    )
+
+
+# Where a released value's schema goes on to the values inside it.
+_SUBSCHEMAS = ("items", "contains", "not", "if", "then", "else")
+_SCHEMA_LISTS = ("prefixItems", "allOf", "anyOf", "oneOf")
+
+
+def _open_object(node: Any, path: tuple[str | int, ...]) -> tuple[str | int, ...] | None:
+    """Where (as a path of schema keywords) a value valid against ``node`` could be an object
+    with fields the schema does not name; None if nowhere."""
+    if node is False:
+        return None
+    if not isinstance(node, Mapping):  # ``true``: anything at all
+        return path
+    if "$ref" in node or "$dynamicRef" in node or "patternProperties" in node:
+        return path
+    types = node.get("type")
+    admits_objects = (
+        types is None or types == "object" or (isinstance(types, list) and "object" in types)
+    )
+    if admits_objects and "enum" not in node and "const" not in node:
+        closed = node.get("additionalProperties") is False or (
+            node.get("unevaluatedProperties") is False
+        )
+        if not closed:
+            return path
+    for name, child in node.get("properties", {}).items():
+        if (found := _open_object(child, (*path, "properties", name))) is not None:
+            return found
+    for keyword in _SUBSCHEMAS:
+        if keyword in node and (found := _open_object(node[keyword], (*path, keyword))):
+            return found
+    for keyword in _SCHEMA_LISTS:
+        for index, child in enumerate(node.get(keyword, [])):
+            if (found := _open_object(child, (*path, keyword, index))) is not None:
+                return found
+    return None
 
 
 def _load(path: Path) -> CategorySchema:

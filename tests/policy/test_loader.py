@@ -143,3 +143,35 @@ def test_policy_check_reports_valid_and_invalid_folders(folder: Path):
     invalid = CliRunner().invoke(cli, ["policy", "check", str(folder)])
     assert invalid.exit_code == 1
     assert "broken.yaml:3" in invalid.output
+
+
+def test_overlapping_flows_are_refused_so_released_fields_never_depend_on_file_order(
+    folder: Path,
+):
+    """An operator's second file releasing more to the same recipient for the same purpose:
+    which fields went out would depend on which file sorts first."""
+    shutil.copy(REFERENCE / "reference.yaml", folder)
+    (folder / "zz-more.yaml").write_text(
+        "policy_id: more\nversion: 1\nflows:\n"
+        "  - id: generous\n    from: any\n    to: job_centre\n"
+        "    categories: {residence_status: [title, legal_provision, valid_until]}\n"
+        "    purposes: [labour_market_integration]\n"
+        "    legal_basis: consent\n    retention_days: 5\n"
+    )
+    with pytest.raises(PolicyError) as refused:
+        load_policies(folder)
+    assert refused.value.file == "zz-more.yaml"
+    assert refused.value.line == 4
+    assert "overlaps flow reference/abh-to-jobcenter-residence" in str(refused.value)
+    assert "foreigners_office -> job_centre, residence_status" in str(refused.value)
+
+
+def test_flows_for_other_purposes_or_kinds_do_not_overlap(folder: Path):
+    shutil.copy(REFERENCE / "reference.yaml", folder)
+    (folder / "statute.yaml").write_text(
+        "policy_id: statute\nversion: 1\nflows:\n"
+        "  - id: abh-to-jobcenter-by-law\n    from: foreigners_office\n    to: job_centre\n"
+        "    categories: {residence_status: [title]}\n    purposes: [residence_procedure]\n"
+        "    legal_basis: {statute: '§ 87 Abs. 1 AufenthG'}\n    retention_days: 30\n"
+    )
+    assert len(load_policies(folder).flows) == 9

@@ -5,6 +5,7 @@ the reference policy set releases."""
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -196,3 +197,33 @@ def test_a_policy_releasing_a_category_without_a_schema_is_refused():
     flow = replace(policies.flows[0], fields={"health_record": ("diagnosis",)})
     with pytest.raises(SchemaError, match="no schema for the category health_record"):
         check_released_fields(load_schemas(REFERENCE_SCHEMAS), replace(policies, flows=(flow,)))
+
+
+def _support_schema(folder: Path, change: Any) -> None:
+    for path in REFERENCE_SCHEMAS.glob("*.json"):
+        shutil.copy(path, folder)
+    name = "youth_welfare_support.v1.json"
+    document = json.loads((folder / name).read_text(encoding="utf-8"))
+    change(document["properties"]["lead_contact"])
+    (folder / name).write_text(json.dumps(document), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda contact: contact.pop("additionalProperties"),  # open: any field may come along
+        lambda contact: contact.update(additionalProperties={"type": "string"}),
+        lambda contact: contact.update(patternProperties={"^x-": {"type": "string"}}),
+        lambda contact: contact["properties"].update(note={"description": "anything"}),
+    ],
+    ids=["open", "additional-schema", "pattern", "untyped-inner-field"],
+)
+def test_a_released_field_whose_objects_are_not_closed_is_refused(tmp_path: Path, change: Any):
+    """Minimisation keeps a released field whole: a provider could slip more into an open
+    object inside it. The operator's schema is refused at start-up instead."""
+    _support_schema(tmp_path, change)
+    with pytest.raises(SchemaError) as refused:
+        check_released_fields(load_schemas(tmp_path), load_policies(REFERENCE_POLICIES))
+    assert refused.value.file == "youth_welfare_support.v1.json"
+    assert "lead_contact" in str(refused.value)
+    assert "jugendamt-to-jobcenter-support" in str(refused.value)
