@@ -5,9 +5,13 @@ was taken stays on record, and nothing is a 500 without a trace."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
+from gateway.audit.events import AuditEvent, Decision
+from gateway.exchange.tables import Exchange
 from tests.adversarial.conftest import (
     ABH,
     AMIRA,
@@ -82,4 +86,27 @@ def test_an_unexpected_failure_after_the_decision_is_on_record_before_the_500(
     response = city.ask(JC, ABH, AMIRA[JC])
     assert response.status_code == 500
     assert "residence_permit" not in response.text
+    assert _decisions(city) == [("deny", "internal_error")]
+
+
+def test_a_release_whose_audit_entry_cannot_be_written_releases_nothing(
+    city: City, monkeypatch: pytest.MonkeyPatch
+):
+    """Promise 2 under a fault: the permit's entry fails to write, so the release's
+    transaction fails with it; no byte of the answer leaves, and the ledger stays empty."""
+    city.recorded(JC, {JC: AMIRA[JC], ABH: AMIRA[ABH]}, RESIDENCE)
+    audit = city.runtime.audit
+    record = audit.record
+
+    def failing(session: Any, event: AuditEvent, now: Any = None) -> None:
+        if event.decision is Decision.PERMIT:
+            raise OSError("the audit table's disk is gone")
+        record(session, event, now)
+
+    monkeypatch.setattr(audit, "record", failing)
+    response = city.ask(JC, ABH, AMIRA[JC])
+    assert response.status_code == 500
+    assert "residence_permit" not in response.text
+    with city.runtime.database.transaction(read_only=True) as session:
+        assert session.scalar(select(func.count()).select_from(Exchange)) == 0
     assert _decisions(city) == [("deny", "internal_error")]
