@@ -175,6 +175,13 @@ def _sqlite_engine(
     pragmas = [f"PRAGMA busy_timeout={int(busy_timeout * 1000)}"]
     if query_only:
         pragmas.append("PRAGMA query_only=ON")  # any write fails at once
+        # Nothing to make durable: a reader's setting only matters for what it writes.
+        pragmas.append("PRAGMA synchronous=NORMAL")
+    else:
+        # Each commit syncs the write-ahead log before it returns. NORMAL syncs only at
+        # checkpoints, and a power loss then takes the last commits with it: a release already
+        # answered could lose its audit entry.
+        pragmas.append("PRAGMA synchronous=FULL")
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:
@@ -185,7 +192,6 @@ def _sqlite_engine(
         for pragma in pragmas:
             cursor.execute(pragma)
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
         # Freed content (a purged message payload, say) is overwritten, not left in free pages.
         cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
