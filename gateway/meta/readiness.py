@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from gateway.db.engine import Database
+from gateway.errors import DatabaseUnavailable
 
 
 async def database_reachable(database: Database) -> bool:
@@ -22,7 +23,7 @@ def _reachable(database: Database) -> bool:
     try:
         with database.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-    except SQLAlchemyError:
+    except (SQLAlchemyError, DatabaseUnavailable):
         return False
     return True
 
@@ -30,7 +31,7 @@ def _reachable(database: Database) -> bool:
 async def _reachable_from_the_loop(database: Database) -> bool:
     try:
         await database.run(_select_one, read_only=True)
-    except (SQLAlchemyError, OSError):  # a driver's refused connection is an OSError
+    except (SQLAlchemyError, OSError, DatabaseUnavailable):
         return False
     return True
 
