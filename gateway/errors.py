@@ -140,12 +140,17 @@ class NotReady(GatewayError):
 
 
 class DatabaseUnavailable(GatewayError):
-    """The database is out of reach or takes no writes (see ``gateway.db.faults``)."""
+    """The database is out of reach or takes no writes (see ``gateway.db.faults``).
+
+    ``database`` (its URL, the password hidden) and ``cause`` (fixed words) are for the
+    operator's command line; an HTTP answer carries neither."""
 
     kind = DATABASE_UNAVAILABLE
 
-    def __init__(self) -> None:
+    def __init__(self, *, database: str = "", cause: str = "is unavailable") -> None:
         super().__init__(headers={"Retry-After": str(DATABASE_RETRY_AFTER)})
+        self.database = database
+        self.cause = cause
 
 
 def problem_response(

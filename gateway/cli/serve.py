@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 import uvicorn
@@ -48,9 +50,11 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
     # Made here, once, so that several workers starting together do not each create keys; the
     # key-encryption keys before migrating, which may seal what was stored in clear with them
     # (this is the key folder the gateway runs with: serving makes its first key anyway).
-    open_message_keys(settings).ensure()
+    with _writing_keys(settings):
+        open_message_keys(settings).ensure()
     database = migrated_database(settings)
-    open_key_store(settings).ensure()
+    with _writing_keys(settings):
+        open_key_store(settings).ensure()
     audit = open_audit_log(settings)
     _audit_policies(settings, database, audit)
     if settings.demo:
@@ -70,6 +74,17 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
     finally:
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+@contextmanager
+def _writing_keys(settings: Settings) -> Iterator[None]:
+    """A key folder that cannot be written (a full disk, say) ends the start in one line."""
+    try:
+        yield
+    except OSError as error:
+        reason = os.strerror(error.errno) if error.errno else "failed"
+        message = f"cannot write the key folder {settings.key_dir}: {reason}"
+        raise click.ClickException(message) from None
 
 
 def _audit_policies(settings: Settings, database: Database, audit: AuditLog) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.db.faults import Outage, sqlite_cannot_write, unavailable
+from gateway.db.faults import Outage, describe, shown, sqlite_cannot_write, unavailable
 from gateway.db.inloop import Awaited, InLoop, InProcess, LoopEngines
 from gateway.errors import DatabaseUnavailable
 
@@ -81,7 +81,9 @@ class Database:
     def _raise_if_unavailable(self, error: DBAPIError | OSError, read_only: bool) -> None:
         if unavailable(error, read_only=read_only):
             self.outage.begins(error)
-            raise DatabaseUnavailable from error
+            raise DatabaseUnavailable(
+                database=shown(self.engine.url), cause=describe(error)
+            ) from error
 
     async def close_loop(self) -> None:
         """Close the running loop's connections (its app is shutting down)."""

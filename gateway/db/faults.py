@@ -15,6 +15,7 @@ import sqlite3
 import threading
 
 import psycopg
+from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,33 @@ def _driver_unavailable(error: BaseException | None) -> bool:
         return True
     state = getattr(error, "sqlstate", None)  # psycopg's, and asyncpg's as SQLAlchemy adapts it
     return isinstance(state, str) and (state.startswith("08") or state in _POSTGRES_UNAVAILABLE)
+
+
+def describe(error: BaseException) -> str:
+    """What the operator is told of an unavailable database, in fixed words (a driver's
+    message may quote data)."""
+    orig = error.orig if isinstance(error, DBAPIError) else error
+    code = _sqlite_code(orig)
+    if code is not None:
+        return _SQLITE_WORDS.get(code, "cannot be read or written (a disk error)")
+    state = getattr(orig, "sqlstate", None)
+    if state in ("57P01", "57P02", "57P03"):
+        return "is shutting down or starting up"
+    if state == "53300":
+        return "has no free connection slot"
+    return "cannot be reached"
+
+
+_SQLITE_WORDS = {
+    sqlite3.SQLITE_READONLY: "is read-only",
+    sqlite3.SQLITE_FULL: "is full (no space left on its disk)",
+    sqlite3.SQLITE_CANTOPEN: "cannot be opened",
+}
+
+
+def shown(url: URL) -> str:
+    """A database URL as the operator may see it: with its password hidden."""
+    return url.render_as_string(hide_password=True)
 
 
 class Outage:

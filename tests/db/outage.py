@@ -128,3 +128,38 @@ def database_files(database_url: str) -> list[Path]:
     path = Path(make_url(database_url).database or "")
     log = path.with_name(path.name + "-wal")
     return [path, log] if log.exists() else [path]
+
+
+def on_a_small_disk(folder: Path, command: list[str], *, full: bool, size: str = "8m") -> list[str]:
+    """``command`` run with ``folder`` on a disk of its own of ``size`` (a tmpfs, mounted in a
+    mount namespace of the command's own, so the machine's other processes never see it), filled
+    up before the command starts if ``full``. Skips the test where that is not permitted."""
+    probe = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "true"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if probe.returncode != 0:
+        pytest.skip(f"cannot mount a small disk here (unshare --mount): {probe.stderr.strip()}")
+    fill = 'cat /dev/zero > "$1/filler" 2>/dev/null;' if full else ""
+    script = f'mount -t tmpfs -o size={size} tmpfs "$1" || exit 97; {fill} shift; exec "$@"'
+    namespace = ["unshare", "--mount", "--propagation", "private"]
+    return [*namespace, "sh", "-c", script, "sh", str(folder), *command]
+
+
+def fill_the_disk_of(pid: int, folder: Path) -> None:
+    """Fill the small disk of ``on_a_small_disk`` that the process ``pid`` sees at ``folder``."""
+    fill = 'cat /dev/zero > "$0/filler" 2>/dev/null; true'
+    subprocess.run(
+        ["nsenter", "--target", str(pid), "--mount", "--", "sh", "-c", fill, str(folder)],
+        check=True,
+    )
+
+
+def free_the_disk_of(pid: int, folder: Path) -> None:
+    """Make room again on that disk."""
+    subprocess.run(
+        ["nsenter", "--target", str(pid), "--mount", "--", "rm", str(folder / "filler")],
+        check=True,
+    )
