@@ -45,12 +45,12 @@ def healthz() -> Health:
 
 @router.get(
     "/readyz",
-    summary="Readiness: database reachable and signing keys loaded",
+    summary="Readiness: database takes writes and signing keys loaded",
     response_model=Readiness,
     responses=problem_responses(NOT_READY, validation=False, database=False),
 )
 async def readyz(runtime: RuntimeDep) -> Readiness:
-    database_ok = await readiness.database_reachable(runtime.database)
+    database_ok = await readiness.database_ready(runtime.database)
     # Both the signing keys and the message key-encryption keys.
     keys_ok = runtime.keys.is_loaded() and runtime.sealing.is_loaded()
     if not (database_ok and keys_ok):

@@ -218,3 +218,19 @@ def test_a_worker_that_began_while_the_file_was_read_only_writes_once_it_is_writ
         for person_ref in ("JC-1", "JC-2", "JC-3", "JC-4", "JC-5"):
             recorded = worker.record(JC, {JC: person_ref, ABH: "ABH-" + person_ref}, RESIDENCE)
             assert recorded.status_code == 201, recorded.text
+
+
+def test_readiness_takes_the_node_out_while_the_database_takes_no_writes(city: City, fault: Fault):
+    """A load balancer asking /readyz stops sending requests while writes fail (reads alone
+    still work on a read-only SQLite file), and sends them again once writes work."""
+    assert httpx.get(f"{city.url}/readyz").status_code == 200
+
+    fault.begin()
+    out = httpx.get(f"{city.url}/readyz")
+    fault.end()
+
+    assert out.status_code == 503, out.text
+    assert out.json()["type"] == "/problems/not-ready"
+    assert "database" in out.json()["detail"]
+    back = retried(lambda: httpx.get(f"{city.url}/readyz"))
+    assert back.status_code == 200, back.text
