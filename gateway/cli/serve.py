@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -16,6 +15,7 @@ from gateway.audit.service import AuditLog
 from gateway.cli.context import load_settings, migrated_database
 from gateway.db.engine import Database
 from gateway.demo.agencies import set_up
+from gateway.observability import metrics_folder
 from gateway.policy.loader import PolicyError
 from gateway.runtime import load_data_files, open_audit_log, open_key_store, open_message_keys
 from gateway.schemas.registry import SchemaError
@@ -38,10 +38,11 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
     if demo and "cookie_secure" not in settings.model_fields_set:
         # The demo is reached over plain http; its pages' cookies must still reach the browser.
         os.environ["GATEWAY_COOKIE_SECURE"] = "false"
+    metrics_folder.remove_stale()
     metrics_dir = None
     if workers > 1 and settings.metrics_dir is None:
-        metrics_dir = tempfile.mkdtemp(prefix="gateway-metrics-")
-        os.environ["GATEWAY_METRICS_DIR"] = metrics_dir
+        metrics_dir = metrics_folder.new_folder()
+        os.environ["GATEWAY_METRICS_DIR"] = str(metrics_dir)
     if workers > 1 or settings.metrics_dir is not None:
         # prometheus_client reads this itself when a worker imports it.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.environ["GATEWAY_METRICS_DIR"]

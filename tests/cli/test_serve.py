@@ -50,8 +50,11 @@ def gateway_command(*args: str, cwd: Path, database_url: str) -> subprocess.Comp
 
 
 @contextmanager
-def serving(*args: str, cwd: Path, database_url: str, name: str) -> Iterator[Server]:
-    """``gateway serve ARGS`` on a free port, until the block ends; killed whatever happens."""
+def serving(
+    *args: str, cwd: Path, database_url: str, name: str, env: dict[str, str] | None = None
+) -> Iterator[Server]:
+    """``gateway serve ARGS`` on a free port, until the block ends; killed whatever happens.
+    ``env``: settings added to the command's environment."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = cwd / f"{name}.log"
@@ -60,7 +63,7 @@ def serving(*args: str, cwd: Path, database_url: str, name: str) -> Iterator[Ser
         process = subprocess.Popen(
             [sys.executable, "-m", "gateway", "serve", "--port", str(port), *args],
             cwd=cwd,
-            env=command_env(database_url),
+            env=command_env(database_url) | (env or {}),
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
