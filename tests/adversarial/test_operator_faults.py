@@ -14,6 +14,7 @@ import json
 import logging
 import re
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -84,6 +85,10 @@ class Logs:
         return "\n".join(json.dumps(line, ensure_ascii=False) for line in self.lines)
 
 
+# The test's own HTTP clients and the agencies' simulated systems log in this process too.
+_NOT_THE_SERVERS = ("httpx", "httpcore", "gateway.simulator")
+
+
 @pytest.fixture
 def logs() -> Iterator[Logs]:
     captured = Logs()
@@ -91,17 +96,20 @@ def logs() -> Iterator[Logs]:
 
     class Keep(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
-            captured.lines.append(json.loads(formatter.format(record)))
+            if not record.name.startswith(_NOT_THE_SERVERS):
+                captured.lines.append(json.loads(formatter.format(record)))
 
-    root = logging.getLogger()
-    handler, level = Keep(logging.INFO), root.level
+    root, uvicorn_access = logging.getLogger(), logging.getLogger("uvicorn.access")
+    handler, level, disabled = Keep(logging.INFO), root.level, uvicorn_access.disabled
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+    uvicorn_access.disabled = True  # as observability.logging has it in a served gateway
     try:
         yield captured
     finally:
         root.removeHandler(handler)
         root.setLevel(level)
+        uvicorn_access.disabled = disabled
 
 
 @pytest.fixture
@@ -234,3 +242,26 @@ def test_readiness_takes_the_node_out_while_the_database_takes_no_writes(city: C
     assert "database" in out.json()["detail"]
     back = retried(lambda: httpx.get(f"{city.url}/readyz"))
     assert back.status_code == 200, back.text
+
+
+def test_a_request_id_made_of_a_file_reference_reaches_neither_the_audit_log_nor_the_log(
+    city: City, logs: Logs
+):
+    """An agency system that builds its request ids from its file references (``JC-4711-0001``
+    for the person ``JC-4711``) would put them into the audit entry and the server's log; an
+    id is taken only when it is a UUID, which carries nothing of a person."""
+    city.recorded(JC, {JC: AMIRA[JC], ABH: AMIRA[ABH]}, RESIDENCE)
+    chosen = "0b6f5a0e-6a54-4f1c-9a53-1c2e4f3d2a10"
+
+    traced = city.ask(JC, ABH, AMIRA[JC], **{"X-Request-Id": AMIRA[JC] + "-0001"})
+    kept = city.ask(JC, ABH, AMIRA[JC], **{"X-Request-Id": chosen})
+
+    assert traced.status_code == kept.status_code == 200
+    replaced = traced.headers["x-request-id"]
+    assert str(uuid.UUID(replaced)) == replaced
+    assert kept.headers["x-request-id"] == chosen
+    releases = [entry for entry in city.audit("exchange.decided") if entry]
+    assert [entry["request_id"] for entry in releases] == [replaced, chosen]
+    server_log = logs.text()
+    assert chosen in server_log
+    assert AMIRA[JC] not in json.dumps(city.audit()) + server_log
