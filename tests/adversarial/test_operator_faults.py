@@ -12,7 +12,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import signal
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -24,10 +28,29 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
+from gateway.demo.cases import REFERENCES as DEMO
 from gateway.observability.logging import JsonFormatter
-from tests.adversarial.conftest import ABH, AMIRA, JC, OLEKSII, RESIDENCE, City, csrf_token
-from tests.db.outage import CuttableProxy, cuttable, database_files, read_only
-from tests.support import start_live_server
+from tests.adversarial.conftest import (
+    ABH,
+    AMIRA,
+    JC,
+    OLEKSII,
+    RESIDENCE,
+    City,
+    consent_body,
+    csrf_token,
+)
+from tests.cli.test_serve import command_env, wait_until_ready
+from tests.db.outage import (
+    CuttableProxy,
+    cuttable,
+    database_files,
+    fill_the_disk_of,
+    free_the_disk_of,
+    on_a_small_disk,
+    read_only,
+)
+from tests.support import free_port, start_live_server
 
 UNAVAILABLE = "/problems/database-unavailable"
 _VERSION = re.compile(r'name="version" value="([^"]+)"')
@@ -265,3 +288,70 @@ def test_a_request_id_made_of_a_file_reference_reaches_neither_the_audit_log_nor
     server_log = logs.text()
     assert chosen in server_log
     assert AMIRA[JC] not in json.dumps(city.audit()) + server_log
+
+
+def test_a_full_disk_under_a_running_gateway_is_503_until_there_is_room_again(
+    database_url: str, tmp_path: Path
+):
+    """``gateway serve`` with its SQLite database on a disk of its own, which fills up while
+    it serves: writes answer 503 and /readyz takes the node out; reads go on; once there is
+    room again it writes again, and its log has said so once each way."""
+    if make_url(database_url).get_backend_name() != "sqlite":
+        pytest.skip("a SQLite database on a disk that fills up")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    serve = [sys.executable, "-m", "gateway", "serve", "--demo", "--port", str(port)]
+    env = command_env(f"sqlite:///{disk / 'gateway.db'}") | {
+        "GATEWAY_KEY_DIR": str(tmp_path / "keys"),
+        "GATEWAY_DEMO_DIR": str(tmp_path / "demo"),
+    }
+    log = tmp_path / "gateway.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            on_a_small_disk(disk, serve, full=False),
+            cwd=tmp_path, env=env, stdout=output, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    try:
+        wait_until_ready(process, url, log)
+        token = subprocess.run(
+            [sys.executable, "-m", "gateway", "demo", "token", JC, "--gateway", url],
+            cwd=tmp_path, env=env, capture_output=True, text=True, check=True, timeout=60,
+        ).stdout.strip()  # fmt: skip
+        office = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"})
+        references = {JC: DEMO[JC], ABH: DEMO[ABH]}
+
+        def record(number: int) -> httpx.Response:
+            other = {JC: f"JC-{number}", ABH: f"ABH-{number}"}
+            return office.post("/v1/consents", json=consent_body(other, RESIDENCE))
+
+        def ask() -> httpx.Response:
+            query = {
+                "provider": ABH,
+                "subject_ref": DEMO[JC],
+                "categories": ["residence_status"],
+                "purpose": "labour_market_integration",
+            }
+            return office.post("/v1/exchanges", json=query)
+
+        with office:
+            assert office.post("/v1/consents", json=consent_body(references)).status_code == 201
+            fill_the_disk_of(process.pid, disk)
+            assert_unavailable(record(1))
+            assert_unavailable(ask())
+            assert httpx.get(f"{url}/readyz").status_code == 503
+            assert office.get("/v1/consents", params={"subject_ref": DEMO[JC]}).status_code == 200
+            free_the_disk_of(process.pid, disk)
+
+            assert retried(lambda: record(2)).status_code == 201
+            assert retried(ask).status_code == 200
+            assert retried(lambda: httpx.get(f"{url}/readyz")).status_code == 200
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    events = [json.loads(line).get("event") for line in log.read_text().splitlines()
+              if line.startswith("{")]  # fmt: skip
+    assert events.count("database_unavailable") == 1, log.read_text()
+    assert events.count("database_available") == 1, log.read_text()

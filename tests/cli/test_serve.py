@@ -69,7 +69,7 @@ def serving(
             start_new_session=True,
         )
     try:
-        _wait_until_ready(process, url, log)
+        wait_until_ready(process, url, log)
         yield Server(url, process, log)
         process.terminate()
         process.wait(timeout=STOP_TIMEOUT)
@@ -83,7 +83,7 @@ def serving(
                 os.killpg(process.pid, signal.SIGKILL)
 
 
-def _wait_until_ready(process: subprocess.Popen, url: str, log: Path) -> None:
+def wait_until_ready(process: subprocess.Popen, url: str, log: Path) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
