@@ -175,3 +175,12 @@ def test_metrics_count_requests_by_route_template_without_identifiers(
     assert "AZ-2026-0042" not in text
     assert "payload-too-large" not in text
     assert agency.id not in text
+
+
+def test_the_database_unavailable_answer_is_documented(http: TestClient):
+    paths = http.get("/openapi.json").json()["paths"]
+    for path, method in (("/v1/exchanges", "post"), ("/v1/consents", "post")):
+        assert "Database unavailable" in paths[path][method]["responses"]["503"]["description"]
+    assert "Database unavailable" not in paths["/readyz"]["get"]["responses"]["503"]["description"]
+    documented = http.get("/problems/database-unavailable").json()
+    assert (documented["status"], documented["title"]) == (503, "Database unavailable")
