@@ -113,9 +113,9 @@ class Outage:
             if self._down:
                 return
             self._down = True
-        # The error's type and code locations only (see observability.logging).
+        # Fixed words, and the error's type and code locations (see observability.logging).
         log.error(
-            "the database is unavailable",
+            f"database unavailable: it {describe(error)}; requests that need it get 503",
             exc_info=(type(error), error, error.__traceback__),
             extra={"event": "database_unavailable"},
         )
@@ -128,4 +128,4 @@ class Outage:
             if not self._down:
                 return
             self._down = False
-        log.info("the database is available again", extra={"event": "database_available"})
+        log.info("database available again", extra={"event": "database_available"})

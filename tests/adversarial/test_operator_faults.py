@@ -199,8 +199,8 @@ def test_an_outage_is_503_on_every_path_logged_once_and_over_when_the_database_i
     # during the fault got no data, and no release entry exists.
     assert [e for e in city.audit("exchange.decided") if e and e.get("decision") == "permit"] == []
 
-    problems = [(line["level"], line["message"]) for line in logs.at_least("warning")]
-    assert problems == [("error", "the database is unavailable")], logs.text()
+    problems = [(line["level"], line.get("event")) for line in logs.at_least("warning")]
+    assert problems == [("error", "database_unavailable")], logs.text()
     back = [line for line in logs.lines if line.get("event") == "database_available"]
     assert len(back) == 1, logs.text()
 
