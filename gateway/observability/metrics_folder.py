@@ -69,6 +69,16 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:  # another user's process, alive
-        return True
-    return True
+    except PermissionError:  # another user's process
+        pass
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """An ended process its parent has not reaped yet: a killed gateway's workers stay so
+    until the machine's init reaps them (in some containers, never)."""
+    try:
+        stat_line = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # no /proc, or gone meanwhile
+        return False
+    return stat_line.rpartition(")")[2].split()[:1] == ["Z"]

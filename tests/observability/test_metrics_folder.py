@@ -3,6 +3,7 @@ that has ended, whose workers have all ended too."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -48,3 +49,16 @@ def test_links_and_folders_named_without_a_process_are_left_alone(tmp_path: Path
     assert link.is_symlink()
     assert target.is_dir()
     assert unnamed.is_dir()
+
+
+def test_a_folder_whose_owner_is_a_zombie_is_removed(tmp_path: Path):
+    """A killed gateway's workers are re-parented to the machine's init, and stay zombies
+    until it reaps them (some containers' never does): a zombie uses no folder."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOWAIT)  # ended, not reaped
+    folder = _folder(tmp_path, process.pid, "zombie")
+    try:
+        remove_stale(tmp_path)
+    finally:
+        process.wait()
+    assert not folder.exists()
