@@ -77,6 +77,18 @@ INTERNAL_ERROR = problem_type(
 NOT_READY = problem_type(
     "not-ready", "Not ready", 503, "The gateway cannot serve yet (database or keys unavailable)."
 )
+DATABASE_UNAVAILABLE = problem_type(
+    "database-unavailable",
+    "Database unavailable",
+    503,
+    "The gateway cannot reach its database, or the database takes no writes (read-only, disk "
+    "full). Nothing was released; try again after the `Retry-After` seconds. Only if the "
+    "connection broke while a change was being committed may that change have been recorded: "
+    "look before making it again.",
+)
+# Seconds a client is asked to wait before trying again when the database is unavailable:
+# long enough not to hammer a recovering server, short enough to notice it is back.
+DATABASE_RETRY_AFTER = 5
 
 
 class ProblemDetail(BaseModel):
@@ -136,6 +148,20 @@ class NotReady(GatewayError):
     kind = NOT_READY
 
 
+class DatabaseUnavailable(GatewayError):
+    """The database is out of reach or takes no writes (see ``gateway.db.faults``).
+
+    ``database`` (its URL, the password hidden) and ``cause`` (fixed words) are for the
+    operator's command line; an HTTP answer carries neither."""
+
+    kind = DATABASE_UNAVAILABLE
+
+    def __init__(self, *, database: str = "", cause: str = "is unavailable") -> None:
+        super().__init__(headers={"Retry-After": str(DATABASE_RETRY_AFTER)})
+        self.database = database
+        self.cause = cause
+
+
 def problem_response(
     kind: ProblemType,
     request: Request | None,
@@ -163,11 +189,16 @@ def problem_response(
 
 
 def problem_responses(
-    *kinds: ProblemType, validation: bool = True
+    *kinds: ProblemType, validation: bool = True, database: bool = True
 ) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` entries for a route's error answers (500 always, 422 by default)."""
+    """OpenAPI `responses` entries for a route's error answers (500 always, 422 by default, and
+    503 database-unavailable unless the route does without the database)."""
     responses: dict[int | str, dict[str, Any]] = {}
-    standard = (INVALID_REQUEST, INTERNAL_ERROR) if validation else (INTERNAL_ERROR,)
+    standard: tuple[ProblemType, ...] = (INTERNAL_ERROR,)
+    if validation:
+        standard = (INVALID_REQUEST, *standard)
+    if database:
+        standard += (DATABASE_UNAVAILABLE,)
     for kind in (*kinds, *standard):
         entry = responses.setdefault(
             kind.status,
@@ -199,6 +230,7 @@ def _page_error(request: Request, kind: ProblemType) -> Response | None:
 async def _gateway_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, GatewayError)
     if (page := _page_error(request, error.kind)) is not None:
+        page.headers.update(error.headers)  # Retry-After, say: browsers and proxies read it too
         return page
     return problem_response(
         error.kind,

@@ -119,13 +119,25 @@ def test_each_response_gets_a_fresh_request_id(http: TestClient):
     assert len(first) >= 32
 
 
-def test_a_sane_incoming_request_id_is_kept(http: TestClient):
-    response = http.get("/v1/nothing", headers={"X-Request-Id": "agency-trace-0001"})
-    assert response.headers["x-request-id"] == "agency-trace-0001"
-    assert response.json()["request_id"] == "agency-trace-0001"
+def test_an_incoming_uuid_request_id_is_kept(http: TestClient):
+    chosen = "5d0c6b1e-2f4a-4c8e-9b7d-3a1f0e6c2b9d"
+    response = http.get("/v1/nothing", headers={"X-Request-Id": chosen})
+    assert response.headers["x-request-id"] == chosen
+    assert response.json()["request_id"] == chosen
 
 
-@pytest.mark.parametrize("unsafe", ["short", "x" * 200, "has spaces in it", "a<script>b-1234"])
+@pytest.mark.parametrize(
+    "unsafe",
+    [
+        "short",
+        "x" * 200,
+        "has spaces in it",
+        "a<script>b-1234",
+        "agency-trace-0001",  # free-form ids can be built from a file reference
+        "JC-4711-0001",
+        "5d0c6b1e-2f4a-4c8e-9b7d-3a1f0e6c2b9d-JC-4711",
+    ],
+)
 def test_an_unsafe_incoming_request_id_is_replaced(http: TestClient, unsafe: str):
     response = http.get("/healthz", headers={"X-Request-Id": unsafe})
     assert response.headers["x-request-id"] != unsafe

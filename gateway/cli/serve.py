@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 import uvicorn
@@ -14,6 +15,7 @@ from gateway.audit.service import AuditLog
 from gateway.cli.context import load_settings, migrated_database
 from gateway.db.engine import Database
 from gateway.demo.agencies import set_up
+from gateway.observability import metrics_folder
 from gateway.policy.loader import PolicyError
 from gateway.runtime import load_data_files, open_audit_log, open_key_store, open_message_keys
 from gateway.schemas.registry import SchemaError
@@ -36,10 +38,11 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
     if demo and "cookie_secure" not in settings.model_fields_set:
         # The demo is reached over plain http; its pages' cookies must still reach the browser.
         os.environ["GATEWAY_COOKIE_SECURE"] = "false"
+    metrics_folder.remove_stale()
     metrics_dir = None
     if workers > 1 and settings.metrics_dir is None:
-        metrics_dir = tempfile.mkdtemp(prefix="gateway-metrics-")
-        os.environ["GATEWAY_METRICS_DIR"] = metrics_dir
+        metrics_dir = metrics_folder.new_folder()
+        os.environ["GATEWAY_METRICS_DIR"] = str(metrics_dir)
     if workers > 1 or settings.metrics_dir is not None:
         # prometheus_client reads this itself when a worker imports it.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.environ["GATEWAY_METRICS_DIR"]
@@ -48,9 +51,11 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
     # Made here, once, so that several workers starting together do not each create keys; the
     # key-encryption keys before migrating, which may seal what was stored in clear with them
     # (this is the key folder the gateway runs with: serving makes its first key anyway).
-    open_message_keys(settings).ensure()
+    with _writing_keys(settings):
+        open_message_keys(settings).ensure()
     database = migrated_database(settings)
-    open_key_store(settings).ensure()
+    with _writing_keys(settings):
+        open_key_store(settings).ensure()
     audit = open_audit_log(settings)
     _audit_policies(settings, database, audit)
     if settings.demo:
@@ -70,6 +75,17 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
     finally:
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+@contextmanager
+def _writing_keys(settings: Settings) -> Iterator[None]:
+    """A key folder that cannot be written (a full disk, say) ends the start in one line."""
+    try:
+        yield
+    except OSError as error:
+        reason = os.strerror(error.errno) if error.errno else "failed"
+        message = f"cannot write the key folder {settings.key_dir}: {reason}"
+        raise click.ClickException(message) from None
 
 
 def _audit_policies(settings: Settings, database: Database, audit: AuditLog) -> None:

@@ -5,19 +5,22 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import asyncpg
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.engine import URL, ExceptionContext, make_url
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway.db.faults import Outage, describe, shown, sqlite_cannot_write, unavailable
 from gateway.db.inloop import Awaited, InLoop, InProcess, LoopEngines
+from gateway.errors import DatabaseUnavailable
 
 READ_ONLY = "gateway_read_only"
+CHANGES_AT_BEGIN = "gateway_changes_at_begin"  # a SQLite connection's row changes, at BEGIN
 # A pooled server connection is checked for life before use only after resting this long.
 PING_AFTER_IDLE = 1.0  # seconds
 # How long a SQLite writer waits for the write lock before it gives up.
@@ -31,24 +34,56 @@ class Database:
     sessions: sessionmaker[Session]
     read_sessions: sessionmaker[Session]
     in_loop: InLoop  # the same database for code running in the event loop
+    outage: Outage = field(default_factory=Outage)
 
     @contextmanager
     def transaction(self, *, read_only: bool = False) -> Iterator[Session]:
         """One unit of work: committed when the block ends, rolled back if it raises.
 
         ``read_only`` promises that the block writes nothing; on SQLite it then does not queue
-        for the write lock (WAL lets readers run beside the one writer).
+        for the write lock (WAL lets readers run beside the one writer). Raises
+        ``DatabaseUnavailable`` when the database is out of reach or takes no writes.
         """
         sessions = self.read_sessions if read_only else self.sessions
-        with sessions.begin() as session:
-            yield session
+        back = False
+        try:
+            with sessions.begin() as session:
+                yield session
+                back = not read_only and self.outage.on and _changed_rows(session)
+        except DBAPIError as error:  # psycopg and sqlite3 raise nothing else on their own
+            self._raise_if_unavailable(error, read_only)
+            raise
+        if back:
+            self.outage.ends()
 
     async def run(self, work: Callable[[Session], T], *, read_only: bool = False) -> T:
         """For code running in the event loop: ``work(session)`` in one transaction, committed
         when it returns, rolled back if it raises; without a worker thread (see
         ``gateway.db.inloop``). ``read_only`` promises that it writes nothing (a write then
-        fails); on PostgreSQL it runs without a transaction around it."""
-        return await self.in_loop.run(work, read_only=read_only)
+        fails); on PostgreSQL it runs without a transaction around it. Raises
+        ``DatabaseUnavailable`` as ``transaction`` does."""
+        watching = not read_only and self.outage.on
+
+        def watched(session: Session) -> tuple[T, bool]:
+            return work(session), _changed_rows(session)
+
+        try:
+            if not watching:
+                return await self.in_loop.run(work, read_only=read_only)
+            result, back = await self.in_loop.run(watched, read_only=False)
+        except (DBAPIError, OSError) as error:  # asyncpg's refused connection is an OSError
+            self._raise_if_unavailable(error, read_only)
+            raise
+        if back:
+            self.outage.ends()
+        return result
+
+    def _raise_if_unavailable(self, error: DBAPIError | OSError, read_only: bool) -> None:
+        if unavailable(error, read_only=read_only):
+            self.outage.begins(error)
+            raise DatabaseUnavailable(
+                database=shown(self.engine.url), cause=describe(error)
+            ) from error
 
     async def close_loop(self) -> None:
         """Close the running loop's connections (its app is shutting down)."""
@@ -57,6 +92,15 @@ class Database:
     def dispose(self) -> None:
         self.in_loop.dispose()
         self.engine.dispose()
+
+
+def _changed_rows(session: Session) -> bool:
+    """Whether the session's transaction changed rows; asked only during an outage, before the
+    commit, as proof that the database is back: on SQLite a transaction that wrote nothing
+    commits even on a read-only file. A server that answered is back whatever was written."""
+    connection = session.connection()
+    changes = getattr(connection.connection.dbapi_connection, "total_changes", None)
+    return changes is None or changes != connection.info.get(CHANGES_AT_BEGIN)
 
 
 def connect(
@@ -175,6 +219,13 @@ def _sqlite_engine(
     pragmas = [f"PRAGMA busy_timeout={int(busy_timeout * 1000)}"]
     if query_only:
         pragmas.append("PRAGMA query_only=ON")  # any write fails at once
+        # Nothing to make durable: a reader's setting only matters for what it writes.
+        pragmas.append("PRAGMA synchronous=NORMAL")
+    else:
+        # Each commit syncs the write-ahead log before it returns. NORMAL syncs only at
+        # checkpoints, and a power loss then takes the last commits with it: a release already
+        # answered could lose its audit entry.
+        pragmas.append("PRAGMA synchronous=FULL")
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:
@@ -185,10 +236,20 @@ def _sqlite_engine(
         for pragma in pragmas:
             cursor.execute(pragma)
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
         # Freed content (a purged message payload, say) is overwritten, not left in free pages.
         cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
+
+    if not query_only:
+
+        @event.listens_for(engine, "handle_error")
+        def _discard_when_it_cannot_write(context: ExceptionContext) -> None:
+            # A connection opened while the file was read-only stays read-only after the
+            # file is writable again, and would fail its writes for as long as it stays
+            # pooled. Marked lost, it is closed, and so is every other connection the pool
+            # opened before it (they may be read-only too); the next ones open afresh.
+            if sqlite_cannot_write(context.original_exception):
+                context.is_disconnect = True
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
@@ -199,5 +260,6 @@ def _sqlite_engine(
         # when another writer committed in between; taking the write lock up front makes
         # writers queue (up to busy_timeout) instead. WAL keeps readers unblocked.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.info[CHANGES_AT_BEGIN] = connection.connection.dbapi_connection.total_changes
 
     return engine

@@ -26,6 +26,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy.orm import Session
 
 from gateway.db.engine import Database
+from gateway.errors import DatabaseUnavailable
 from gateway.loops import PerLoop
 
 T = TypeVar("T")
@@ -95,8 +96,9 @@ class GroupCommit:
             return
         try:
             results = await self._database.run(lambda session: [u.work(session) for u in batch])
-        except Exception:
-            logger.warning("group commit failed; running its units one by one")
+        except Exception as error:
+            if not isinstance(error, DatabaseUnavailable):  # logged once per outage already
+                logger.warning("group commit failed; running its units one by one")
             for unit in batch:
                 await self._alone(unit)
             return

@@ -9,8 +9,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from gateway.db.engine import make_engine
+from gateway.db.faults import describe, shown, unavailable
+from gateway.errors import DatabaseUnavailable
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -32,7 +36,15 @@ def alembic_config(database_url: str, sealing: Any = None) -> Config:
 
 
 def upgrade(database_url: str, revision: str = "head", *, sealing: Any = None) -> None:
-    command.upgrade(alembic_config(database_url, sealing), revision)
+    """Raises ``DatabaseUnavailable`` when the database is out of reach or takes no writes."""
+    try:
+        command.upgrade(alembic_config(database_url, sealing), revision)
+    except (DBAPIError, OSError) as error:
+        if not unavailable(error):
+            raise
+        raise DatabaseUnavailable(
+            database=shown(make_url(database_url)), cause=describe(error)
+        ) from error
 
 
 def downgrade(database_url: str, revision: str, *, sealing: Any = None) -> None:

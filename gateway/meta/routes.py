@@ -45,12 +45,12 @@ def healthz() -> Health:
 
 @router.get(
     "/readyz",
-    summary="Readiness: database reachable and signing keys loaded",
+    summary="Readiness: database takes writes and signing keys loaded",
     response_model=Readiness,
-    responses=problem_responses(NOT_READY, validation=False),
+    responses=problem_responses(NOT_READY, validation=False, database=False),
 )
 async def readyz(runtime: RuntimeDep) -> Readiness:
-    database_ok = await readiness.database_reachable(runtime.database)
+    database_ok = await readiness.database_ready(runtime.database)
     # Both the signing keys and the message key-encryption keys.
     keys_ok = runtime.keys.is_loaded() and runtime.sealing.is_loaded()
     if not (database_ok and keys_ok):
@@ -73,7 +73,7 @@ def metrics(runtime: RuntimeDep) -> Response:
     "/problems/{slug}",
     summary="What a problem type means",
     response_model=ProblemTypeDoc,
-    responses=problem_responses(NOT_FOUND),
+    responses=problem_responses(NOT_FOUND, database=False),
 )
 def problem(slug: str) -> ProblemTypeDoc:
     kind = PROBLEM_TYPES.get(slug)

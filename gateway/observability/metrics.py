@@ -11,6 +11,8 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from gateway.observability.metrics_folder import mark_worker
+
 __all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
 
 
@@ -24,6 +26,8 @@ class Metrics:
 
     def __init__(self, shared_dir: Path | None = None) -> None:
         self.shared_dir = shared_dir
+        if shared_dir is not None:
+            mark_worker(shared_dir)
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "gateway_http_requests",

@@ -22,7 +22,11 @@ from gateway.observability.metrics import Metrics
 log = logging.getLogger("gateway.access")
 
 REQUEST_ID_HEADER = "x-request-id"
-_ACCEPTABLE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+# Only a UUID is taken from a client: the id goes into audit entries and every log line, and a
+# freer form let agency systems build ids from a person's file reference (JC-4711-0001).
+_ACCEPTABLE_REQUEST_ID = re.compile(
+    r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE
+)
 
 
 class BodyTooLarge(StarletteHTTPException):
@@ -139,8 +143,8 @@ def _request_id(scope: Scope) -> str:
     for name, value in scope.get("headers", []):
         if name == REQUEST_ID_HEADER.encode():
             candidate = value.decode("latin-1")
-            if _ACCEPTABLE_REQUEST_ID.match(candidate):
-                return candidate
+            if _ACCEPTABLE_REQUEST_ID.fullmatch(candidate):
+                return candidate.lower()
             break
     return str(uuid.uuid4())
 

@@ -50,8 +50,11 @@ def gateway_command(*args: str, cwd: Path, database_url: str) -> subprocess.Comp
 
 
 @contextmanager
-def serving(*args: str, cwd: Path, database_url: str, name: str) -> Iterator[Server]:
-    """``gateway serve ARGS`` on a free port, until the block ends; killed whatever happens."""
+def serving(
+    *args: str, cwd: Path, database_url: str, name: str, env: dict[str, str] | None = None
+) -> Iterator[Server]:
+    """``gateway serve ARGS`` on a free port, until the block ends; killed whatever happens.
+    ``env``: settings added to the command's environment."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = cwd / f"{name}.log"
@@ -60,13 +63,13 @@ def serving(*args: str, cwd: Path, database_url: str, name: str) -> Iterator[Ser
         process = subprocess.Popen(
             [sys.executable, "-m", "gateway", "serve", "--port", str(port), *args],
             cwd=cwd,
-            env=command_env(database_url),
+            env=command_env(database_url) | (env or {}),
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     try:
-        _wait_until_ready(process, url, log)
+        wait_until_ready(process, url, log)
         yield Server(url, process, log)
         process.terminate()
         process.wait(timeout=STOP_TIMEOUT)
@@ -80,7 +83,7 @@ def serving(*args: str, cwd: Path, database_url: str, name: str) -> Iterator[Ser
                 os.killpg(process.pid, signal.SIGKILL)
 
 
-def _wait_until_ready(process: subprocess.Popen, url: str, log: Path) -> None:
+def wait_until_ready(process: subprocess.Popen, url: str, log: Path) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
