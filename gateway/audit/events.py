@@ -23,6 +23,7 @@ class EventType(StrEnum):
     CLIENT_DISABLED = "client.disabled"
     SIGNING_KEY_ROTATED = "keys.rotated"
     MESSAGE_KEY_ROTATED = "keys.message_key_rotated"
+    AUDIT_KEY_ROTATED = "keys.audit_key_rotated"
     POLICY_SET_LOADED = "policy.loaded"
     AUDIT_EXPORTED = "audit.exported"
     AUDIT_PRUNED = "audit.pruned"
@@ -52,8 +53,9 @@ class AuditEvent:
     """One thing that happened, as the features report it.
 
     ``subject_id`` (the gateway's internal id of a person) is written only as a keyed
-    pseudonym, and ``payload`` only as its SHA-256 digest. ``details`` holds further
-    non-personal facts (key ids, counts), never names, references or payload values.
+    pseudonym, ``caseworker`` (as the acting agency names them) only as a keyed pseudonym,
+    and ``payload`` only as a keyed digest (``gateway.audit.digests``). ``details`` holds
+    further non-personal facts (key ids, counts), never names, references or payload values.
     """
 
     type: EventType

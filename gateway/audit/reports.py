@@ -32,7 +32,8 @@ NO_CHECKPOINT = problem_type(
 CSV_COLUMNS = (
     "position", "time", "event", "actor", "requester", "provider", "caseworker", "subject",
     "categories", "purpose", "decision", "reason", "legal_basis", "consent_id",
-    "consent_version", "policy_id", "policy_set_digest", "payload_sha256", "request_id",
+    "consent_version", "policy_id", "policy_set_digest", "payload_hmac", "payload_sha256",
+    "request_id",
 )  # fmt: skip
 
 

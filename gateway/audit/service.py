@@ -10,6 +10,7 @@ Merkle nodes it completes, and signs a checkpoint of the new tree head.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gateway.audit import repository
+from gateway.audit.digests import DigestKeys
 from gateway.audit.events import AuditEvent
 from gateway.audit.keys import Pseudonymizer
 from gateway.audit.merkle import consistency_proof, inclusion_proof, leaf_hash
@@ -27,7 +29,9 @@ from gateway.audit.notes import Checkpoint, Signer, Verifier, sign_checkpoint
 from gateway.audit.tables import AuditCheckpoint, AuditLeaf
 from gateway.db.engine import Database
 
-ENTRY_VERSION = 1
+# 2: the payload as a keyed digest (payload_hmac), the caseworker as a keyed pseudonym.
+# Entries of version 1 keep their plain payload_sha256 and caseworker: entries never change.
+ENTRY_VERSION = 2
 SEQUENCE_BATCH = 5000
 
 
@@ -67,9 +71,10 @@ def searchable_columns(body: dict[str, Any]) -> dict[str, Any]:
 
 
 class AuditLog:
-    def __init__(self, pseudonymizer: Pseudonymizer, signer: Signer):
+    def __init__(self, pseudonymizer: Pseudonymizer, signer: Signer, digests: DigestKeys):
         self.pseudonymizer = pseudonymizer
         self.signer = signer
+        self.digests = digests
 
     @property
     def verifier(self) -> Verifier:
@@ -86,6 +91,8 @@ class AuditLog:
         )
 
     def body_of(self, event: AuditEvent, moment: datetime) -> dict[str, Any]:
+        """The entry for ``event``: everything that turns an event into an entry is here, so
+        no feature ever writes a subject, a caseworker id or a payload readably."""
         body: dict[str, Any] = {
             "v": ENTRY_VERSION,
             "time": format_time(moment),
@@ -95,7 +102,6 @@ class AuditLog:
             "actor": event.actor,
             "requester": event.requester,
             "provider": event.provider,
-            "caseworker": event.caseworker,
             "purpose": event.purpose,
             "decision": event.decision.value if event.decision else None,
             "reason": event.reason,
@@ -111,11 +117,29 @@ class AuditLog:
             body["categories"] = sorted(event.categories)
         if event.subject_id is not None:
             body["subject"] = self.pseudonymizer.pseudonym(event.subject_id)
+        if event.caseworker is not None:
+            # The caller sent it (X-Caseworker), so the caller is the agency that names it.
+            agency = event.actor or event.requester or ""
+            body["caseworker"] = self.digests.caseworker(agency, event.caseworker)
         if event.payload is not None:
-            body["payload_sha256"] = hashlib.sha256(event.payload).hexdigest()
+            body["payload_hmac"] = self.digests.payload(
+                body.get("subject"), body["time"], event.payload
+            )
         if event.details:
             body["details"] = dict(event.details)
         return body
+
+    def payload_matches(self, body: dict[str, Any], payload: bytes) -> bool:
+        """Whether the entry ``body`` recorded the release of exactly ``payload`` (the bytes
+        the feature passed as the event's payload), whichever key or version digested it."""
+        if "payload_hmac" in body:
+            return self.digests.payload_matches(
+                str(body["payload_hmac"]), body.get("subject"), str(body["time"]), payload
+            )
+        if "payload_sha256" in body:  # version 1
+            plain = hashlib.sha256(payload).hexdigest()
+            return hmac.compare_digest(plain, str(body["payload_sha256"]))
+        return False
 
     # -- sequencing and checkpoints ---------------------------------------------------------
 

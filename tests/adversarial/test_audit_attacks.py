@@ -9,10 +9,35 @@ and on the trace a DPO's look leaves, by the actors who can reach the log:
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-from tests.adversarial.conftest import ABH, AMIRA, DPO, JC, RESIDENCE, City
+import pytest
+import rfc8785
+
+from tests.adversarial.conftest import (
+    ABH,
+    AMIRA,
+    DPO,
+    JC,
+    OLEKSII,
+    RESIDENCE,
+    City,
+    consent_body,
+)
+from tests.audit.tampering import query
+from tests.keys.operator import Command, command_line
+
+
+@pytest.fixture
+def operator(city: City, tmp_path: Path) -> Command:
+    """``gateway ARGS...`` run beside the live gateway: its database and its key folder."""
+    return command_line(city.runtime.settings, tmp_path / "operator")
 
 
 def released(city: City, person: dict[str, str] = AMIRA, **headers: str) -> dict[str, Any]:
@@ -22,6 +47,125 @@ def released(city: City, person: dict[str, str] = AMIRA, **headers: str) -> dict
     assert response.status_code == 200, response.text
     data: dict[str, Any] = response.json()["data"]["residence_status"]
     return data
+
+
+def succeeded(result: Any) -> str:
+    assert result.exception is None, result.output
+    assert result.exit_code == 0, result.output
+    return str(result.output)
+
+
+def exported(city: City, folder: Path, export_format: str = "jsonl") -> Path:
+    """What a DPO tool downloads: the export, and the log's public key beside it."""
+    response = city.get(DPO, "/v1/audit/export", format=export_format)
+    assert response.status_code == 200, response.text
+    folder.mkdir(exist_ok=True)
+    (folder / "log.vkey").write_text(city.get(DPO, "/v1/audit/key").text)
+    path = folder / f"audit.{export_format}"
+    path.write_text(response.text)
+    return path
+
+
+# -- 2. recovering released data and linking persons -------------------------------------------
+
+
+def digests_in(line: str) -> set[str]:
+    return set(re.findall(r"[0-9a-f]{64}", line))
+
+
+def guesses() -> Iterator[dict[str, Any]]:
+    """Every residence status a DPO tool could try, the released one among them."""
+    titles = ["residence_permit", "settlement_permit", "eu_blue_card", "toleration",
+              "permission_to_reside_asylum", "arrival_certificate", "fictional_certificate",
+              "none"]  # fmt: skip
+    days = [f"2027-02-{day:02d}" for day in range(24, 29)] + ["2027-03-01"]
+    for title, until, work, obligation in itertools.product(
+        titles, days, ["yes", "with_permission", "no"], [None, "koeln", "bonn"]
+    ):
+        yield {"title": title, "valid_until": until, "employment_permitted": work,
+               "residence_obligation": obligation}  # fmt: skip
+
+
+def hashes_of(document: dict[str, Any]) -> set[str]:
+    """SHA-256 of the ways a JSON document is commonly written."""
+    forms = [
+        json.dumps(document, sort_keys=True),
+        json.dumps(document, sort_keys=True, separators=(",", ":")),
+        json.dumps(document),
+        rfc8785.dumps(document).decode(),
+    ]
+    return {hashlib.sha256(form.encode()).hexdigest() for form in forms}
+
+
+def exported_decisions(city: City) -> list[tuple[dict[str, Any], str]]:
+    """The permitted decisions in a DPO's JSONL export: (entry, its export line)."""
+    response = city.get(DPO, "/v1/audit/export", format="jsonl")
+    assert response.status_code == 200, response.text
+    found = []
+    for line in response.text.splitlines():
+        entry = json.loads(line).get("entry")
+        if entry and entry["event"] == "exchange.decided" and entry.get("decision") == "permit":
+            found.append((entry, line))
+    return found
+
+
+def test_the_released_document_cannot_be_found_by_hashing_guesses(city: City, operator):
+    document = released(city)
+    tried = list(guesses())
+    assert document in tried  # the search below covers the truth
+    succeeded(operator("audit", "checkpoint"))
+    ((entry, line),) = exported_decisions(city)
+    in_export = digests_in(line)
+    assert not [guess for guess in tried if hashes_of(guess) & in_export]
+    assert entry.get("payload_hmac"), "the entry still says that a payload was released"
+
+
+def test_equal_documents_of_two_persons_do_not_link_their_entries(city: City, operator):
+    assert released(city, AMIRA) == released(city, OLEKSII)  # the same residence status
+    succeeded(operator("audit", "checkpoint"))
+    amira, oleksii = (entry for entry, _ in exported_decisions(city))
+    assert amira["subject"] != oleksii["subject"]
+
+    def digest(entry: dict[str, Any]) -> str:
+        return str(entry.get("payload_hmac") or entry.get("payload_sha256"))
+
+    assert digest(amira).split(":")[-1] != digest(oleksii).split(":")[-1]
+
+
+CASEWORKER = "cw-mueller-0417"
+
+
+def test_a_caseworker_id_appears_nowhere_in_the_audit(city: City, operator, tmp_path: Path):
+    released(city, AMIRA, **{"X-Caseworker": CASEWORKER})
+    again = city.ask(JC, ABH, AMIRA[JC], **{"X-Caseworker": CASEWORKER})
+    assert again.status_code == 200, again.text
+    # The same id at the foreigners' office, recording another person's consent.
+    references = {JC: OLEKSII[JC], ABH: OLEKSII[ABH]}
+    answer = city.post(
+        ABH, "/v1/consents", consent_body(references, RESIDENCE), **{"X-Caseworker": CASEWORKER}
+    )
+    assert answer.status_code == 201, answer.text
+    succeeded(operator("audit", "checkpoint"))
+
+    rows = query(city.runtime.settings.database_url, "SELECT * FROM audit_entries")
+    assert rows
+    assert not [row for row in rows if CASEWORKER in str(row)]
+    for export_format in ("jsonl", "csv"):
+        assert CASEWORKER not in exported(city, tmp_path, export_format).read_text()
+    report = city.get(DPO, "/v1/audit/access-report", agency=JC, subject_ref=AMIRA[JC])
+    assert report.status_code == 200, report.text
+    assert CASEWORKER not in report.text
+
+    # Keyed per acting agency: the same id at two agencies does not link, but within one
+    # agency it stays one pseudonym, so a caseworker's actions can still be followed.
+    by_agency: dict[str, list[str]] = {}
+    for body in city.audit():
+        if body and body.get("caseworker"):
+            by_agency.setdefault(body["actor"], []).append(body["caseworker"])
+    assert set(by_agency) == {JC, ABH}
+    assert len(by_agency[JC]) == 2
+    assert len(set(by_agency[JC])) == 1
+    assert set(by_agency[JC]).isdisjoint(by_agency[ABH])
 
 
 # -- 3. the API's access report leaves a trace -------------------------------------------------

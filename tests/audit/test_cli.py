@@ -366,6 +366,6 @@ def test_the_operator_commands_entries_verify_as_one_log(
     succeeded(gateway("keys", "rotate"))
     note = succeeded(gateway("audit", "checkpoint"))
     verifier = Verifier.from_vkey(succeeded(gateway("audit", "key")))
-    # agency added, agency disabled, signing key and message key rotated
-    assert verify_checkpoint(note, verifier).size == len(bodies(runtime)) == 4
+    # agency added, agency disabled, signing key, message key and audit digest key rotated
+    assert verify_checkpoint(note, verifier).size == len(bodies(runtime)) == 5
     assert succeeded(gateway("audit", "verify")).startswith("intact:")

@@ -81,14 +81,66 @@ def test_an_entry_is_canonical_json_with_the_recorded_fields(runtime: Runtime):
         body = session.scalar(select(AuditEntry.body))
     parsed = json.loads(body)
     assert rfc8785.dumps(parsed).decode() == body
-    assert parsed["v"] == 1
+    assert parsed["v"] == 2
     assert parsed["time"] == "2026-11-25T09:30:00.000000Z"
     assert parsed["event"] == "exchange.decided"
     assert parsed["decision"] == "permit"
     assert parsed["categories"] == ["residence_status"]
     assert parsed["consent_version"] == 1
     payload = json.dumps({"name": NAME, "file": REFERENCE}).encode()
-    assert parsed["payload_sha256"] == hashlib.sha256(payload).hexdigest()
+    assert runtime.audit.payload_matches(parsed, payload)
+    assert "payload_sha256" not in parsed
+
+
+def test_a_payload_appears_only_as_a_keyed_digest_of_that_entry(runtime: Runtime):
+    payload = json.dumps({"title": "toleration"}).encode()
+    moment = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
+    bodies = [
+        runtime.audit.body_of(decision(subject, payload=payload), at)
+        for subject, at in [
+            (SUBJECT, moment),
+            ("another-subject", moment),  # another person, the same document
+            (SUBJECT, moment.replace(minute=31)),  # the same person asked again
+        ]
+    ]
+    digests = [body["payload_hmac"] for body in bodies]
+    assert len(set(digests)) == 3  # equal documents link nothing
+    key_id, digest = digests[0].split(":")
+    assert key_id == runtime.audit.digests.active().kid
+    assert digest != hashlib.sha256(payload).hexdigest()  # not found by hashing guesses
+    assert all(runtime.audit.payload_matches(body, payload) for body in bodies)
+    other = json.dumps({"title": "residence_permit"}).encode()
+    assert not runtime.audit.payload_matches(bodies[0], other)
+    # An entry moved to another person or time no longer matches its own document.
+    assert not runtime.audit.payload_matches(bodies[0] | {"subject": bodies[1]["subject"]}, payload)
+    assert not runtime.audit.payload_matches(bodies[0] | {"time": bodies[2]["time"]}, payload)
+
+
+def test_a_version_1_entry_keeps_its_plain_digest_checkable(runtime: Runtime):
+    payload = b'{"title":"toleration"}'
+    old = {"v": 1, "time": "2026-01-01T00:00:00.000000Z", "event": "exchange.decided",
+           "payload_sha256": hashlib.sha256(payload).hexdigest()}  # fmt: skip
+    assert runtime.audit.payload_matches(old, payload)
+    assert not runtime.audit.payload_matches(old, b'{"title":"none"}')
+    assert not runtime.audit.payload_matches({"v": 2, "time": old["time"]}, payload)
+
+
+def test_a_caseworker_appears_only_as_a_pseudonym_keyed_per_acting_agency(runtime: Runtime):
+    at_jobcenter = runtime.audit.body_of(decision(), datetime.now(UTC))
+    again = runtime.audit.body_of(decision(request_id="req-2"), datetime.now(UTC))
+    at_abh = runtime.audit.body_of(
+        decision(actor="koeln-auslaenderbehoerde", requester="koeln-auslaenderbehoerde"),
+        datetime.now(UTC),
+    )
+    assert at_jobcenter["caseworker"] == again["caseworker"]  # one caseworker, one pseudonym
+    assert at_jobcenter["caseworker"] != at_abh["caseworker"]  # equal ids do not link
+    key_id, digest = at_jobcenter["caseworker"].split(":")
+    assert key_id == runtime.audit.digests.active().kid
+    assert len(digest) == 64
+    record(runtime, decision())
+    rows = query(runtime.settings.database_url, "SELECT * FROM audit_entries")
+    assert rows
+    assert not [row for row in rows if "cw-17" in repr(tuple(row))]
 
 
 def test_subjects_appear_only_as_keyed_pseudonyms(runtime: Runtime):
