@@ -28,6 +28,7 @@ class EventType(StrEnum):
     AUDIT_EXPORTED = "audit.exported"
     AUDIT_PRUNED = "audit.pruned"
     AUDIT_VERIFIED = "audit.verified"
+    AUDIT_ENTRY_SET_ASIDE = "audit.entry_set_aside"
     DPO_USER_ADDED = "dpo_user.added"
     DPO_USER_DISABLED = "dpo_user.disabled"
     DPO_USER_TOTP_RESET = "dpo_user.totp_reset"

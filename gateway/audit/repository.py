@@ -82,7 +82,7 @@ def save_frontier(session: Session, frontier: Frontier) -> None:
     session.flush()
 
 
-def pending_entries(session: Session, limit: int) -> Sequence[tuple[int, str]]:
+def pending_entries(session: Session, limit: int) -> Sequence[tuple[int, str | None]]:
     rows = session.execute(
         select(AuditEntry.id, AuditEntry.body)
         .join(AuditPending, AuditPending.entry_id == AuditEntry.id)

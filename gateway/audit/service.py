@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from gateway.audit import repository
 from gateway.audit.digests import DigestKeys
-from gateway.audit.events import AuditEvent
+from gateway.audit.events import AuditEvent, EventType
 from gateway.audit.keys import Pseudonymizer
 from gateway.audit.merkle import consistency_proof, inclusion_proof, leaf_hash
 from gateway.audit.notes import Checkpoint, Signer, Verifier, sign_checkpoint
@@ -33,6 +34,7 @@ from gateway.db.engine import Database
 # Entries of version 1 keep their plain payload_sha256 and caseworker: entries never change.
 ENTRY_VERSION = 2
 SEQUENCE_BATCH = 5000
+log = logging.getLogger(__name__)
 
 
 class AuditStateError(RuntimeError):
@@ -148,12 +150,20 @@ class AuditLog:
         while True:
             with database.transaction() as session:
                 repository.lock_sequencer(session)
-                placed = self._sequence(session, batch)
+                taken, set_aside = self._sequence(session, batch)
                 published = self._checkpoint(session)
-            if placed < batch:
+            # What a set-aside row records waits in the queue: one more round places it.
+            if taken < batch and not set_aside:
                 return published
 
-    def _sequence(self, session: Session, batch: int) -> int:
+    def _sequence(self, session: Session, batch: int) -> tuple[int, int]:
+        """Place up to ``batch`` waiting entries; returns how many were taken off the queue
+        and how many of those were set aside.
+
+        A row that cannot be an entry (no content, or not an entry's JSON: only someone
+        writing to the database makes one) is set aside instead of stopping the log: taken
+        off the queue without a place, logged, and recorded as an entry of its own, so the
+        log goes on being signed and verification names the row as not part of the log."""
         frontier = repository.load_frontier(session)
         highest = session.scalar(select(func.max(AuditLeaf.seq)))
         if (highest + 1 if highest is not None else 0) != frontier.size:
@@ -161,7 +171,13 @@ class AuditLog:
         pending = repository.pending_entries(session, batch)
         leaves: list[dict[str, object]] = []
         nodes: list[dict[str, object]] = []
+        set_aside: list[tuple[int, str]] = []
         for entry_id, body in pending:
+            problem = unreadable(body)
+            if problem is not None:
+                set_aside.append((entry_id, problem))
+                continue
+            assert body is not None  # unreadable() said so
             digest = leaf_hash(body.encode())
             leaves.append({"seq": frontier.size, "entry_id": entry_id, "leaf_hash": digest})
             for level, index, node in frontier.append(digest):
@@ -169,7 +185,19 @@ class AuditLog:
         if pending:
             repository.place(session, leaves, nodes, [entry_id for entry_id, _ in pending])
             repository.save_frontier(session, frontier)
-        return len(pending)
+        for entry_id, problem in set_aside:
+            # The row's id and what is wrong with it: never its content.
+            log.warning(
+                "audit entry %d set aside: %s; it is not placed in the log", entry_id, problem
+            )
+            self.record(
+                session,
+                AuditEvent(
+                    EventType.AUDIT_ENTRY_SET_ASIDE,
+                    details={"entry_id": entry_id, "problem": problem},
+                ),
+            )
+        return len(pending), len(set_aside)
 
     def _checkpoint(self, session: Session) -> Published:
         frontier = repository.load_frontier(session)
@@ -206,6 +234,23 @@ class AuditLog:
     @staticmethod
     def leaf_of(session: Session, index: int) -> AuditLeaf | None:
         return repository.leaf(session, index)
+
+
+def unreadable(body: str | None) -> str | None:
+    """What keeps a stored row from being placed as an entry, or None if nothing does."""
+    if body is None:
+        return "no_content"
+    try:
+        decoded = json.loads(body)
+    except ValueError:
+        return "not_an_entry"
+    if not isinstance(decoded, dict) or not isinstance(decoded.get("event"), str):
+        return "not_an_entry"
+    try:
+        body.encode()
+    except UnicodeError:  # a lone surrogate, which only SQLite would store
+        return "not_an_entry"
+    return None
 
 
 def decode(body: str) -> dict[str, Any]:

@@ -84,7 +84,10 @@ def verify(
                 f"the log holds {frontier.size}"
             )
     for entry_id in unplaced:
-        report.problem(f"entry id {entry_id} is not part of the log (inserted from outside)")
+        report.problem(
+            f"entry id {entry_id} is not part of the log (inserted from outside, or set aside "
+            "by the sequencer as unreadable)"
+        )
     if targets:
         newest = max(target.checkpoint.size for target in targets)
         if frontier.size > newest:

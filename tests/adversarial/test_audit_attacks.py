@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import rfc8785
 
+from gateway.audit.events import EventType
 from tests.adversarial.conftest import (
     ABH,
     AMIRA,
@@ -30,8 +31,15 @@ from tests.adversarial.conftest import (
     City,
     consent_body,
 )
-from tests.audit.tampering import query
+from tests.audit.tampering import query, tamper
 from tests.keys.operator import Command, command_line
+
+# How the operator empties an entry: the shape of change the old prune trigger let through.
+EMPTY = (
+    "UPDATE audit_entries SET actor = NULL, requester = NULL, provider = NULL, decision = NULL,"
+    " reason = NULL, purpose = NULL, categories = NULL, subject = NULL, body = NULL"
+    " WHERE id = :id"
+)
 
 
 @pytest.fixture
@@ -49,6 +57,17 @@ def released(city: City, person: dict[str, str] = AMIRA, **headers: str) -> dict
     return data
 
 
+def placed(city: City, event: str = "exchange.decided") -> list[tuple[int, int]]:
+    """(position, entry id) of the event's entries already placed in the tree."""
+    rows = query(
+        city.runtime.settings.database_url,
+        "SELECT l.seq, e.id FROM audit_entries e JOIN audit_leaves l ON l.entry_id = e.id"
+        " WHERE e.event = :event ORDER BY l.seq",
+        event=event,
+    )
+    return [(int(seq), int(entry_id)) for seq, entry_id in rows]
+
+
 def succeeded(result: Any) -> str:
     assert result.exception is None, result.output
     assert result.exit_code == 0, result.output
@@ -64,6 +83,33 @@ def exported(city: City, folder: Path, export_format: str = "jsonl") -> Path:
     path = folder / f"audit.{export_format}"
     path.write_text(response.text)
     return path
+
+
+# -- 1. erasing entries ------------------------------------------------------------------------
+
+
+def test_emptying_an_entry_before_it_is_placed_does_not_stop_the_log(city: City, operator: Command):
+    released(city)  # its entries wait for the sequencer: no publisher runs in this gateway
+    ((waiting,),) = query(
+        city.runtime.settings.database_url,
+        "SELECT e.id FROM audit_entries e JOIN audit_pending p ON p.entry_id = e.id"
+        " WHERE e.event = 'exchange.decided'",
+    )
+    tamper(city.runtime.settings.database_url, EMPTY, id=waiting)
+
+    succeeded(operator("audit", "checkpoint"))
+    released(city, OLEKSII)  # later entries are still placed and signed
+    note = succeeded(operator("audit", "checkpoint"))
+    leaves = query(city.runtime.settings.database_url, "SELECT seq FROM audit_leaves")
+    assert int(note.splitlines()[1]) == len(leaves)
+    assert len(placed(city)) == 1  # Oleksii's decision; the emptied one has no place
+
+    (set_aside,) = city.audit(EventType.AUDIT_ENTRY_SET_ASIDE.value)
+    assert set_aside is not None
+    assert set_aside["details"]["entry_id"] == waiting
+    verified = operator("audit", "verify")
+    assert verified.exit_code == 1, verified.output
+    assert f"entry id {waiting} is not part of the log" in verified.output
 
 
 # -- 2. recovering released data and linking persons -------------------------------------------

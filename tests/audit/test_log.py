@@ -18,6 +18,7 @@ from gateway.audit.events import AuditEvent, Decision, EventType
 from gateway.audit.notes import verify_checkpoint
 from gateway.audit.service import AuditStateError
 from gateway.audit.tables import AuditCheckpoint, AuditEntry, AuditLeaf, AuditPending
+from gateway.audit.verify import Report, verify_stored
 from gateway.runtime import Runtime
 from tests.audit.rfc6962 import mth
 from tests.audit.tampering import query, tamper
@@ -50,6 +51,11 @@ def record(runtime: Runtime, *events: AuditEvent) -> None:
     with runtime.database.transaction() as session:
         for event in events:
             runtime.audit.record(session, event)
+
+
+def check(runtime: Runtime) -> Report:
+    with runtime.database.transaction(read_only=True) as session:
+        return verify_stored(session, runtime.audit.verifier)
 
 
 def count(runtime: Runtime, table) -> int:
@@ -218,6 +224,50 @@ def test_a_tampered_sequencer_state_stops_signing(runtime: Runtime):
     with pytest.raises(AuditStateError):
         runtime.audit.publish(runtime.database)
     assert count(runtime, AuditCheckpoint) == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("NULL", "no_content"),  # emptied before the sequencer came round
+        (f"'{NAME}'", "not_an_entry"),  # not an entry's JSON
+        ("'[1, 2]'", "not_an_entry"),
+    ],
+)
+def test_a_waiting_row_that_is_no_entry_is_set_aside_and_the_log_goes_on(
+    runtime: Runtime, caplog: pytest.LogCaptureFixture, content: str, problem: str
+):
+    record(runtime, decision(), decision(), decision())
+    ((bad,),) = query(
+        runtime.settings.database_url, "SELECT entry_id FROM audit_pending ORDER BY entry_id"
+    )[1:2]
+    tamper(
+        runtime.settings.database_url, f"UPDATE audit_entries SET body = {content} WHERE id = {bad}"
+    )
+
+    with caplog.at_level("WARNING", logger="gateway.audit.service"):
+        published = runtime.audit.publish(runtime.database)
+    # The two good entries and the record of the set-aside row, all placed and signed.
+    assert published.size == count(runtime, AuditLeaf) == 3
+    assert count(runtime, AuditPending) == 0
+    with runtime.database.transaction(read_only=True) as session:
+        placed = session.scalars(select(AuditLeaf.entry_id).order_by(AuditLeaf.seq)).all()
+        bodies = {e.id: e.body for e in session.scalars(select(AuditEntry))}
+    assert bad not in placed
+    noted = json.loads(bodies[placed[-1]])
+    assert noted["event"] == EventType.AUDIT_ENTRY_SET_ASIDE.value
+    assert noted["details"] == {"entry_id": bad, "problem": problem}
+    (warning,) = [r for r in caplog.records if r.name == "gateway.audit.service"]
+    assert f"audit entry {bad} set aside: {problem}" in warning.getMessage()
+    assert NAME not in caplog.text
+
+    record(runtime, decision())  # and the log goes on
+    assert runtime.audit.publish(runtime.database).size == 4
+    report = check(runtime)
+    assert report.problems == [
+        f"entry id {bad} is not part of the log (inserted from outside, or set aside by the "
+        "sequencer as unreadable)"
+    ]
 
 
 @pytest.mark.parametrize(
