@@ -152,15 +152,18 @@ def export_lines(database: Database, export_format: str, criteria: EntryFilter) 
             return
         for row in rows:
             # Entries outside the filter keep their place as a bare leaf hash, so that even a
-            # filtered export verifies against the checkpoint.
-            shown = row.matched and row.body is not None
+            # filtered export verifies against the checkpoint. Records of pruning are always
+            # shown whole (they hold nothing personal): without them an export could not tell
+            # a pruned entry from one emptied from outside.
+            record = row.columns is not None and row.columns[0] == EventType.AUDIT_PRUNED.value
+            wanted = row.matched or record
             line: dict[str, Any] = {
                 "seq": row.seq,
                 "id": row.entry_id,
                 "leaf_hash": row.leaf_hash.hex(),
-                "entry": decode(row.body) if shown and row.body is not None else None,
+                "entry": decode(row.body) if wanted and row.body is not None else None,
             }
-            if not row.matched:
+            if not wanted:
                 line["omitted"] = True
             yield json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n"
         if latest is not None:

@@ -9,18 +9,22 @@ and on the trace a DPO's look leaves, by the actors who can reach the log:
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import itertools
 import json
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import rfc8785
 
-from gateway.audit.events import EventType
+from gateway.audit import repository
+from gateway.audit.events import OPERATOR, EventType
+from gateway.audit.service import encode, format_time, searchable_columns
 from tests.adversarial.conftest import (
     ABH,
     AMIRA,
@@ -85,7 +89,32 @@ def exported(city: City, folder: Path, export_format: str = "jsonl") -> Path:
     return path
 
 
+def verify_export(operator: Command, export: Path) -> Any:
+    return operator(
+        "audit", "verify", "--export", str(export), "--public-key", str(export.parent / "log.vkey")
+    )
+
+
 # -- 1. erasing entries ------------------------------------------------------------------------
+
+
+def test_an_entry_emptied_behind_the_triggers_back_is_named_by_verify(
+    city: City, operator: Command, tmp_path: Path
+):
+    released(city)
+    succeeded(operator("audit", "checkpoint"))
+    ((position, entry_id),) = placed(city)
+    tamper(city.runtime.settings.database_url, EMPTY, id=entry_id)
+
+    from_database = operator("audit", "verify")
+    assert from_database.exit_code == 1, from_database.output
+    assert f"first bad entry: position {position}" in from_database.output
+    assert "no recorded pruning" in from_database.output
+
+    # A DPO who only holds an export and the public key sees the same.
+    from_export = verify_export(operator, exported(city, tmp_path / "dpo"))
+    assert from_export.exit_code == 1, from_export.output
+    assert f"first bad entry: position {position}" in from_export.output
 
 
 def test_emptying_an_entry_before_it_is_placed_does_not_stop_the_log(city: City, operator: Command):
@@ -110,6 +139,83 @@ def test_emptying_an_entry_before_it_is_placed_does_not_stop_the_log(city: City,
     verified = operator("audit", "verify")
     assert verified.exit_code == 1, verified.output
     assert f"entry id {waiting} is not part of the log" in verified.output
+
+
+def forged_licence(city: City) -> None:
+    """What an operator with database access writes to make erasure look licensed: a record
+    of pruning covering every position, signed with a key they made themselves."""
+    moment = datetime.now(UTC)
+    body = {
+        "v": 2,
+        "time": format_time(moment),
+        "event": EventType.AUDIT_PRUNED.value,
+        "actor": OPERATOR,
+        "details": {
+            "below_position": 10**9,
+            "recorded_before": format_time(moment),
+            "entries": 1,
+            "signature": base64.b64encode(b"\x00" * 68).decode(),
+        },
+    }
+    with city.runtime.database.transaction() as session:
+        repository.append(
+            session, {"recorded_at": moment, "body": encode(body), **searchable_columns(body)}
+        )
+
+
+def test_a_forged_record_of_pruning_licenses_no_erasure(city: City, operator: Command):
+    released(city)
+    forged_licence(city)
+    succeeded(operator("audit", "checkpoint"))  # the gateway places it like any entry
+    ((position, entry_id),) = placed(city)
+    ((forged_at, _),) = placed(city, EventType.AUDIT_PRUNED.value)
+    tamper(city.runtime.settings.database_url, EMPTY, id=entry_id)
+
+    verified = operator("audit", "verify")
+    assert verified.exit_code == 1, verified.output
+    assert f"first bad entry: position {position}" in verified.output
+    assert f"position {forged_at}" in verified.output  # the forgery itself is named
+
+
+class _Later(datetime):
+    """The operator's clock, 400 days on: everything the city recorded so far is old."""
+
+    @classmethod
+    def now(cls, tz: Any = None) -> _Later:
+        moment = datetime.now(tz) + timedelta(days=400)
+        return cls.fromtimestamp(moment.timestamp(), tz)
+
+
+def test_retention_prunes_visibly_and_licenses_nothing_younger(
+    city: City, operator: Command, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    released(city)
+    with monkeypatch.context() as later:
+        later.setattr("gateway.audit.cli.datetime", _Later)
+        output = succeeded(operator("audit", "prune", "--older-than-days", "365"))
+    pruned = int(re.search(r"pruned (\d+) entries", output).group(1))  # type: ignore[union-attr]
+    assert pruned >= 3  # the offices' registration, the consent, the decision
+    assert [body for body in city.audit("exchange.decided")] == [None]
+    assert succeeded(operator("audit", "verify")).startswith("intact:")
+    assert verify_export(operator, exported(city, tmp_path / "before")).exit_code == 0
+    (licence,) = city.audit(EventType.AUDIT_PRUNED.value)
+    assert licence is not None
+    assert licence["details"]["entries"] == pruned
+
+    # A younger decision; the operator empties it, hoping the recorded pruning covers it.
+    released(city, OLEKSII)
+    succeeded(operator("audit", "checkpoint"))
+    ((position, entry_id),) = query(
+        city.runtime.settings.database_url,
+        "SELECT l.seq, e.id FROM audit_entries e JOIN audit_leaves l ON l.entry_id = e.id"
+        " WHERE e.event = 'exchange.decided' AND e.body IS NOT NULL",
+    )
+    tamper(city.runtime.settings.database_url, EMPTY, id=entry_id)
+    verified = operator("audit", "verify")
+    assert verified.exit_code == 1, verified.output
+    assert f"first bad entry: position {position}" in verified.output
+    from_export = verify_export(operator, exported(city, tmp_path / "after"))
+    assert from_export.exit_code == 1, from_export.output
 
 
 # -- 2. recovering released data and linking persons -------------------------------------------

@@ -304,15 +304,6 @@ def test_the_database_refuses_to_truncate_the_log_on_postgresql(runtime: Runtime
         session.execute(text("TRUNCATE audit_leaves"))
 
 
-def test_the_database_allows_pruning_an_entry_completely(runtime: Runtime):
-    record(runtime, decision())
-    columns = "actor, requester, provider, decision, reason, purpose, categories, subject, body"
-    assignments = ", ".join(f"{column} = NULL" for column in columns.split(", "))
-    with runtime.database.transaction() as session:
-        session.execute(text(f"UPDATE audit_entries SET {assignments}"))
-    assert query(runtime.settings.database_url, "SELECT body FROM audit_entries") == [(None,)]
-
-
 def test_the_background_publisher_signs_new_entries(settings, tmp_path):
     from fastapi.testclient import TestClient
 
