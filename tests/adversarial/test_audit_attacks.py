@@ -21,10 +21,13 @@ from typing import Any
 
 import pytest
 import rfc8785
+from sqlalchemy import text
+from sqlalchemy.exc import DatabaseError
 
 from gateway.audit import repository
 from gateway.audit.events import OPERATOR, EventType
 from gateway.audit.service import encode, format_time, searchable_columns
+from gateway.db.engine import make_engine
 from tests.adversarial.conftest import (
     ABH,
     AMIRA,
@@ -96,6 +99,21 @@ def verify_export(operator: Command, export: Path) -> Any:
 
 
 # -- 1. erasing entries ------------------------------------------------------------------------
+
+
+def test_the_database_refuses_to_empty_an_entry_that_no_recorded_pruning_covers(
+    city: City, operator: Command
+):
+    released(city)
+    succeeded(operator("audit", "checkpoint"))
+    ((_, entry_id),) = placed(city)
+    engine = make_engine(city.runtime.settings.database_url)
+    try:
+        with pytest.raises(DatabaseError, match="append-only"), engine.begin() as connection:
+            connection.execute(text(EMPTY), {"id": entry_id})
+    finally:
+        engine.dispose()
+    assert city.audit("exchange.decided")[0] is not None
 
 
 def test_an_entry_emptied_behind_the_triggers_back_is_named_by_verify(

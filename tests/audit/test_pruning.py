@@ -6,11 +6,15 @@ entries are really old."""
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import text
+from sqlalchemy.exc import DatabaseError
 
 from gateway.audit import repository, retention
 from gateway.audit.events import OPERATOR, AuditEvent, Decision, EventType
@@ -19,8 +23,11 @@ from gateway.audit.pruning import licence_details
 from gateway.audit.retention import prune
 from gateway.audit.service import format_time
 from gateway.audit.verify import Report, verify_export, verify_stored
+from gateway.db.engine import make_engine
+from gateway.db.migrate import downgrade, upgrade
 from gateway.runtime import Runtime
 from tests.audit.tampering import query, tamper
+from tests.support import fresh_database
 
 EMPTY = (
     "UPDATE audit_entries SET actor = NULL, requester = NULL, provider = NULL, decision = NULL,"
@@ -99,6 +106,12 @@ def entry_at(runtime: Runtime, position: int) -> int:
     return int(entry_id)
 
 
+def empty(runtime: Runtime, *entry_ids: int) -> None:
+    """Empty entries as the database lets the gateway (the triggers in place)."""
+    with runtime.database.transaction() as session:
+        session.execute(text(EMPTY + " WHERE id IN (" + ", ".join(map(str, entry_ids)) + ")"))
+
+
 def empty_around_the_triggers(runtime: Runtime, *entry_ids: int) -> None:
     for entry_id in entry_ids:
         tamper(runtime.settings.database_url, EMPTY + " WHERE id = :id", id=entry_id)
@@ -112,6 +125,109 @@ def bodies(runtime: Runtime) -> list[str | None]:
 def check(runtime: Runtime) -> Report:
     with runtime.database.transaction(read_only=True) as session:
         return verify_stored(session, runtime.audit.verifier)
+
+
+# -- the database refuses what no placed record covers ----------------------------------------
+
+
+def test_the_database_lets_a_placed_record_of_pruning_empty_what_it_covers(runtime: Runtime):
+    record(runtime, range(3), LONG_AGO)
+    publish(runtime)
+    licence(runtime, below=2)
+    empty(runtime, entry_at(runtime, 0), entry_at(runtime, 1))
+    assert bodies(runtime)[:3] == [None, None, bodies(runtime)[2]]
+    assert bodies(runtime)[2] is not None
+
+
+@pytest.mark.parametrize(
+    "record_of_pruning",
+    [
+        lambda runtime: None,  # none at all
+        lambda runtime: licence(runtime, below=3, placed=False),  # recorded, not yet placed
+        lambda runtime: legacy_record(runtime),  # of the kind written before licences
+    ],
+    ids=["none", "not-placed", "names-no-position"],
+)
+def test_the_database_refuses_to_empty_without_a_placed_record_of_pruning(
+    runtime: Runtime, record_of_pruning: Callable[[Runtime], None]
+):
+    record(runtime, range(3), LONG_AGO)
+    publish(runtime)
+    record_of_pruning(runtime)
+    with pytest.raises(DatabaseError, match="append-only"):
+        empty(runtime, entry_at(runtime, 0))
+    assert None not in bodies(runtime)
+
+
+def test_the_database_refuses_what_the_record_does_not_cover(runtime: Runtime):
+    record(runtime, range(2), LONG_AGO)
+    record(runtime, range(2, 3))  # young
+    record(runtime, range(3, 4), LONG_AGO)
+    publish(runtime)
+    licence(runtime, below=3, before=NOW - timedelta(days=30))  # placed at position 4
+    record(runtime, range(4, 5), LONG_AGO)
+    publish(runtime)
+    uncovered = {
+        "recorded after the cut-off": entry_at(runtime, 2),
+        "at the position named": entry_at(runtime, 3),
+        "the record of pruning itself": entry_at(runtime, 4),
+        "after the position named": entry_at(runtime, 5),
+    }
+    for what, entry_id in uncovered.items():
+        with pytest.raises(DatabaseError, match="append-only"):
+            empty(runtime, entry_id)
+        assert None not in bodies(runtime), what
+    empty(runtime, entry_at(runtime, 0), entry_at(runtime, 1))
+    assert [body is None for body in bodies(runtime)] == [True, True] + [False] * 4
+
+
+def test_the_database_refuses_to_empty_an_entry_not_yet_placed(runtime: Runtime):
+    record(runtime, range(2), LONG_AGO)
+    publish(runtime)
+    licence(runtime, below=2)
+    record(runtime, range(2, 3), LONG_AGO)  # waits for its place
+    ((waiting,),) = query(runtime.settings.database_url, "SELECT entry_id FROM audit_pending")
+    with pytest.raises(DatabaseError, match="append-only"):
+        empty(runtime, waiting)
+    assert None not in bodies(runtime)
+
+
+def test_one_uncovered_row_refuses_the_whole_statement(runtime: Runtime):
+    record(runtime, range(3), LONG_AGO)
+    publish(runtime)
+    licence(runtime, below=2)
+    with pytest.raises(DatabaseError, match="append-only"):
+        empty(runtime, entry_at(runtime, 0), entry_at(runtime, 2))
+    assert None not in bodies(runtime)
+
+
+def test_migration_0011_goes_down_to_the_old_trigger_and_up_again():
+    """Down: any entry may be emptied again, as 0002 allowed; up: only a licensed one."""
+    with fresh_database(os.environ.get("GATEWAY_TEST_DATABASE_URL"), "migration") as url:
+        engine = make_engine(url)
+
+        def try_to_empty(entry_id: int) -> None:
+            with engine.begin() as connection:
+                connection.execute(
+                    text(
+                        "INSERT INTO audit_entries (id, recorded_at, event, body) VALUES"
+                        " (:id, CURRENT_TIMESTAMP, 'exchange.decided', '{}')"
+                    ),
+                    {"id": entry_id},
+                )
+            with engine.begin() as connection:
+                connection.execute(text(EMPTY + " WHERE id = :id"), {"id": entry_id})
+
+        try:
+            with pytest.raises(DatabaseError, match="append-only"):
+                try_to_empty(1)
+            downgrade(url, "0010")
+            try_to_empty(2)  # the old trigger lets it through
+            upgrade(url)
+            with pytest.raises(DatabaseError, match="append-only"):
+                try_to_empty(3)
+        finally:
+            engine.dispose()
 
 
 # -- verification ------------------------------------------------------------------------------
