@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from gateway.audit.digests import open_digest_keys
 from gateway.audit.keys import load_pseudonymizer, load_signer
 from gateway.audit.service import AuditLog
 from gateway.auth.tokens import AccessTokens
@@ -94,7 +95,9 @@ def load_data_files(settings: Settings) -> tuple[PolicySet, SchemaSet]:
 
 def open_audit_log(settings: Settings) -> AuditLog:
     return AuditLog(
-        load_pseudonymizer(settings.key_dir), load_signer(settings.key_dir, settings.log_origin)
+        load_pseudonymizer(settings.key_dir),
+        load_signer(settings.key_dir, settings.log_origin),
+        open_digest_keys(settings.key_dir, settings.key_reload_interval),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from gateway.audit.keys import load_verifier
 from gateway.audit.notes import NoteError, Verifier
 from gateway.audit.reports import export_lines, record_export
 from gateway.audit.retention import prune
-from gateway.audit.verify import Report, rows_from_export, verify, verify_stored
+from gateway.audit.verify import Report, verify_export, verify_stored
 from gateway.cli.context import load_settings, migrated_database
 from gateway.db.engine import connect
 from gateway.runtime import open_audit_log
@@ -45,12 +46,10 @@ def verify_command(
     verifier = _verifier(public_key, settings.key_dir)
     kept_note = kept.read_text() if kept else None
     if export_file is not None:
-        with export_file.open() as lines:
-            try:
-                rows, notes = rows_from_export(lines)
-            except ValueError as bad:
-                raise click.ClickException(str(bad)) from None
-            report = verify(rows, notes, verifier, kept=kept_note)
+        try:
+            report = verify_export(lambda: _lines(export_file), verifier, kept=kept_note)
+        except ValueError as bad:
+            raise click.ClickException(str(bad)) from None
     else:
         database = connect(database_url or settings.database_url)
         try:
@@ -60,6 +59,11 @@ def verify_command(
             database.dispose()
     _print(report)
     sys.exit(0 if report.intact else 1)
+
+
+def _lines(path: Path) -> Iterator[str]:
+    with path.open() as lines:
+        yield from lines
 
 
 def _verifier(public_key: Path | None, key_dir: Path) -> Verifier:
@@ -126,7 +130,8 @@ def key_command() -> None:
 @audit_group.command("prune")
 @click.option("--older-than-days", type=click.IntRange(min=1), help="Default: retention setting.")
 def prune_command(older_than_days: int | None) -> None:
-    """Empty the bodies of old entries (their leaf hashes stay; the log still verifies)."""
+    """Empty the bodies of old entries (their leaf hashes stay; the log still verifies),
+    under a signed record of pruning the log holds first."""
     settings = load_settings()
     days = older_than_days or settings.audit_retention_days
     if days is None:

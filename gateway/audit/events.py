@@ -24,12 +24,14 @@ class EventType(StrEnum):
     CLIENT_DISABLED = "client.disabled"
     SIGNING_KEY_ROTATED = "keys.rotated"
     MESSAGE_KEY_ROTATED = "keys.message_key_rotated"
+    AUDIT_KEY_ROTATED = "keys.audit_key_rotated"
     POLICY_SET_LOADED = "policy.loaded"
     AUDIT_EXPORTED = "audit.exported"
     AUDIT_PRUNED = "audit.pruned"
     PORTAL_CODE_ISSUED = "portal_code.issued"
     PORTAL_SIGNED_IN = "portal.signed_in"
     AUDIT_VERIFIED = "audit.verified"
+    AUDIT_ENTRY_SET_ASIDE = "audit.entry_set_aside"
     DPO_USER_ADDED = "dpo_user.added"
     DPO_USER_DISABLED = "dpo_user.disabled"
     DPO_USER_TOTP_RESET = "dpo_user.totp_reset"
@@ -55,8 +57,9 @@ class AuditEvent:
     """One thing that happened, as the features report it.
 
     ``subject_id`` (the gateway's internal id of a person) is written only as a keyed
-    pseudonym, and ``payload`` only as its SHA-256 digest. ``details`` holds further
-    non-personal facts (key ids, counts), never names, references or payload values.
+    pseudonym, ``caseworker`` (as the acting agency names them) only as a keyed pseudonym,
+    and ``payload`` only as a keyed digest (``gateway.audit.digests``). ``details`` holds
+    further non-personal facts (key ids, counts), never names, references or payload values.
     """
 
     type: EventType

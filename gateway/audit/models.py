@@ -20,7 +20,11 @@ class AuditEntryOut(BaseModel):
     actor: str | None = None
     requester: str | None = None
     provider: str | None = None
-    caseworker: str | None = None
+    caseworker: str | None = Field(
+        default=None,
+        description="Keyed pseudonym of the caseworker (`<key id>:<hex>`, keyed per acting "
+        "agency); entries of version 1 hold it as the agency sent it.",
+    )
     subject: str | None = Field(default=None, description="Keyed pseudonym, never a reference.")
     categories: list[str] | None = None
     purpose: str | None = None
@@ -31,7 +35,14 @@ class AuditEntryOut(BaseModel):
     consent_version: int | None = None
     policy_id: str | None = None
     policy_set_digest: str | None = None
-    payload_sha256: str | None = None
+    payload_hmac: str | None = Field(
+        default=None,
+        description="Keyed digest of the released payload: `<key id>:<hex>`, HMAC-SHA256 over "
+        "the subject pseudonym, the entry's time and the payload; checkable only with the key.",
+    )
+    payload_sha256: str | None = Field(
+        default=None, description="Plain SHA-256 of the payload, in entries of version 1 only."
+    )
     request_id: str | None = None
     details: dict[str, Any] | None = None
 
@@ -63,7 +74,7 @@ class AccessRecord(BaseModel):
     event: str
     requester: str | None = None
     provider: str | None = None
-    caseworker: str | None = None
+    caseworker: str | None = Field(default=None, description="Keyed pseudonym of the caseworker.")
     categories: list[str] = Field(default_factory=list)
     purpose: str | None = None
     legal_basis: str | None = None

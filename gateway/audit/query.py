@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
+from gateway.audit.events import EventType
 from gateway.audit.service import decode
 from gateway.audit.tables import AuditEntry, AuditLeaf, AuditPending
 
@@ -103,6 +104,7 @@ class LeafRow:
     body: str | None
     columns: tuple[Any, ...] | None  # the searchable columns, in searchable_columns() order
     matched: bool = True
+    omitted: bool = False  # left out of a filtered export (which is not pruning)
 
 
 _SEARCHABLE = ("event", "actor", "requester", "provider", "decision", "reason", "purpose",
@@ -154,6 +156,20 @@ def _leaf_row(row: Any) -> LeafRow:
         columns=tuple(row[_FIRST_SEARCHABLE:]) if found else None,
         matched=bool(row.matched),
     )
+
+
+def licence_rows(session: Session) -> list[LeafRow]:
+    """The placed entries that say they are records of pruning (verification checks that
+    they are), in tree order."""
+    rows = session.execute(
+        select(AuditLeaf.seq, AuditLeaf.entry_id, AuditLeaf.leaf_hash, AuditEntry.body)
+        .join(AuditEntry, AuditEntry.id == AuditLeaf.entry_id)
+        .where(AuditEntry.event == EventType.AUDIT_PRUNED.value, AuditEntry.body.is_not(None))
+        .order_by(AuditLeaf.seq)
+    )
+    return [
+        LeafRow(seq, entry_id, digest, True, body, None) for seq, entry_id, digest, body in rows
+    ]
 
 
 def waiting_count(session: Session) -> int:

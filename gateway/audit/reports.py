@@ -1,4 +1,5 @@
-"""What DPOs ask of the audit log: pages of entries, proofs, exports, one person's report."""
+"""What DPOs ask of the audit log: pages of entries, proofs, exports (one person's report is
+``gateway.audit.access``)."""
 
 from __future__ import annotations
 
@@ -14,25 +15,16 @@ from sqlalchemy.orm import Session
 from gateway.audit import repository
 from gateway.audit.events import AuditEvent, EventType
 from gateway.audit.models import (
-    AccessRecord,
-    AccessReport,
     AuditEntryOut,
     AuditPage,
     ConsistencyProof,
     InclusionProof,
 )
-from gateway.audit.query import EntryFilter, EntryView, about_subject, leaves_in_order, search
+from gateway.audit.query import EntryFilter, EntryView, leaves_in_order, search
 from gateway.audit.service import AuditLog, decode
 from gateway.db.engine import Database
 from gateway.errors import GatewayError, InvalidRequest, ProblemType, problem_type
-from gateway.subjects.repository import subject_of
 
-UNKNOWN_SUBJECT = problem_type(
-    "unknown-subject",
-    "Unknown subject",
-    404,
-    "The gateway knows no person under this agency's reference.",
-)
 NO_CHECKPOINT = problem_type(
     "no-checkpoint", "No checkpoint yet", 404, "The audit log has not signed a checkpoint yet."
 )
@@ -40,18 +32,9 @@ NO_CHECKPOINT = problem_type(
 CSV_COLUMNS = (
     "position", "time", "event", "actor", "requester", "provider", "caseworker", "subject",
     "categories", "purpose", "decision", "reason", "legal_basis", "consent_id",
-    "consent_version", "policy_id", "policy_set_digest", "payload_sha256", "request_id",
+    "consent_version", "policy_id", "policy_set_digest", "payload_hmac", "payload_sha256",
+    "request_id",
 )  # fmt: skip
-
-
-_REPORTED = (
-    "requester", "provider", "caseworker", "purpose", "legal_basis", "decision", "reason",
-    "consent_id",
-)  # fmt: skip
-
-
-class UnknownSubject(GatewayError):
-    kind: ClassVar[ProblemType] = UNKNOWN_SUBJECT
 
 
 class NoCheckpoint(GatewayError):
@@ -144,26 +127,6 @@ def _within(session: Session, size: int, path: str) -> None:
         )
 
 
-def access_report(session: Session, agency: str, reference: str, audit: AuditLog) -> AccessReport:
-    subject = subject_of(session, agency, reference)
-    if subject is None:
-        raise UnknownSubject()
-    records = []
-    for view in about_subject(session, audit.pseudonymizer.pseudonym(subject)):
-        if view.body is None:
-            continue
-        body = view.body
-        records.append(
-            AccessRecord(
-                time=view.recorded_at,
-                event=view.event,
-                **{name: body.get(name) for name in _REPORTED},
-                categories=body.get("categories", []),
-            )
-        )
-    return AccessReport(agency=agency, records=records)
-
-
 def record_export(
     session: Session, audit: AuditLog, actor: str, export_format: str, request_id: str | None
 ) -> None:
@@ -189,15 +152,18 @@ def export_lines(database: Database, export_format: str, criteria: EntryFilter) 
             return
         for row in rows:
             # Entries outside the filter keep their place as a bare leaf hash, so that even a
-            # filtered export verifies against the checkpoint.
-            shown = row.matched and row.body is not None
+            # filtered export verifies against the checkpoint. Records of pruning are always
+            # shown whole (they hold nothing personal): without them an export could not tell
+            # a pruned entry from one emptied from outside.
+            record = row.columns is not None and row.columns[0] == EventType.AUDIT_PRUNED.value
+            wanted = row.matched or record
             line: dict[str, Any] = {
                 "seq": row.seq,
                 "id": row.entry_id,
                 "leaf_hash": row.leaf_hash.hex(),
-                "entry": decode(row.body) if shown and row.body is not None else None,
+                "entry": decode(row.body) if wanted and row.body is not None else None,
             }
-            if not row.matched:
+            if not wanted:
                 line["omitted"] = True
             yield json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n"
         if latest is not None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
+from gateway.audit.events import EventType
 from gateway.audit.merkle import Frontier, NodeId
 from gateway.audit.tables import (
     AuditCheckpoint,
@@ -82,7 +85,7 @@ def save_frontier(session: Session, frontier: Frontier) -> None:
     session.flush()
 
 
-def pending_entries(session: Session, limit: int) -> Sequence[tuple[int, str]]:
+def pending_entries(session: Session, limit: int) -> Sequence[tuple[int, str | None]]:
     rows = session.execute(
         select(AuditEntry.id, AuditEntry.body)
         .join(AuditPending, AuditPending.entry_id == AuditEntry.id)
@@ -151,16 +154,63 @@ def leaf(session: Session, seq: int) -> AuditLeaf | None:
     return session.get(AuditLeaf, seq)
 
 
-def prune_before(session: Session, before: datetime, through_seq: int) -> int:
-    """Empty the bodies of sequenced entries recorded before ``before``; their leaves stay."""
-    sequenced = select(AuditLeaf.entry_id).where(AuditLeaf.seq < through_seq)
+@dataclass(frozen=True)
+class PlacedRow:
+    seq: int
+    entry_id: int
+    leaf_hash: bytes
+    event: str | None  # None: the entry row is gone
+    recorded_at: datetime | None
+    body: str | None  # None once pruned
+
+
+def placed_from(session: Session, start: int, end: int) -> Iterator[PlacedRow]:
+    """The placed entries at positions ``start`` to ``end`` (exclusive), in tree order."""
+    result = session.execute(
+        select(
+            AuditLeaf.seq,
+            AuditLeaf.entry_id,
+            AuditLeaf.leaf_hash,
+            AuditEntry.event,
+            AuditEntry.recorded_at,
+            AuditEntry.body,
+        )
+        .outerjoin(AuditEntry, AuditEntry.id == AuditLeaf.entry_id)
+        .where(AuditLeaf.seq >= start, AuditLeaf.seq < end)
+        .order_by(AuditLeaf.seq)
+        .execution_options(yield_per=1000)
+    )
+    try:
+        yield from (PlacedRow(*row) for row in result)
+    finally:
+        result.close()  # the caller stops at the first entry too young to prune
+
+
+def licensed_below(session: Session) -> int:
+    """How far the latest placed record of pruning lets pruning reach (0: no record yet).
+    The same record the database's trigger goes by (migration 0011)."""
+    bodies = session.scalars(
+        select(AuditEntry.body)
+        .join(AuditLeaf, AuditLeaf.entry_id == AuditEntry.id)
+        .where(AuditEntry.event == EventType.AUDIT_PRUNED.value, AuditEntry.body.is_not(None))
+        .order_by(AuditEntry.id.desc())
+    )
+    for body in bodies:
+        try:
+            details = json.loads(body or "{}").get("details")
+        except (ValueError, AttributeError):
+            continue  # not an entry's JSON: verification names it
+        below = details.get("below_position") if isinstance(details, dict) else None
+        if type(below) is int:
+            return below
+    return 0  # none, or only records from before licences, which name no position
+
+
+def empty(session: Session, entry_ids: list[int]) -> int:
+    """Prune these entries: their bodies and searchable copies go, their leaves stay."""
     result = session.execute(
         update(AuditEntry)
-        .where(
-            AuditEntry.recorded_at < before,
-            AuditEntry.body.is_not(None),
-            AuditEntry.id.in_(sequenced),
-        )
+        .where(AuditEntry.id.in_(entry_ids), AuditEntry.body.is_not(None))
         .values(dict.fromkeys(PRUNED_COLUMNS))
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
-from gateway.audit import reports
+from gateway.audit import access, reports
 from gateway.audit.events import Decision, EventType
 from gateway.audit.models import AccessReport, AuditPage, ConsistencyProof, InclusionProof
 from gateway.audit.query import EntryFilter
@@ -166,14 +166,24 @@ def export(
 @router.get(
     "/access-report",
     summary="Every decision about one person, found through the keyed pseudonym",
+    description="The look is recorded in the log under the person's pseudonym, so the "
+    "person's next report shows it.",
     response_model=AccessReport,
-    responses=problem_responses(*_AUTH_ERRORS, reports.UNKNOWN_SUBJECT),
+    responses=problem_responses(*_AUTH_ERRORS, access.UNKNOWN_SUBJECT),
 )
 def access_report(
+    request: Request,
     dpo: Dpo,
     runtime: RuntimeDep,
-    session: DbSession,
     agency: Annotated[str, Query(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")],
     subject_ref: Annotated[str, Query(min_length=1, max_length=128)],
 ) -> AccessReport:
-    return reports.access_report(session, agency, subject_ref, runtime.audit)
+    # No request session: the report reads and records in transactions of its own.
+    return access.access_report(
+        runtime.database,
+        runtime.audit,
+        actor=dpo.client_id,
+        agency=agency,
+        reference=subject_ref,
+        request_id=getattr(request.state, "request_id", None),
+    )

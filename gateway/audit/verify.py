@@ -1,14 +1,19 @@
 """Independent verification of the audit log: recompute the tree, check every checkpoint.
 
 Given the log's public key (and, better, a checkpoint the DPO kept from earlier), this detects a
-changed, deleted, inserted or reordered entry, and a log cut short or rolled back. It reads the
-database, or an export, and names the first problem it finds.
+changed, deleted, inserted or reordered entry, an entry emptied without a record of pruning
+that covers it, and a log cut short or rolled back. It reads the database, or an export, and
+names the first problem it finds.
+
+It streams: whatever the log's size, it holds the tree's right edge and a few counts, never
+anything per entry. The records of pruning are read first (a query, or a first pass over the
+export), so that each emptied entry is judged as the walk reaches it.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +22,7 @@ from sqlalchemy.orm import Session
 from gateway.audit import query
 from gateway.audit.merkle import Frontier, leaf_hash
 from gateway.audit.notes import Checkpoint, NoteError, Verifier, verify_checkpoint
+from gateway.audit.pruning import RECORD, Forged, Licence, read_licence
 from gateway.audit.query import LeafRow
 from gateway.audit.repository import checkpoints
 from gateway.audit.service import encode, searchable_columns
@@ -28,7 +34,10 @@ MAX_PROBLEMS = 20
 class Report:
     size: int = 0
     checkpoints_checked: int = 0
-    pruned: int = 0
+    pruned: int = 0  # emptied, and covered by a record of pruning
+    omitted: int = 0  # left out of a filtered export
+    emptied_unlicensed: int = 0  # emptied, and covered by nothing: tampering
+    licence: Licence | None = None  # the record of pruning that reaches furthest
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -55,13 +64,17 @@ def verify(
     kept: str | None = None,
     unplaced: Iterable[int] = (),
     waiting: int = 0,
+    licences: Iterable[LeafRow] = (),
 ) -> Report:
     """Check ``leaves`` (in tree order) against the signed checkpoints ``notes`` and ``kept``.
 
-    ``waiting`` counts entries recorded but not yet given their place in the tree: not
-    checked yet, and said so, so that a young log does not look empty."""
+    ``licences`` are the leaves that say they are records of pruning: an emptied entry is
+    intact only below the position the furthest genuine one names. ``waiting`` counts entries
+    recorded but not yet given their place in the tree: not checked yet, and said so, so that
+    a young log does not look empty."""
     report = Report()
     targets = _checkpoints(notes, verifier, kept, report)
+    forged = _licences(licences, verifier, report)
     by_size: dict[int, list[_Target]] = {}
     for target in targets:
         by_size.setdefault(target.checkpoint.size, []).append(target)
@@ -76,6 +89,16 @@ def verify(
         if close is not None:
             close()
     report.size = frontier.size
+    if report.emptied_unlicensed > 1:
+        report.problem(
+            f"{report.emptied_unlicensed} entries in all lost their content without a recorded "
+            "pruning that covers them"
+        )
+    for found in forged:
+        report.problem(
+            f"position {found.position} is a record of pruning that {found.reason}: it "
+            "licenses nothing (forged)"
+        )
 
     for size, missing in sorted(by_size.items()):
         for target in missing:
@@ -84,7 +107,10 @@ def verify(
                 f"the log holds {frontier.size}"
             )
     for entry_id in unplaced:
-        report.problem(f"entry id {entry_id} is not part of the log (inserted from outside)")
+        report.problem(
+            f"entry id {entry_id} is not part of the log (inserted from outside, or set aside "
+            "by the sequencer as unreadable)"
+        )
     if targets:
         newest = max(target.checkpoint.size for target in targets)
         if frontier.size > newest:
@@ -96,17 +122,30 @@ def verify(
             f"{waiting} newer entries wait for their place in the log and are not checked yet;"
             " the server places them every few seconds (`gateway audit checkpoint` does it now)"
         )
-    if report.pruned:
+    if report.pruned and report.licence is not None:
+        licence = report.licence
         report.notes.append(
-            f"{report.pruned} entries were pruned by retention or left out of the export; "
-            "their leaf hashes were checked"
+            f"{report.pruned} entries below position {licence.below} were pruned under the "
+            f"record of pruning at position {licence.position} (recorded before "
+            f"{licence.before}); their leaf hashes were checked"
+        )
+    if report.omitted:
+        report.notes.append(
+            f"{report.omitted} entries were left out of this export by its filter; their leaf "
+            "hashes were checked"
         )
     return report
 
 
 def verify_stored(session: Session, verifier: Verifier, *, kept: str | None = None) -> Report:
     """Verify the log as this database holds it: its leaves in tree order, every checkpoint
-    it stored, entries that are in neither the tree nor its queue, and how many wait."""
+    it stored, its records of pruning, entries that are in neither the tree nor its queue, and
+    how many wait. ``session`` must not have read anything yet."""
+    if session.get_bind().dialect.name == "postgresql":
+        # One snapshot for all the reads below (each statement would see its own under READ
+        # COMMITTED): an entry pruned after the records of pruning were read would otherwise
+        # look emptied from outside. SQLite's read transaction is one snapshot already.
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     return verify(
         query.leaves_in_order(session),
         [checkpoint.note for checkpoint in checkpoints(session)],
@@ -114,7 +153,38 @@ def verify_stored(session: Session, verifier: Verifier, *, kept: str | None = No
         kept=kept,
         unplaced=query.unplaced_entries(session),
         waiting=query.waiting_count(session),
+        licences=query.licence_rows(session),
     )
+
+
+def verify_export(
+    read: Callable[[], Iterable[str]], verifier: Verifier, *, kept: str | None = None
+) -> Report:
+    """Verify a JSONL export (``gateway audit export``). ``read`` gives its lines from the
+    start each time it is called: the export is read twice (its checkpoints and records of
+    pruning, then its entries), and never held in memory. ValueError names a line that is not
+    an export line."""
+    notes, licences = _scan_export(read())
+    return verify(rows_from_export(read()), notes, verifier, kept=kept, licences=licences)
+
+
+def _licences(rows: Iterable[LeafRow], verifier: Verifier, report: Report) -> list[Forged]:
+    """Set ``report.licence`` to the genuine record of pruning that reaches furthest; return
+    the forged ones."""
+    forged = []
+    for row in rows:
+        if row.body is None or leaf_hash(row.body.encode()) != row.leaf_hash:
+            continue  # not what the log placed there: the walk names it
+        try:
+            body = json.loads(row.body)
+        except ValueError:
+            continue  # the walk names it
+        found = read_licence(body, row.seq, verifier) if isinstance(body, dict) else None
+        if isinstance(found, Forged):
+            forged.append(found)
+        elif found is not None and (report.licence is None or found.below > report.licence.below):
+            report.licence = found
+    return forged
 
 
 def _walk(
@@ -167,16 +237,23 @@ def _leaf(row: LeafRow, report: Report) -> bytes:
         report.problem(f"first bad entry: position {row.seq} (entry id {row.entry_id}) was deleted")
         return row.leaf_hash
     if row.body is None:
-        report.pruned += 1
+        _emptied(row, report)
         return row.leaf_hash
-    computed = leaf_hash(row.body.encode())
+    try:
+        computed = leaf_hash(row.body.encode())
+    except UnicodeError:  # a lone surrogate, which only SQLite stores: never an entry
+        computed = b""
     if computed != row.leaf_hash:
         report.problem(
             f"first bad entry: position {row.seq} was changed (it no longer hashes to its leaf)"
         )
-        return computed
+        return computed or row.leaf_hash
     if row.columns is not None:
-        expected = searchable_columns(json.loads(row.body))
+        try:
+            expected = searchable_columns(json.loads(row.body))
+        except (ValueError, TypeError, KeyError):
+            report.problem(f"first bad entry: position {row.seq} does not hold an audit entry")
+            return computed
         if tuple(expected.values()) != row.columns:
             name = next(
                 name
@@ -188,6 +265,29 @@ def _leaf(row: LeafRow, report: Report) -> bytes:
                 "differs from its recorded content)"
             )
     return computed
+
+
+def _emptied(row: LeafRow, report: Report) -> None:
+    """An entry without content: left out of an export, pruned under a record of pruning, or
+    emptied from outside."""
+    if row.omitted:
+        report.omitted += 1
+        return
+    # The database still says which event a pruned row was (its other columns are gone).
+    a_record = row.columns is not None and row.columns[0] == RECORD.value
+    licence = report.licence
+    if licence is not None and row.seq < licence.below and not a_record:
+        report.pruned += 1
+        return
+    report.emptied_unlicensed += 1
+    if report.emptied_unlicensed == 1:
+        report.problem(
+            f"first bad entry: position {row.seq} is a record of pruning and lost its content "
+            "(records of pruning are never pruned)"
+            if a_record
+            else f"first bad entry: position {row.seq} lost its content, and no recorded "
+            "pruning covers it (emptied from outside)"
+        )
 
 
 def _compare(frontier: Frontier, targets: list[_Target], report: Report, last_good: int) -> bool:
@@ -206,29 +306,57 @@ def _compare(frontier: Frontier, targets: list[_Target], report: Report, last_go
     return intact
 
 
-def rows_from_export(lines: Iterable[str]) -> tuple[Iterator[LeafRow], list[str]]:
-    """Leaf rows and checkpoint notes from a JSONL export (``gateway audit export``)."""
-    rows: list[LeafRow] = []
-    notes: list[str] = []
+def rows_from_export(lines: Iterable[str]) -> Iterator[LeafRow]:
+    """The leaf rows of a JSONL export, one line at a time."""
     for number, line in enumerate(lines, start=1):
-        if not line.strip():
+        record = _export_line(number, line)
+        if record is None or "checkpoint" in record:
             continue
         try:
-            record: dict[str, Any] = json.loads(line)
-            if "checkpoint" in record:
-                notes.append(str(record["checkpoint"]))
-                continue
             entry = record["entry"]
-            rows.append(
-                LeafRow(
-                    seq=int(record["seq"]),
-                    entry_id=int(record.get("id", -1)),
-                    leaf_hash=bytes.fromhex(record["leaf_hash"]),
-                    entry_exists=True,
-                    body=encode(entry) if entry is not None else None,
-                    columns=None,
-                )
+            yield LeafRow(
+                seq=int(record["seq"]),
+                entry_id=int(record.get("id", -1)),
+                leaf_hash=bytes.fromhex(record["leaf_hash"]),
+                entry_exists=True,
+                body=encode(entry) if entry is not None else None,
+                columns=None,
+                omitted=entry is None and record.get("omitted") is True,
             )
         except (ValueError, KeyError, TypeError) as bad:
             raise ValueError(f"line {number} of the export is not an audit export line") from bad
-    return iter(rows), notes
+
+
+def _scan_export(lines: Iterable[str]) -> tuple[list[str], list[LeafRow]]:
+    """The checkpoint notes and the records of pruning of an export. Only lines that can hold
+    one are parsed (a record of pruning is always exported whole, whatever the filter)."""
+    notes: list[str] = []
+    licences: list[LeafRow] = []
+    for number, line in enumerate(lines, start=1):
+        if "checkpoint" not in line and RECORD.value not in line:
+            continue
+        try:
+            record = _export_line(number, line)
+        except ValueError:
+            continue  # the second pass names the line
+        if record is None:
+            continue
+        if "checkpoint" in record:
+            notes.append(str(record["checkpoint"]))
+            continue
+        entry = record.get("entry")
+        if isinstance(entry, dict) and entry.get("event") == RECORD.value:
+            licences.extend(rows_from_export([line]))
+    return notes, licences
+
+
+def _export_line(number: int, line: str) -> dict[str, Any] | None:
+    if not line.strip():
+        return None
+    try:
+        record = json.loads(line)
+    except ValueError as bad:
+        raise ValueError(f"line {number} of the export is not an audit export line") from bad
+    if not isinstance(record, dict):
+        raise ValueError(f"line {number} of the export is not an audit export line")
+    return record

@@ -8,12 +8,12 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from gateway.audit import reports
-from gateway.audit.events import AuditEvent, EventType
+from gateway.audit import access
+from gateway.audit.access import UnknownSubject
 from gateway.audit.models import AccessReport
 from gateway.audit.service import AuditLog
+from gateway.db.engine import Database
 from gateway.dpo import repository
-from gateway.subjects.repository import subject_of
 
 REFERENCE_MAX = 128
 
@@ -33,8 +33,14 @@ def agencies(session: Session) -> list[str]:
     return repository.agency_ids(session)
 
 
+@dataclass(frozen=True)
+class ReportPage:
+    agencies: list[str]  # the form's choices
+    report: AccessReport | None  # None: the gateway knows nobody by the reference
+
+
 def access_report(
-    session: Session,
+    database: Database,
     audit: AuditLog,
     *,
     dpo_id: str,
@@ -42,26 +48,24 @@ def access_report(
     reference: str,
     request_id: str | None,
     now: datetime,
-) -> AccessReport | None:
-    """Every decision about the person the agency knows by ``reference``; None if the gateway
-    knows nobody by it. Looking is recorded (under the person's pseudonym), so the person's
-    next report shows that the DPO looked."""
-    subject = subject_of(session, agency, reference)
-    if subject is None:
-        return None
-    report = reports.access_report(session, agency, reference, audit)
-    audit.record(
-        session,
-        AuditEvent(
-            EventType.DPO_ACCESS_REPORT,
+) -> ReportPage:
+    """The report the API gives too (``gateway.audit.access``), and the form's choices; no
+    transaction is held across the report (it reads and records in its own)."""
+    with database.transaction(read_only=True) as session:
+        choices = repository.agency_ids(session)
+    try:
+        report: AccessReport | None = access.access_report(
+            database,
+            audit,
             actor=dpo_id,
-            subject_id=subject,
+            agency=agency,
+            reference=reference,
             request_id=request_id,
-            details={"agency": agency, "records": len(report.records)},
-        ),
-        now=now,
-    )
-    return report
+            now=now,
+        )
+    except UnknownSubject:
+        report = None  # said plainly on the page, as the API says it with a 404
+    return ReportPage(choices, report)
 
 
 def outstanding_notices(session: Session, now: datetime) -> list[OpenNotice]:

@@ -247,16 +247,16 @@ def report_form(
 def report(
     request: Request,
     dpo: DpoForm,
-    session: WritingSession,
     runtime: RuntimeDep,
     language: PageLanguage,
     agency: Annotated[str, Form(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")],
     reference: Annotated[str, Form(min_length=1, max_length=people.REFERENCE_MAX)],
 ) -> HTMLResponse:
     # Answered directly, not redirected: the result can only be found again with the
-    # reference, and that must not go into an address.
+    # reference, and that must not go into an address. No request session: the report
+    # reads, then records, in transactions of its own.
     found = people.access_report(
-        session,
+        runtime.database,
         runtime.audit,
         dpo_id=dpo.id,
         agency=agency,
@@ -265,9 +265,9 @@ def report(
         now=_now(),
     )
     context = {
-        "agencies": people.agencies(session),
+        "agencies": found.agencies,
         "asked": {"agency": agency, "reference": reference},
-        "report": found,
+        "report": found.report,
     }
     return _page(request, language, dpo, "report", context)
 

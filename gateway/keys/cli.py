@@ -8,6 +8,7 @@ from gateway.audit.events import OPERATOR, AuditEvent, EventType
 from gateway.cli.context import load_settings, migrated_database, transaction
 from gateway.keys.rewrap import rewrap_sealed
 from gateway.runtime import open_audit_log, open_key_store, open_message_keys
+from gateway.settings import Settings
 
 
 @click.group("keys")
@@ -17,10 +18,12 @@ def keys_group() -> None:
 
 @keys_group.command("rotate")
 def rotate() -> None:
-    """Sign with a new key, and wrap message keys with a new key-encryption key, from now on.
+    """Sign with a new key, wrap message keys with a new key-encryption key, and key the audit
+    log's digests with a new key, from now on.
 
     The old signing key verifies until its tokens expire; every stored message key is
-    re-wrapped with the new key-encryption key while the gateway keeps running."""
+    re-wrapped with the new key-encryption key while the gateway keeps running; old audit
+    digest keys are kept, so the digests older entries carry can still be checked."""
     settings = load_settings()
     store = open_key_store(settings)
     store.ensure()
@@ -64,3 +67,19 @@ def rotate() -> None:
             "are (altered rows, or a key file lost); their key-encryption keys are kept",
             err=True,
         )
+    _rotate_audit_digests(settings)
+
+
+def _rotate_audit_digests(settings: Settings) -> None:
+    audit = open_audit_log(settings)
+    new, retired = audit.digests.rotate()
+    with transaction(settings) as session:
+        audit.record(
+            session,
+            AuditEvent(
+                EventType.AUDIT_KEY_ROTATED,
+                actor=OPERATOR,
+                details={"kid": new, "retired_kid": retired or ""},
+            ),
+        )
+    click.echo(f"audit digests and caseworker pseudonyms: keyed with {new}; older keys kept")

@@ -185,7 +185,7 @@ def api_entries(http: TestClient, headers: dict[str, str]) -> dict[int, dict[str
 
 
 def test_prune_empties_only_entries_older_than_the_given_days(
-    gateway, runtime: Runtime, http: TestClient, dpo_headers: dict[str, str]
+    gateway, runtime: Runtime, http: TestClient, request: pytest.FixtureRequest
 ):
     record(runtime, ["old-1", "old-2"], NOW - timedelta(days=40))
     record(runtime, ["recent-1"], NOW - timedelta(days=20))
@@ -196,7 +196,8 @@ def test_prune_empties_only_entries_older_than_the_given_days(
     output = succeeded(gateway("audit", "prune", "--older-than-days", "30"))
     assert "pruned 2 entries" in output
 
-    listed = api_entries(http, dpo_headers)
+    # (The DPO client is registered only now: its entry would be the log's first, and young.)
+    listed = api_entries(http, request.getfixturevalue("dpo_headers"))
     for request_id in ("old-1", "old-2"):
         entry = listed[recorded[request_id][0]]
         assert entry["pruned"] is True
@@ -221,7 +222,7 @@ def test_the_log_still_verifies_after_pruning(gateway, runtime: Runtime, tmp_pat
 
     output = succeeded(gateway("audit", "verify", "--checkpoint", str(kept)))
     assert output.startswith("intact:")
-    assert "3 entries were pruned" in output
+    assert "3 entries below position 3 were pruned under the record of pruning" in output
 
 
 def test_prune_places_and_signs_old_entries_before_pruning_them(gateway, runtime: Runtime):
@@ -247,19 +248,27 @@ def pruned_entries(runtime: Runtime) -> list[tuple[int, str]]:
 def test_prune_keeps_old_entries_that_no_checkpoint_covers(
     gateway, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ):
-    """An entry recorded after the newest checkpoint keeps its body however old it is: pruning
-    it before its leaf hash is signed would lose it. (``prune`` publishes first, so the gap is
-    opened here by making that publish place nothing.)"""
+    """An entry not yet placed and signed keeps its body however old it is: pruning it before
+    its leaf hash is signed would lose it. (``prune`` publishes first, so the gap is opened
+    here by making that first publish place nothing.)"""
     record(runtime, ["old-covered"], NOW - timedelta(days=40))
     succeeded(gateway("audit", "checkpoint"))
     record(runtime, ["old-uncovered"], NOW - timedelta(days=40))
-    monkeypatch.setattr(AuditLog, "publish", lambda self, database, batch=0: None)
+    publish = AuditLog.publish
+    calls: list[int] = []
 
+    def first_places_nothing(self: AuditLog, database: Any, batch: int = 5000) -> Any:
+        calls.append(batch)
+        return None if len(calls) == 1 else publish(self, database, batch)
+
+    monkeypatch.setattr(AuditLog, "publish", first_places_nothing)
     output = succeeded(gateway("audit", "prune", "--older-than-days", "30"))
     assert "pruned 1 entries" in output
     remaining = entries_by_request(runtime)
     assert "old-covered" not in remaining
     assert "old-uncovered" in remaining
+    monkeypatch.undo()
+    assert succeeded(gateway("audit", "verify")).startswith("intact:")
 
 
 def test_prune_records_what_it_pruned(gateway, runtime: Runtime):
@@ -366,6 +375,6 @@ def test_the_operator_commands_entries_verify_as_one_log(
     succeeded(gateway("keys", "rotate"))
     note = succeeded(gateway("audit", "checkpoint"))
     verifier = Verifier.from_vkey(succeeded(gateway("audit", "key")))
-    # agency added, agency disabled, signing key and message key rotated
-    assert verify_checkpoint(note, verifier).size == len(bodies(runtime)) == 4
+    # agency added, agency disabled, signing key, message key and audit digest key rotated
+    assert verify_checkpoint(note, verifier).size == len(bodies(runtime)) == 5
     assert succeeded(gateway("audit", "verify")).startswith("intact:")

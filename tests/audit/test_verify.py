@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from gateway.audit.events import AuditEvent, Decision, EventType
 from gateway.audit.merkle import leaf_hash
 from gateway.audit.service import encode
-from gateway.audit.verify import Report, rows_from_export, verify, verify_stored
+from gateway.audit.verify import Report, rows_from_export, verify_export, verify_stored
 from gateway.cli.main import cli
 from gateway.runtime import Runtime
 from gateway.settings import Settings
@@ -242,15 +242,14 @@ def test_a_forged_checkpoint_is_detected(log: Runtime):
 
 
 def test_a_pruned_entry_still_verifies_by_its_leaf_hash(log: Runtime):
-    with log.database.transaction() as session:
-        from datetime import UTC, datetime, timedelta
+    from datetime import UTC, datetime, timedelta
 
-        from gateway.audit import repository
+    from gateway.audit.retention import prune
 
-        repository.prune_before(session, datetime.now(UTC) + timedelta(days=1), through_seq=4)
+    assert prune(log.audit, log.database, datetime.now(UTC) + timedelta(days=1)) == ENTRIES
     report = check(log)
     assert report.intact, report.problems
-    assert report.pruned == 4
+    assert report.pruned == ENTRIES
 
 
 def run_verify(settings: Settings, *args: str):
@@ -318,14 +317,14 @@ def test_a_filtered_export_still_verifies_and_shows_only_what_matches(
     lines = [json.loads(line) for line in exported.output.splitlines()]
     assert all(line.get("omitted") and line["entry"] is None for line in lines[:-1])
     assert len(lines) == ENTRIES + 1
-    rows, notes = rows_from_export(exported.output.splitlines())
-    report = verify(rows, notes, log.audit.verifier)
+    report = verify_export(lambda: iter(exported.output.splitlines()), log.audit.verifier)
     assert report.intact, report.problems
-    assert report.pruned == ENTRIES
+    assert (report.omitted, report.pruned) == (ENTRIES, 0)  # left out is not pruned
 
 
 def test_an_unreadable_export_is_refused_clearly(tmp_path, log: Runtime):
-    bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"seq": 0}\n')
-    with pytest.raises(ValueError, match="line 1"):
-        rows_from_export(bad.read_text().splitlines())
+    lines = ['{"checkpoint": "not one"}', '{"seq": 0}', "[]"]
+    with pytest.raises(ValueError, match="line 2"):
+        verify_export(lambda: iter(lines), log.audit.verifier)
+    with pytest.raises(ValueError, match="line 2"):  # blank lines count
+        list(rows_from_export(["", lines[2]]))

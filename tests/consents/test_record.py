@@ -106,7 +106,9 @@ def test_recording_is_audited_with_a_pseudonym_only(http, as_agency, runtime):
             select(AuditEntry.body).where(AuditEntry.event == "consent.recorded")
         )
     entry = json.loads(body)
-    assert entry["caseworker"] == "cw-17"
+    # The caseworker too only as a pseudonym, keyed per acting agency (issue 16).
+    assert entry["caseworker"] == runtime.audit.digests.caseworker(JC, "cw-17")
+    assert "cw-17" not in body
     assert entry["subject"].startswith(runtime.audit.pseudonymizer.key_id + ":")
     assert "JC-4711" not in body
 

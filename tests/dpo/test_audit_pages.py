@@ -100,7 +100,7 @@ def test_invalid_filters_get_the_error_page(signed_in, query):
     assert "Something in the form was not right." in response.text
 
 
-def test_an_entry_shows_what_it_records_and_where_it_stands(signed_in, seeded: Seeded):
+def test_an_entry_shows_what_it_records_and_where_it_stands(signed_in, runtime, seeded: Seeded):
     html = signed_in.get("/dpo/audit?decision=deny&reason=purpose_not_covered").text
     (link,) = [url for url in urls(html) if url.startswith("/dpo/audit/entries/")]
     entry = signed_in.get(link).text
@@ -111,7 +111,8 @@ def test_an_entry_shows_what_it_records_and_where_it_stands(signed_in, seeded: S
     assert shown["Providing agency"] == "koeln-abh"
     assert shown["Categories"] == "residence status"
     assert shown["Purpose"] == "residence procedure"
-    assert shown["Caseworker (pseudonymous)"] == "cw-7f3a"
+    pseudonym = runtime.audit.digests.caseworker("koeln-jobcenter", "cw-7f3a")
+    assert shown["Caseworker (pseudonymous)"] == pseudonym
     assert shown["Request id"] == "c2"
     assert re.fullmatch(r"[0-9a-f]{64}", shown["Leaf hash"])
     assert shown["Position in the log"].isdigit()
@@ -119,6 +120,15 @@ def test_an_entry_shows_what_it_records_and_where_it_stands(signed_in, seeded: S
     assert shown["Person (keyed pseudonym)"] not in ("–", seeded.subjects["amina"])
     assert seeded.subjects["amina"] not in entry
     assert '"request_id":"c2"' in entry.replace("&#34;", '"')
+
+
+def test_a_permitted_entry_shows_its_keyed_payload_digest(signed_in, runtime, seeded: Seeded):
+    html = signed_in.get("/dpo/audit?decision=permit").text
+    link = next(url for url in urls(html) if url.startswith("/dpo/audit/entries/"))
+    shown = facts(signed_in.get(link).text)
+    kid, digest = shown["Payload digest (SHA-256)"].split(":")
+    assert kid == runtime.audit.digests.active().kid
+    assert re.fullmatch(r"[0-9a-f]{64}", digest)
 
 
 def test_an_unknown_entry_is_a_page_not_found(signed_in):

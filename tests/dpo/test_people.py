@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from gateway.agencies.tables import ClientRole
 from gateway.audit.events import EventType
 from gateway.policy.service import records_of_processing
-from tests.audit.dpo_api.seeded import ABH, JOBCENTER, REFERENCES, SOZIALAMT
+from tests.audit.dpo_api.seeded import ABH, JOBCENTER, REFERENCES, SOZIALAMT, bearer, token_for
 from tests.dpo.pages import rows_under, urls
 from tests.dpo.seeded import USER, Seeded, csrf_of, recorded
 
@@ -55,6 +56,24 @@ def test_looking_is_recorded_under_the_persons_pseudonym(signed_in, runtime, see
     assert looked["subject"] == runtime.audit.pseudonymizer.pseudonym(seeded.subjects["oleksandr"])
     assert looked["details"] == {"agency": JOBCENTER, "records": 3}  # a3, b1 and the old one
     assert REFERENCES["oleksandr"][JOBCENTER] not in str(looked)
+
+
+def test_the_page_and_the_api_give_one_report_and_each_shows_the_others_look(
+    signed_in, http, clients, seeded: Seeded
+):
+    api_client = clients.other("city-dpo", ClientRole.DPO)
+    headers = bearer(token_for(http, api_client))
+    params = {"agency": JOBCENTER, "subject_ref": REFERENCES["oleksandr"][JOBCENTER]}
+
+    def through_the_api() -> list[str]:
+        response = http.get("/v1/audit/access-report", params=params, headers=headers)
+        assert response.status_code == 200, response.text
+        return [record["event"] for record in response.json()["records"]]
+
+    first = through_the_api()
+    page = rows_under(report(signed_in, JOBCENTER, params["subject_ref"]).text, "Time")
+    assert [row[8] for row in page] == [*first, "dpo.access_report"]  # the API's look
+    assert through_the_api() == [*first, "dpo.access_report", "dpo.access_report"]
 
 
 def test_an_unknown_reference_is_said_plainly_and_not_recorded(signed_in, runtime, seeded):

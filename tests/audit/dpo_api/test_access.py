@@ -3,7 +3,8 @@ audit API at all."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import threading
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -20,7 +21,9 @@ from tests.audit.dpo_api.seeded import (  # log: the shared fixture
     bearer,
     entries,
     publish,
+    record,
     token_for,
+    unsubjected_denial,
 )
 from tests.support import Clients
 
@@ -67,16 +70,21 @@ def test_the_access_report_says_who_asked_what_for_which_purpose_and_the_outcome
 ):
     response = access_report(http, log, JOBCENTER, REFERENCES["oleksandr"][JOBCENTER])
     records = response.json()["records"]
+    # The caseworker as the acting agency's keyed pseudonym, never the id the agency sent.
+    at_sozialamt, at_jobcenter = (
+        runtime.audit.digests.caseworker(agency, "cw-7f3a") for agency in (SOZIALAMT, JOBCENTER)
+    )
     assert [
         (r["event"], r["requester"], r["provider"], r["categories"], r["purpose"], r["decision"],
          r["reason"], r["caseworker"])
         for r in records
     ] == [
         ("exchange.decided", SOZIALAMT, JOBCENTER, ["benefit_status"], "benefit_entitlement",
-         "deny", "no_consent", "cw-7f3a"),
+         "deny", "no_consent", at_sozialamt),
         ("exchange.decided", JOBCENTER, SOZIALAMT, ["benefit_status", "case_contact"],
-         "case_management", "permit", None, "cw-7f3a"),
+         "case_management", "permit", None, at_jobcenter),
     ]  # fmt: skip
+    assert "cw-7f3a" not in response.text
     assert records[1]["legal_basis"] == "consent"
 
 
@@ -110,6 +118,70 @@ def test_an_unknown_reference_is_a_404_problem(
     response = access_report(http, log, agency, reference)
     assert_problem(response, 404, "/problems/unknown-subject")
     assert reference not in response.text
+
+
+def test_looking_through_the_api_is_recorded_under_the_persons_pseudonym(
+    http: TestClient, log: Log, runtime: Runtime
+):
+    reference = REFERENCES["oleksandr"][SOZIALAMT]
+    first = access_report(http, log, SOZIALAMT, reference).json()["records"]
+    (looked,) = entries(http, log, event="dpo.access_report")
+    assert looked["actor"] == "city-dpo"
+    assert looked["subject"] == runtime.audit.pseudonymizer.pseudonym(log.subjects["oleksandr"])
+    assert looked["details"] == {"agency": SOZIALAMT, "records": len(first)}
+    assert reference not in str(looked)
+
+    # The person's next report, asked by another agency's reference, shows the look.
+    later = access_report(http, log, JOBCENTER, REFERENCES["oleksandr"][JOBCENTER])
+    assert [record["event"] for record in later.json()["records"]] == [
+        *(record["event"] for record in first),
+        "dpo.access_report",
+    ]
+
+
+def test_an_unknown_reference_records_no_look(http: TestClient, log: Log):
+    response = access_report(http, log, JOBCENTER, "JC-2024-999999")
+    assert response.status_code == 404
+    assert entries(http, log, event="dpo.access_report") == []
+
+
+def test_a_long_report_lets_other_writers_go_on(
+    http: TestClient, log: Log, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+):
+    """While the report reads (however long that takes), exchanges must be able to write: on
+    SQLite a writing transaction around the read would hold the one write lock."""
+    from gateway.audit import access
+
+    reading = access._records
+    written: list[bool] = []
+
+    def read_while_another_writes(*args: Any, **kwargs: Any) -> Any:
+        def write() -> None:
+            record(runtime, (unsubjected_denial("during-report"), datetime.now(UTC)))
+            written.append(True)
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        writer.join(timeout=5)
+        assert written, "a writer waited for the report"
+        return reading(*args, **kwargs)
+
+    monkeypatch.setattr(access, "_records", read_while_another_writes)
+    response = access_report(http, log, JOBCENTER, REFERENCES["amina"][JOBCENTER])
+    assert response.status_code == 200, response.text
+    assert written == [True]
+
+
+def test_a_report_whose_look_cannot_be_recorded_is_not_shown(
+    http: TestClient, log: Log, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+):
+    def failing(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the database refused the write")
+
+    monkeypatch.setattr(runtime.audit, "record", failing)
+    response = access_report(http, log, JOBCENTER, REFERENCES["amina"][JOBCENTER])
+    assert response.status_code == 500
+    assert "exchange.decided" not in response.text
 
 
 # -- who may read ----------------------------------------------------------------------------

@@ -1,0 +1,225 @@
+"""Keyed digests of what an audit entry records without showing it: the payload a decision
+released, and the caseworker who acted.
+
+A plain SHA-256 of a released document can be found by hashing guesses (a residence status
+has a few thousand likely values), and equal documents of two persons digest equally. So an
+entry carries, under a key that lives in the key folder (never in the database):
+
+- ``payload_hmac`` = ``<kid>:`` HMAC-SHA256(key, "payload" 0 subject 0 time 0 payload): bound
+  to the person's pseudonym and the entry's own time, so equal documents never digest
+  equally, neither across persons nor across one person's entries, and still checkable by
+  whoever holds the key and the document (everything else it binds is in the entry);
+- ``caseworker`` = ``<kid>:`` HMAC-SHA256(key, "caseworker" 0 agency 0 id): keyed per acting
+  agency, so equal ids at two agencies do not link, while one caseworker's actions at one
+  agency share one pseudonym (until the key is rotated).
+
+Each key is one file ``audit/digests/<kid>.json`` (mode 0600). ``gateway keys rotate`` adds a
+new key, which digests from then on; older keys are kept for good, since entries never change
+and their digests must stay checkable. Running processes notice a rotation by the folder's
+modification time.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from gateway.keys.folder import changing, write_json
+
+KEY_BYTES = 32
+_KID = re.compile(r"^dk-[0-9]{8}T[0-9]{6}-[0-9a-f]{8}$")
+_FRESH_MTIME_NS = 2_000_000_000  # see MessageKeys._reload: coarse file-system timestamps
+
+
+class DigestKeyError(Exception):
+    """The key folder holds no usable digest key, or a key file is invalid."""
+
+
+@dataclass(frozen=True)
+class DigestKey:
+    kid: str
+    created_at: datetime
+    retired_at: datetime | None
+    secret: bytes
+
+    def mac(self, *parts: bytes) -> str:
+        # Parts never contain a zero byte (labels, ids, pseudonyms, times) except the last,
+        # the payload, so joining them with one is unambiguous.
+        keyed = self._keyed.copy()  # cheaper than keying anew: this runs for every entry
+        keyed.update(b"\x00".join(parts))
+        return f"{self.kid}:{keyed.hexdigest()}"
+
+    @cached_property
+    def _keyed(self) -> hmac.HMAC:
+        return hmac.new(self.secret, digestmod=hashlib.sha256)
+
+    def to_file(self) -> dict[str, Any]:
+        return {
+            "kid": self.kid,
+            "created_at": self.created_at.isoformat(),
+            "retired_at": self.retired_at.isoformat() if self.retired_at else None,
+            "hmac_sha256": base64.urlsafe_b64encode(self.secret).decode(),
+        }
+
+    @classmethod
+    def from_file(cls, data: Any) -> DigestKey:
+        if not isinstance(data, dict) or not _KID.match(str(data.get("kid"))):
+            raise ValueError("a digest key file holds an object whose kid reads dk-...")
+        secret = base64.urlsafe_b64decode(data["hmac_sha256"])
+        if len(secret) != KEY_BYTES:
+            raise ValueError("a digest key has 32 bytes")
+        retired = data.get("retired_at")
+        return cls(
+            kid=data["kid"],
+            created_at=datetime.fromisoformat(data["created_at"]),
+            retired_at=datetime.fromisoformat(retired) if retired else None,
+            secret=secret,
+        )
+
+
+class DigestKeys:
+    """The digest keys of one key folder."""
+
+    def __init__(self, key_dir: Path, *, reload_interval: float = 1.0):
+        self._folder = key_dir / "audit" / "digests"
+        self._reload_interval = reload_interval
+        self._lock = threading.Lock()
+        self._keys: dict[str, DigestKey] = {}
+        self._active: DigestKey | None = None
+        self._seen_mtime: int | None = None
+        self._checked_at = 0.0
+
+    # -- digests (request path) -----------------------------------------------------------
+
+    def payload(self, subject: str | None, moment: str, payload: bytes) -> str:
+        """The keyed digest of a released payload, for the entry about ``subject`` (its
+        pseudonym) recorded at ``moment`` (the entry's time)."""
+        return self.active().mac(*_payload_parts(subject, moment, payload))
+
+    def caseworker(self, agency: str, caseworker: str) -> str:
+        """The pseudonym of the caseworker ``agency`` names ``caseworker``."""
+        return self.active().mac(b"caseworker", agency.encode(), caseworker.encode())
+
+    def payload_matches(
+        self, digest: str, subject: str | None, moment: str, payload: bytes
+    ) -> bool:
+        """Whether ``digest`` (as an entry carries it) is that of ``payload``, under whichever
+        key it names."""
+        kid, _, _ = digest.partition(":")
+        key = self._key(kid)
+        expected = key.mac(*_payload_parts(subject, moment, payload)) if key else ""
+        return hmac.compare_digest(expected, digest)
+
+    def caseworker_pseudonyms(self, agency: str, caseworker: str) -> list[str]:
+        """The caseworker's pseudonym under every key, newest first: to find their entries
+        from before a rotation too."""
+        self._maybe_reload()
+        keys = sorted(self._keys.values(), key=lambda key: key.created_at, reverse=True)
+        return [key.mac(b"caseworker", agency.encode(), caseworker.encode()) for key in keys]
+
+    def active(self) -> DigestKey:
+        self._maybe_reload()
+        if self._active is None:
+            raise DigestKeyError(f"no active audit digest key in {self._folder}")
+        return self._active
+
+    # -- set-up and rotation (start-up and CLI) -------------------------------------------
+
+    def ensure(self) -> None:
+        """Create the folder and a first key if there is none yet."""
+        with changing(self._folder):
+            if not self._read_all():
+                _write_key(self._folder, _new_key(datetime.now(UTC)))
+        self._reload()
+
+    def rotate(self, now: datetime | None = None) -> tuple[str, str | None]:
+        """Digest with a new key from now on; returns (its id, the id of the one it replaces).
+        The others are retired, and kept to check the digests they made."""
+        now = now or datetime.now(UTC)
+        with changing(self._folder):
+            previous = _newest_active(self._read_all())
+            new = _new_key(now)
+            # Written before the others are retired: a process reading in between sees two
+            # active keys and digests with the newer one, never with none.
+            _write_key(self._folder, new)
+            for key in self._read_all().values():
+                if key.kid != new.kid and key.retired_at is None:
+                    _write_key(self._folder, DigestKey(key.kid, key.created_at, now, key.secret))
+        self._reload()
+        return new.kid, previous.kid if previous else None
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _key(self, kid: str) -> DigestKey | None:
+        self._maybe_reload()
+        if kid not in self._keys and _KID.match(kid):  # perhaps made by another process
+            self._reload()
+        return self._keys.get(kid)
+
+    def _maybe_reload(self) -> None:
+        now = time.monotonic()
+        if self._keys and now - self._checked_at < self._reload_interval:
+            return
+        try:
+            mtime = self._folder.stat().st_mtime_ns
+        except FileNotFoundError as missing:
+            raise DigestKeyError(f"key folder {self._folder} does not exist") from missing
+        self._checked_at = now
+        if mtime != self._seen_mtime:
+            self._reload()
+
+    def _reload(self) -> None:
+        with self._lock:
+            mtime = self._folder.stat().st_mtime_ns
+            self._keys = self._read_all()
+            self._active = _newest_active(self._keys)
+            fresh = time.time_ns() - mtime < _FRESH_MTIME_NS
+            self._seen_mtime = None if fresh else mtime
+            self._checked_at = time.monotonic()
+
+    def _read_all(self) -> dict[str, DigestKey]:
+        keys = {}
+        for path in sorted(self._folder.glob("*.json")):
+            try:
+                key = DigestKey.from_file(json.loads(path.read_text()))
+            except (ValueError, KeyError, TypeError) as bad:
+                raise DigestKeyError(f"invalid key file {path}: {type(bad).__name__}") from None
+            if path.name != f"{key.kid}.json":
+                raise DigestKeyError(f"key file {path} does not hold the key its name says")
+            keys[key.kid] = key
+        return keys
+
+
+def open_digest_keys(key_dir: Path, reload_interval: float = 1.0) -> DigestKeys:
+    keys = DigestKeys(key_dir, reload_interval=reload_interval)
+    keys.ensure()
+    return keys
+
+
+def _payload_parts(subject: str | None, moment: str, payload: bytes) -> tuple[bytes, ...]:
+    return b"payload", (subject or "").encode(), moment.encode(), payload
+
+
+def _newest_active(keys: dict[str, DigestKey]) -> DigestKey | None:
+    active = [key for key in keys.values() if key.retired_at is None]
+    return max(active, key=lambda key: key.created_at) if active else None
+
+
+def _new_key(now: datetime) -> DigestKey:
+    kid = f"dk-{now.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(4)}"
+    return DigestKey(kid, now, None, secrets.token_bytes(KEY_BYTES))
+
+
+def _write_key(folder: Path, key: DigestKey) -> None:
+    write_json(folder / f"{key.kid}.json", key.to_file())
