@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from gateway.audit.retention import prune
 from gateway.audit.service import AuditLog
 from gateway.db.engine import Database
+from gateway.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY = timedelta(hours=1)
@@ -49,6 +50,8 @@ class Publisher:
                     self._run_chore(chore)
                 self._audit.publish(self._database)
                 self._maybe_prune()
+            except DatabaseUnavailable:
+                pass  # logged once when the outage began (gateway.db.faults); tried next round
             except Exception:
                 # Logged (type and location only) and tried again next round: the entries stay
                 # pending, nothing is lost.
@@ -60,6 +63,8 @@ class Publisher:
         # chores, nor the placing and signing of entries.
         try:
             chore()
+        except DatabaseUnavailable:
+            pass  # logged once when the outage began (gateway.db.faults)
         except Exception:
             log.exception("a background chore failed")
 
