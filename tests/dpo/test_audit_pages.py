@@ -126,7 +126,7 @@ def test_a_permitted_entry_shows_its_keyed_payload_digest(signed_in, runtime, se
     html = signed_in.get("/dpo/audit?decision=permit").text
     link = next(url for url in urls(html) if url.startswith("/dpo/audit/entries/"))
     shown = facts(signed_in.get(link).text)
-    kid, digest = shown["Payload digest (SHA-256)"].split(":")
+    kid, digest = shown["Payload digest (keyed, HMAC-SHA256)"].split(":")
     assert kid == runtime.audit.digests.active().kid
     assert re.fullmatch(r"[0-9a-f]{64}", digest)
 
