@@ -168,6 +168,15 @@ def verify_export(
     return verify(rows_from_export(read()), notes, verifier, kept=kept, licences=licences)
 
 
+def licensed_below(session: Session, verifier: Verifier) -> int:
+    """The position below which entries may have lost their content under a genuine record
+    of pruning in this database (0 if there is none): what a page showing one entry needs to
+    tell retention from an erasure."""
+    report = Report()
+    _licences(query.licence_rows(session), verifier, report)
+    return report.licence.below if report.licence is not None else 0
+
+
 def _licences(rows: Iterable[LeafRow], verifier: Verifier, report: Report) -> list[Forged]:
     """Set ``report.licence`` to the genuine record of pruning that reaches furthest; return
     the forged ones."""

@@ -180,10 +180,12 @@ def entry_page(
     request: Request,
     dpo: DpoPage,
     session: DbSession,
+    runtime: RuntimeDep,
     language: PageLanguage,
     entry_id: Annotated[int, Path(ge=1, le=2**62)],
 ) -> HTMLResponse:
-    return _page(request, language, dpo, "entry", {"detail": search.entry(session, entry_id)})
+    detail = search.entry(session, entry_id, runtime.audit.verifier)
+    return _page(request, language, dpo, "entry", {"detail": detail})
 
 
 @router.get("/audit/export")

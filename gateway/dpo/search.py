@@ -15,8 +15,10 @@ from sqlalchemy.orm import Session
 from gateway.audit import reports
 from gateway.audit.events import Decision, EventType
 from gateway.audit.models import AuditEntryOut
+from gateway.audit.notes import Verifier
 from gateway.audit.query import EntryFilter, search
 from gateway.audit.service import AuditLog, encode
+from gateway.audit.verify import licensed_below
 from gateway.db.engine import Database
 from gateway.dpo import labels, repository
 from gateway.errors import InvalidRequest, NotFound
@@ -63,6 +65,7 @@ class EntryDetail:
     entry: AuditEntryOut
     leaf_hash: str | None  # hex, once the entry has its place in the tree
     canonical: str | None  # the exact bytes the leaf hashes; None once pruned
+    licensed: bool = True  # whether a genuine record of pruning covers a pruned entry
 
 
 def parse(raw: Mapping[str, str | None]) -> Search:
@@ -116,16 +119,22 @@ def result_page(session: Session, wanted: Search, cursor: str | None) -> ResultP
     return ResultPage(page.entries, following, first=cursor is None)
 
 
-def entry(session: Session, entry_id: int) -> EntryDetail:
+def entry(session: Session, entry_id: int, verifier: Verifier) -> EntryDetail:
+    """One entry; an emptied one says whether a recorded pruning covers it (retention) or
+    not (an erasure from outside, which verification names too)."""
     found = search(session, EntryFilter(), after_id=entry_id - 1, limit=1)
     if not found or found[0].id != entry_id:
         raise NotFound()
     view = found[0]
     leaf = AuditLog.leaf_of(session, view.seq) if view.seq is not None else None
+    licensed = view.body is not None or (
+        view.seq is not None and view.seq < licensed_below(session, verifier)
+    )
     return EntryDetail(
         reports.entry_out(view),
         leaf.leaf_hash.hex() if leaf is not None else None,
         encode(view.body) if view.body is not None else None,
+        licensed,
     )
 
 

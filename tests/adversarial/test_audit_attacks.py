@@ -38,15 +38,10 @@ from tests.adversarial.conftest import (
     City,
     consent_body,
 )
-from tests.audit.tampering import query, tamper
+from tests.audit.tampering import EMPTY, query, tamper
 from tests.keys.operator import Command, command_line
 
 # How the operator empties an entry: the shape of change the old prune trigger let through.
-EMPTY = (
-    "UPDATE audit_entries SET actor = NULL, requester = NULL, provider = NULL, decision = NULL,"
-    " reason = NULL, purpose = NULL, categories = NULL, subject = NULL, body = NULL"
-    " WHERE id = :id"
-)
 
 
 @pytest.fixture

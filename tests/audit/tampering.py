@@ -19,6 +19,14 @@ TRIGGERS = [
 ]
 
 
+# What an eraser runs: an entry's content and its searchable copies gone, its row kept.
+EMPTY = (
+    "UPDATE audit_entries SET actor = NULL, requester = NULL, provider = NULL, decision = NULL,"
+    " reason = NULL, purpose = NULL, categories = NULL, subject = NULL, body = NULL"
+    " WHERE id = :id"
+)
+
+
 def tamper(database_url: str, *statements: str, **params: Any) -> None:
     engine = make_engine(database_url)
     try:

@@ -7,11 +7,16 @@ import csv
 import io
 import json
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from gateway.audit.events import EventType
+from gateway.audit.retention import prune
+from gateway.audit.tables import AuditEntry, AuditLeaf
 from gateway.dpo import search
+from tests.audit.tampering import EMPTY, tamper
 from tests.dpo.pages import facts, rows_under, urls
 from tests.dpo.seeded import USER, Seeded, day, recorded
 
@@ -165,3 +170,36 @@ def test_exports_need_a_signed_in_dpo(pages, runtime, seeded):
     response = pages.get("/dpo/audit/export?format=csv")
     assert (response.status_code, response.headers["location"]) == (303, "/dpo/")
     assert recorded(runtime, EventType.AUDIT_EXPORTED) == []
+
+
+def _emptied_entry(signed_in, runtime, *, licensed: bool) -> str:
+    """An entry page of a placed decision whose content is gone: pruned by retention under a
+    record of pruning, or emptied behind the triggers' back."""
+    runtime.audit.publish(runtime.database)
+    with runtime.database.transaction(read_only=True) as session:
+        (entry_id,) = session.execute(
+            select(AuditEntry.id)
+            .join(AuditLeaf, AuditLeaf.entry_id == AuditEntry.id)
+            .where(AuditEntry.event == EventType.EXCHANGE_DECIDED.value)
+            .order_by(AuditEntry.id)
+            .limit(1)
+        ).one()
+    if licensed:
+        assert prune(runtime.audit, runtime.database, datetime.now(UTC) + timedelta(days=1))
+    else:
+        tamper(runtime.settings.database_url, EMPTY, id=entry_id)
+    return signed_in.get(f"/dpo/audit/entries/{entry_id}").text
+
+
+def test_an_entry_pruned_by_retention_says_so(signed_in, runtime, seeded: Seeded):
+    page = _emptied_entry(signed_in, runtime, licensed=True)
+    assert "removed after its retention period" in page
+    assert "removed from outside the gateway" not in page
+
+
+def test_an_entry_emptied_from_outside_is_not_passed_off_as_retention(
+    signed_in, runtime, seeded: Seeded
+):
+    page = _emptied_entry(signed_in, runtime, licensed=False)
+    assert "removed from outside the gateway" in page
+    assert "removed after its retention period" not in page
