@@ -24,22 +24,18 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import re
 import secrets
-import threading
-import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from gateway.keys.folder import changing, write_json
+from gateway.keys.folder import KeyFiles
 
 KEY_BYTES = 32
 _KID = re.compile(r"^dk-[0-9]{8}T[0-9]{6}-[0-9a-f]{8}$")
-_FRESH_MTIME_NS = 2_000_000_000  # see MessageKeys._reload: coarse file-system timestamps
 
 
 class DigestKeyError(Exception):
@@ -92,13 +88,13 @@ class DigestKeys:
     """The digest keys of one key folder."""
 
     def __init__(self, key_dir: Path, *, reload_interval: float = 1.0):
-        self._folder = key_dir / "audit" / "digests"
-        self._reload_interval = reload_interval
-        self._lock = threading.Lock()
-        self._keys: dict[str, DigestKey] = {}
-        self._active: DigestKey | None = None
-        self._seen_mtime: int | None = None
-        self._checked_at = 0.0
+        self._files = KeyFiles(
+            key_dir / "audit" / "digests",
+            parse=DigestKey.from_file,
+            new=_new_key,
+            error=DigestKeyError,
+            reload_interval=reload_interval,
+        )
 
     # -- digests (request path) -----------------------------------------------------------
 
@@ -117,88 +113,33 @@ class DigestKeys:
         """Whether ``digest`` (as an entry carries it) is that of ``payload``, under whichever
         key it names."""
         kid, _, _ = digest.partition(":")
-        key = self._key(kid)
+        key = self._files.key(kid) if _KID.match(kid) else None  # no folder read for junk
         expected = key.mac(*_payload_parts(subject, moment, payload)) if key else ""
         return hmac.compare_digest(expected, digest)
 
     def caseworker_pseudonyms(self, agency: str, caseworker: str) -> list[str]:
         """The caseworker's pseudonym under every key, newest first: to find their entries
         from before a rotation too."""
-        self._maybe_reload()
-        keys = sorted(self._keys.values(), key=lambda key: key.created_at, reverse=True)
+        keys = sorted(self._files.keys().values(), key=lambda key: key.created_at, reverse=True)
         return [key.mac(b"caseworker", agency.encode(), caseworker.encode()) for key in keys]
 
     def active(self) -> DigestKey:
-        self._maybe_reload()
-        if self._active is None:
-            raise DigestKeyError(f"no active audit digest key in {self._folder}")
-        return self._active
+        active = self._files.active()
+        if active is None:
+            raise DigestKeyError(f"no active audit digest key in {self._files.folder}")
+        return active
 
     # -- set-up and rotation (start-up and CLI) -------------------------------------------
 
     def ensure(self) -> None:
         """Create the folder and a first key if there is none yet."""
-        with changing(self._folder):
-            if not self._read_all():
-                _write_key(self._folder, _new_key(datetime.now(UTC)))
-        self._reload()
+        self._files.ensure()
 
     def rotate(self, now: datetime | None = None) -> tuple[str, str | None]:
         """Digest with a new key from now on; returns (its id, the id of the one it replaces).
         The others are retired, and kept to check the digests they made."""
-        now = now or datetime.now(UTC)
-        with changing(self._folder):
-            previous = _newest_active(self._read_all())
-            new = _new_key(now)
-            # Written before the others are retired: a process reading in between sees two
-            # active keys and digests with the newer one, never with none.
-            _write_key(self._folder, new)
-            for key in self._read_all().values():
-                if key.kid != new.kid and key.retired_at is None:
-                    _write_key(self._folder, DigestKey(key.kid, key.created_at, now, key.secret))
-        self._reload()
+        new, previous = self._files.rotate(now)
         return new.kid, previous.kid if previous else None
-
-    # -- internals ------------------------------------------------------------------------
-
-    def _key(self, kid: str) -> DigestKey | None:
-        self._maybe_reload()
-        if kid not in self._keys and _KID.match(kid):  # perhaps made by another process
-            self._reload()
-        return self._keys.get(kid)
-
-    def _maybe_reload(self) -> None:
-        now = time.monotonic()
-        if self._keys and now - self._checked_at < self._reload_interval:
-            return
-        try:
-            mtime = self._folder.stat().st_mtime_ns
-        except FileNotFoundError as missing:
-            raise DigestKeyError(f"key folder {self._folder} does not exist") from missing
-        self._checked_at = now
-        if mtime != self._seen_mtime:
-            self._reload()
-
-    def _reload(self) -> None:
-        with self._lock:
-            mtime = self._folder.stat().st_mtime_ns
-            self._keys = self._read_all()
-            self._active = _newest_active(self._keys)
-            fresh = time.time_ns() - mtime < _FRESH_MTIME_NS
-            self._seen_mtime = None if fresh else mtime
-            self._checked_at = time.monotonic()
-
-    def _read_all(self) -> dict[str, DigestKey]:
-        keys = {}
-        for path in sorted(self._folder.glob("*.json")):
-            try:
-                key = DigestKey.from_file(json.loads(path.read_text()))
-            except (ValueError, KeyError, TypeError) as bad:
-                raise DigestKeyError(f"invalid key file {path}: {type(bad).__name__}") from None
-            if path.name != f"{key.kid}.json":
-                raise DigestKeyError(f"key file {path} does not hold the key its name says")
-            keys[key.kid] = key
-        return keys
 
 
 def open_digest_keys(key_dir: Path, reload_interval: float = 1.0) -> DigestKeys:
@@ -211,15 +152,6 @@ def _payload_parts(subject: str | None, moment: str, payload: bytes) -> tuple[by
     return b"payload", (subject or "").encode(), moment.encode(), payload
 
 
-def _newest_active(keys: dict[str, DigestKey]) -> DigestKey | None:
-    active = [key for key in keys.values() if key.retired_at is None]
-    return max(active, key=lambda key: key.created_at) if active else None
-
-
 def _new_key(now: datetime) -> DigestKey:
     kid = f"dk-{now.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(4)}"
     return DigestKey(kid, now, None, secrets.token_bytes(KEY_BYTES))
-
-
-def _write_key(folder: Path, key: DigestKey) -> None:
-    write_json(folder / f"{key.kid}.json", key.to_file())

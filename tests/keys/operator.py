@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from gateway.cli.main import cli
+from gateway.keys import folder
 from gateway.messages import sealing
 from gateway.settings import Settings
 
@@ -57,7 +58,8 @@ def key_folder_clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[timedelta], N
         nonlocal offset
         offset += by
 
-    monkeypatch.setattr(sealing, "datetime", Later)
+    for module in (sealing, folder):  # erasing (sealing), making and retiring (folder)
+        monkeypatch.setattr(module, "datetime", Later)
     return advance
 
 
