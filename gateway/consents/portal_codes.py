@@ -5,8 +5,9 @@ A code opens everything about the person, so who gets one and how long it works 
 an agency from acting as the person: only the agency that recorded a consent issues its code
 (again, when one was lost); every issue is audited (who, with which consent; never the code); a
 person has one live code at most, a new one ending those before it (and the portal sessions
-they opened); and a code works only while the person has a consent that is active or still
-kept as proof (``consent_evidence_days`` after it ended). Each portal session names its code's
+they opened); and a code works only while the consent it was issued with is active or still kept as
+proof (``consent_evidence_days`` after it ended); a consent no longer active gives no new
+code. Each portal session names its code's
 issue, and so do the audit entries of what is done in it, so a DPO can tell who acted.
 """
 
@@ -43,6 +44,12 @@ class LiveCode:
     issued_by: str
     issued_at: datetime
 
+    @property
+    def details(self) -> dict[str, str]:
+        """What an audit entry of an action in its session says of the code: its issue, and
+        the agency that gave it (so the entry alone tells whose code acted)."""
+        return {"portal_code": self.issue_id, "code_issued_by": self.issued_by}
+
 
 def issue(
     session: Session,
@@ -56,6 +63,9 @@ def issue(
     """A new code for the consent's person, ending the codes issued before it; the code
     itself is returned once and kept only as a hash."""
     code, code_hash = new_portal_code()
+    # Two issues for one person at once would each end only the codes the other had not yet
+    # written: the person's row serialises them (and a unique index holds one live code).
+    repository.lock_subject(session, consent.subject_id)
     ended = repository.end_portal_codes(session, consent.subject_id, now)
     issue_id = str(uuid.uuid4())
     repository.add_portal_code(
@@ -102,9 +112,11 @@ def live_by_issue(
 def _if_live(
     session: Session, code: PortalCode | None, now: datetime, evidence_days: int
 ) -> LiveCode | None:
+    """The code, if it is the person's live one and the consent it was issued with is active
+    or still kept as proof: another agency's consent keeps no code of this one alive."""
     if code is None or code.ended_at is not None:
         return None
     kept_since = now - timedelta(days=evidence_days)
-    if not repository.has_consent_since(session, code.subject_id, kept_since):
+    if not repository.consent_kept_since(session, code.consent_id, kept_since):
         return None
     return LiveCode(code.id, code.subject_id, code.issued_by, code.issued_at)

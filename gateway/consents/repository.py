@@ -127,9 +127,9 @@ def end_portal_codes(session: Session, subject_id: str, now: datetime) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def has_consent_since(session: Session, subject_id: str, since: datetime) -> bool:
-    """Whether the person has a consent that is active, or ended (withdrawn, expired) after
-    ``since``: its current version's end, or its validity's end if it has none, lies later."""
+def consent_kept_since(session: Session, consent_id: str, since: datetime) -> bool:
+    """Whether the consent is active, or ended (withdrawn, expired) after ``since``: its
+    current version's end, or its validity's end if it has none, lies later."""
     ends = func.coalesce(ConsentVersion.ended_at, ConsentVersion.valid_until)
     found = session.scalar(
         select(ConsentRecord.id)
@@ -138,10 +138,15 @@ def has_consent_since(session: Session, subject_id: str, since: datetime) -> boo
             (ConsentVersion.consent_id == ConsentRecord.id)
             & (ConsentVersion.version == ConsentRecord.current_version),
         )
-        .where(ConsentRecord.subject_id == subject_id, ends > since)
-        .limit(1)
+        .where(ConsentRecord.id == consent_id, ends > since)
     )
     return found is not None
+
+
+def lock_subject(session: Session, subject_id: str) -> None:
+    """Hold the person's row until the transaction ends (SQLite: its writers hold the
+    database's write lock already)."""
+    session.execute(select(Subject.id).where(Subject.id == subject_id).with_for_update())
 
 
 def consents_of_subject(session: Session, subject_id: str) -> Sequence[ConsentRecord]:

@@ -144,7 +144,7 @@ def set_own_reference(
     summary="Issue a new portal code for the person (the consent's recorder only; the "
     "person's earlier codes stop working)",
     response_model=PortalCode,
-    responses=problem_responses(*_AUTH, CONSENT_NOT_FOUND),
+    responses=problem_responses(*_AUTH, CONSENT_NOT_FOUND, CONSENT_NOT_ACTIVE),
 )
 def reissue_portal_code(
     context: WriterContext, session: DbSession, consent_id: ConsentId

@@ -34,6 +34,7 @@ from gateway.consents.models import (
     WithdrawIn,
 )
 from gateway.consents.notices import notify_recipients
+from gateway.consents.portal_codes import LiveCode
 from gateway.consents.receipts import sign_receipt
 from gateway.consents.tables import ConsentRecord, ConsentVersion
 from gateway.consents.versions import (
@@ -78,10 +79,15 @@ def receipt(session: Session, principal: Principal, consent_id: str) -> Receipt:
 def reissue_portal_code(session: Session, context: Context, consent_id: str) -> PortalCode:
     """A new code for the person, given by the agency that recorded the consent (a code is
     reissued when it was lost, perhaps to someone else); the person's earlier codes, and the
-    portal sessions they opened, end. Any other agency is told the consent does not exist."""
+    portal sessions they opened, end. Any other agency is told the consent does not exist; a
+    consent no longer active gives no code (it would end the person's own and open their
+    portal to an agency whose consent is over)."""
     consent = _visible(session, context.principal, consent_id, for_update=True)
     if consent.recorded_by != context.principal.client_id:
         raise ConsentNotFound()
+    current = _current(session, consent)
+    if status_at(Status(current.status), current.valid_until, context.now) is not Status.ACTIVE:
+        raise ConsentNotActive()
     code = portal_codes.issue(
         session, context.audit, consent, context.issuer(), context.now, reissue=True
     )
@@ -222,7 +228,7 @@ def withdraw_own(
     version: int,
     grant: int | None,
     now: datetime,
-    portal_code: str,
+    portal_code: LiveCode,
     request_id: str | None = None,
 ) -> OwnWithdrawal:
     """The person withdraws one of their own consents in the portal, or one grant of it (its

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, ForeignKeyConstraint, Index, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, ForeignKeyConstraint, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.db.base import Base, UTCDateTime
@@ -88,6 +88,16 @@ class PortalCode(Base):
     its hash is kept). A person has one live code at most: a new one ends those before it."""
 
     __tablename__ = "portal_codes"
+    # One live code per person, whatever races: a second one cannot be written.
+    __table_args__ = (
+        Index(
+            "uq_portal_codes_live",
+            "subject_id",
+            unique=True,
+            sqlite_where=text("ended_at IS NULL"),
+            postgresql_where=text("ended_at IS NULL"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # what audit entries name
     subject_id: Mapped[str] = mapped_column(

@@ -15,7 +15,7 @@ from gateway.audit.service import AuditLog
 from gateway.auth.dependencies import Principal
 from gateway.consents import repository
 from gateway.consents.models import GrantIn
-from gateway.consents.portal_codes import Issuer
+from gateway.consents.portal_codes import Issuer, LiveCode
 from gateway.consents.receipts import sign_receipt
 from gateway.consents.tables import ConsentVersion
 from gateway.keys.store import KeyStore
@@ -50,7 +50,7 @@ class Actor:
     requester: str | None = None
     caseworker: str | None = None
     request_id: str | None = None
-    portal_code: str | None = None
+    portal_code: LiveCode | None = None
 
     @classmethod
     def of(cls, context: Context) -> Actor:
@@ -101,7 +101,7 @@ def record_change(
     categories = sorted({c for grant in version.grants for c in grant["categories"]})
     details = dict(details or {"grants": len(version.grants)})
     if by.portal_code is not None:
-        details["portal_code"] = by.portal_code
+        details |= by.portal_code.details
     audit.record(
         session,
         AuditEvent(

@@ -111,7 +111,7 @@ def sign_in(
             actor=PERSON,
             subject_id=live.subject_id,
             request_id=request_id,
-            details={"portal_code": live.issue_id},
+            details=live.details,
         ),
         now=now,
     )
@@ -201,7 +201,7 @@ def withdraw(
         version=shown,
         grant=permission - 1 if permission is not None else None,
         now=now,
-        portal_code=person.code.issue_id,
+        portal_code=person.code,
         request_id=request_id,
     )
     if outcome is OwnWithdrawal.CHANGED:

@@ -148,51 +148,57 @@ def check_released_fields(schemas: SchemaSet, policies: PolicySet) -> None:
                     where, f"releases {', '.join(unknown)}, which {schema.file} does not define"
                 )
             for name in fields:
-                open_at = _open_object(schema.item_properties[name], (name,))
+                open_at = open_place(schema.item_properties[name], (name,))
                 if open_at is not None:
                     raise SchemaError(
                         schema.file,
-                        f"{where} releases {name}, but at {pointer(open_at)} an object may "
-                        "carry fields the schema does not name: close it with "
-                        '"additionalProperties": false (and no patternProperties or $ref)',
+                        f"{where} releases {name}, but at {pointer(open_at)} a value may carry "
+                        "more than the schema names: close every object with "
+                        '"additionalProperties": false and every list with "items" (no '
+                        "patternProperties, dependentSchemas or $ref)",
                     )
 
 
 # Where a released value's schema goes on to the values inside it.
 _SUBSCHEMAS = ("items", "contains", "not", "if", "then", "else")
 _SCHEMA_LISTS = ("prefixItems", "allOf", "anyOf", "oneOf")
+# Keywords that let an object carry properties beside those it names, or that this check
+# cannot follow.
+_OPENING = ("$ref", "$dynamicRef", "patternProperties", "dependentSchemas")
 
 
-def _open_object(node: Any, path: tuple[str | int, ...]) -> tuple[str | int, ...] | None:
-    """Where (as a path of schema keywords) a value valid against ``node`` could be an object
-    with fields the schema does not name; None if nowhere."""
+def open_place(node: Any, path: tuple[str | int, ...]) -> tuple[str | int, ...] | None:
+    """Where (as a path of schema keywords) a value valid against ``node`` could carry more
+    than the schema names: an object with properties it does not list, a list with items of
+    any shape, or any value at all; None if nowhere. Deliberately strict: a schema this does
+    not understand is taken as open."""
     if node is False:
         return None
     if not isinstance(node, Mapping):  # ``true``: anything at all
         return path
-    if "$ref" in node or "$dynamicRef" in node or "patternProperties" in node:
+    if any(keyword in node for keyword in _OPENING):
         return path
-    types = node.get("type")
-    admits_objects = (
-        types is None or types == "object" or (isinstance(types, list) and "object" in types)
-    )
-    if admits_objects and "enum" not in node and "const" not in node:
-        closed = node.get("additionalProperties") is False or (
-            node.get("unevaluatedProperties") is False
-        )
-        if not closed:
+    if "enum" not in node and "const" not in node:
+        if _admits(node, "object") and node.get("additionalProperties") is not False:
+            return path
+        if _admits(node, "array") and node.get("items", True) is True:
             return path
     for name, child in node.get("properties", {}).items():
-        if (found := _open_object(child, (*path, "properties", name))) is not None:
+        if (found := open_place(child, (*path, "properties", name))) is not None:
             return found
     for keyword in _SUBSCHEMAS:
-        if keyword in node and (found := _open_object(node[keyword], (*path, keyword))):
+        if keyword in node and (found := open_place(node[keyword], (*path, keyword))):
             return found
     for keyword in _SCHEMA_LISTS:
         for index, child in enumerate(node.get(keyword, [])):
-            if (found := _open_object(child, (*path, keyword, index))) is not None:
+            if (found := open_place(child, (*path, keyword, index))) is not None:
                 return found
     return None
+
+
+def _admits(node: Mapping[str, Any], json_type: str) -> bool:
+    types = node.get("type")
+    return types is None or types == json_type or (isinstance(types, list) and json_type in types)
 
 
 def _load(path: Path) -> CategorySchema:

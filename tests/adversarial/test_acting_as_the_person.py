@@ -6,9 +6,14 @@ code; someone holding an old receipt."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import threading
+import time
+from datetime import UTC, datetime, timedelta
 
-from gateway.consents.tables import ConsentVersion
+from sqlalchemy import select, update
+
+from gateway.consents import portal_codes
+from gateway.consents.tables import ConsentRecord, ConsentVersion, PortalCode
 from tests.adversarial.conftest import (
     ABH,
     AMIRA,
@@ -22,6 +27,7 @@ from tests.adversarial.conftest import (
 
 REFS = {JC: AMIRA[JC], ABH: AMIRA[ABH], SA: AMIRA[SA]}  # for RESIDENCE and BENEFITS
 TWO = {JC: AMIRA[JC], ABH: AMIRA[ABH]}  # for RESIDENCE alone
+TO_SA = {**RESIDENCE, "to": SA, "purposes": ["benefit_entitlement"]}  # the social office's
 
 
 def _reissue(city: City, agency: str, consent_id: str):  # type: ignore[no-untyped-def]
@@ -131,3 +137,86 @@ def test_a_withdrawal_in_the_portal_names_the_code_issue_so_a_dpo_can_tell_who_a
     assert issued["details"]["reissue"] is True
     sign_ins = city.audit("portal.signed_in")
     assert [entry["details"]["portal_code"] for entry in sign_ins] == [issue]
+
+
+def _ended_long_ago(city: City, consent_id: str) -> None:
+    """Withdrawn, and its evidence period over (the operator's clock is not ours to move)."""
+    path = f"/v1/consents/{consent_id}/withdraw"
+    assert city.post(JC, path, {"channel": "written"}).status_code == 200
+    days = city.runtime.settings.consent_evidence_days
+    with city.runtime.database.transaction() as session:
+        version = session.get(ConsentVersion, (consent_id, 1))
+        version.recorded_at -= timedelta(days=days + 2)
+        version.ended_at -= timedelta(days=days + 1)
+
+
+def test_a_recorder_cannot_mint_a_code_from_a_consent_that_has_ended(city: City):
+    """The job centre's consent with the person is over; the social office's runs. A code
+    re-issued from the ended consent would end the person's own and open their portal."""
+    old = city.recorded(JC, TWO, RESIDENCE)
+    _ended_long_ago(city, old["consent_id"])
+    theirs = city.recorded(SA, {SA: AMIRA[SA], ABH: AMIRA[ABH]}, TO_SA)
+    minted = _reissue(city, JC, old["consent_id"])
+    assert minted.status_code == 409, minted.text
+    assert minted.json()["type"].endswith("/consent-not-active")
+    with city.browser() as person:
+        assert city.sign_in(person, theirs["portal_code"]).status_code == 303
+
+
+def test_a_code_lets_in_only_while_its_own_consent_is_active_or_kept_as_proof(city: City):
+    old = city.recorded(JC, TWO, RESIDENCE)
+    code = _reissue(city, JC, old["consent_id"]).json()["portal_code"]  # the live code
+    _ended_long_ago(city, old["consent_id"])
+    # Another consent of the person, recorded without a new code (as before the upgrade: an
+    # agency's other consents must not keep this code alive).
+    with city.runtime.database.transaction() as session:
+        live = session.scalars(select(PortalCode).where(PortalCode.ended_at.is_(None))).one()
+        assert live.consent_id == old["consent_id"]
+    city.recorded(SA, {SA: AMIRA[SA], ABH: AMIRA[ABH]}, TO_SA)
+    with city.runtime.database.transaction() as session:  # put the old code back to live
+        session.execute(
+            update(PortalCode).where(PortalCode.id != live.id).values(ended_at=datetime.now(UTC))
+        )
+        session.execute(update(PortalCode).where(PortalCode.id == live.id).values(ended_at=None))
+    with city.browser() as browser:
+        assert city.sign_in(browser, code).status_code == 400
+
+
+def test_two_codes_issued_at_once_leave_one_live(city: City):
+    """Two offices issue a code for one person at the same moment: one live code remains."""
+    first = city.recorded(JC, TWO, RESIDENCE)
+    second = city.recorded(SA, {SA: AMIRA[SA], ABH: AMIRA[ABH]}, TO_SA)
+    runtime = city.runtime
+
+    def issue(consent_id: str, agency: str, hold: float) -> None:
+        with runtime.database.transaction() as session:
+            consent = session.get(ConsentRecord, consent_id, with_for_update=True)
+            issuer = portal_codes.Issuer(agency)
+            portal_codes.issue(session, runtime.audit, consent, issuer, datetime.now(UTC),
+                               reissue=True)  # fmt: skip
+            time.sleep(hold)  # the other issue starts meanwhile
+
+    slow = threading.Thread(target=issue, args=(first["consent_id"], JC, 1.0))
+    slow.start()
+    time.sleep(0.3)
+    issue(second["consent_id"], SA, 0.0)
+    slow.join()
+    with runtime.database.transaction(read_only=True) as session:
+        live = session.scalars(select(PortalCode).where(PortalCode.ended_at.is_(None))).all()
+    assert len(live) == 1
+
+
+def test_portal_actions_name_the_office_that_gave_the_code(city: City):
+    """So that the audit alone tells a DPO whose code acted, without the editable table of
+    codes (codes carried over from before the upgrade have no issue entry)."""
+    consent = city.recorded(JC, REFS, RESIDENCE, BENEFITS)
+    with city.browser() as browser:
+        city.sign_in(browser, consent["portal_code"])
+        page = browser.get(f"/portal/consents/{consent['consent_id']}/withdraw")
+        browser.post(
+            f"/portal/consents/{consent['consent_id']}/withdraw",
+            data={"csrf_token": csrf_token(page.text), "version": "1"},
+        )
+    for event in ("portal.signed_in", "consent.withdrawn"):
+        (entry,) = city.audit(event)
+        assert entry["details"]["code_issued_by"] == JC

@@ -20,6 +20,7 @@ from gateway.schemas.registry import (
     SchemaError,
     check_released_fields,
     load_schemas,
+    open_place,
 )
 
 FOLDER = Path(__file__).parents[2] / "schemas"
@@ -227,3 +228,37 @@ def test_a_released_field_whose_objects_are_not_closed_is_refused(tmp_path: Path
     assert refused.value.file == "youth_welfare_support.v1.json"
     assert "lead_contact" in str(refused.value)
     assert "jugendamt-to-jobcenter-support" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "node",
+    [
+        {"type": "array"},  # any items at all
+        {"type": "array", "items": True},
+        {"type": "array", "prefixItems": [{"type": "string"}]},  # the tail is open
+        {"type": "object", "properties": {}, "additionalProperties": {"type": "string"}},
+        {"type": "object", "unevaluatedProperties": False,
+         "additionalProperties": {"type": "string"}},
+        {"type": "object", "additionalProperties": False,
+         "dependentSchemas": {"name": {"properties": {"note": {"type": "string"}}}}},
+        {"type": "object", "additionalProperties": False, "properties": {"a": {}}},
+        {"properties": {"a": {"type": "string"}}, "additionalProperties": False},  # or an array
+    ],
+)  # fmt: skip
+def test_schema_shapes_that_let_more_through_are_open(node: dict[str, Any]):
+    assert open_place(node, ("lead_contact",)) is not None
+
+
+@pytest.mark.parametrize(
+    "node",
+    [
+        {"type": "string", "maxLength": 20},
+        {"type": ["string", "null"]},
+        {"type": "object", "properties": {"a": {"type": "string"}}, "additionalProperties": False},
+        {"type": "array", "items": {"type": "object", "additionalProperties": False,
+                                    "properties": {"level": {"enum": ["A1", "B2", None]}}}},
+        {"type": "array", "prefixItems": [{"type": "integer"}], "items": False},
+    ],
+)  # fmt: skip
+def test_closed_shapes_are_accepted(node: dict[str, Any]):
+    assert open_place(node, ("field",)) is None

@@ -51,6 +51,11 @@ def upgrade() -> None:
     op.create_index(op.f("ix_portal_codes_subject_id"), "portal_codes", ["subject_id"])
     op.create_index(op.f("ix_portal_codes_consent_id"), "portal_codes", ["consent_id"])
     _move_codes()
+    live = sa.text("ended_at IS NULL")
+    op.create_index(
+        "uq_portal_codes_live", "portal_codes", ["subject_id"], unique=True,
+        sqlite_where=live, postgresql_where=live,
+    )  # fmt: skip
     op.execute("DELETE FROM web_sessions WHERE realm = 'portal'")
     with op.batch_alter_table("consents") as table:
         table.drop_constraint("uq_consents_portal_code_hash", type_="unique")
