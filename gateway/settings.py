@@ -44,8 +44,8 @@ class Settings(BaseSettings):
         ge=1,
         le=3650,
         description="Days an ended (withdrawn or expired) consent is kept as proof of what was "
-        "agreed; while a person has a consent that is active or within this period, their "
-        "portal code lets them in.",
+        "agreed; a portal code lets its holder in while the consent it was issued with is "
+        "active or within this period.",
     )
     provider_timeout: float = Field(
         default=5.0, gt=0, le=60, description="Seconds a providing agency's system may take."
