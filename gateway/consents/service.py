@@ -287,7 +287,8 @@ def _withdraw(
         withdrawn=[Grant.from_document(grant) for grant in withdrawn],
         remaining=[Grant.from_document(grant) for grant in remaining],
     )
-    delivered = withhold_withdrawn(session, audit, consent.id, change, now, by.actor)
+    code = by.portal_code.details if by.portal_code is not None else None
+    delivered = withhold_withdrawn(session, audit, consent.id, change, now, by.actor, code)
     notify_recipients(session, consent.id, current.version, change, delivered, now)
     if remaining:
         successor = ConsentVersion(

@@ -6,6 +6,7 @@ registry (withdrawal), so this module imports neither."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -29,8 +30,10 @@ def close(
     *,
     reason: str | None = None,
     actor: str | None = None,
+    by: Mapping[str, str] | None = None,
 ) -> None:
-    """End a pending message: delete its payload and record why."""
+    """End a pending message: delete its payload and record why (``by``: who acted, for the
+    entry's details, e.g. the portal code of a person's withdrawal)."""
     message.state = state.value
     message.reason = reason
     message.closed_at = now
@@ -51,7 +54,7 @@ def close(
             reason=reason,
             consent_id=message.consent_id,
             consent_version=message.consent_version,
-            details={"message_id": message.id},
+            details={"message_id": message.id, **(by or {})},
         ),
         now=now,
     )
@@ -68,6 +71,7 @@ def withhold_withdrawn(
     change: GrantChange,
     now: datetime,
     actor: str,
+    by: Mapping[str, str] | None = None,
 ) -> dict[str, list[str]]:
     """Withhold the pending messages that lose their ground with this change (their payloads
     are purged), and return, per recipient, the ids of those it had already fetched."""
@@ -79,6 +83,8 @@ def withhold_withdrawn(
         if message.first_fetched_at is not None:  # acknowledged, expired or closed since
             delivered[message.recipient].append(message.id)
         if message.state == State.PENDING.value:
-            close(session, audit, message, State.WITHHELD, now, reason=WITHDRAWN, actor=actor)
+            close(
+                session, audit, message, State.WITHHELD, now, reason=WITHDRAWN, actor=actor, by=by
+            )
     session.flush()
     return dict(delivered)

@@ -28,6 +28,8 @@ from tests.adversarial.conftest import (
 REFS = {JC: AMIRA[JC], ABH: AMIRA[ABH], SA: AMIRA[SA]}  # for RESIDENCE and BENEFITS
 TWO = {JC: AMIRA[JC], ABH: AMIRA[ABH]}  # for RESIDENCE alone
 TO_SA = {**RESIDENCE, "to": SA, "purposes": ["benefit_entitlement"]}  # the social office's
+BENEFIT = {"benefit": "sgb2_citizens_income", "status": "granted", "since": "2026-01-01",
+           "until": None, "household_size": 3}  # fmt: skip
 
 
 def _reissue(city: City, agency: str, consent_id: str):  # type: ignore[no-untyped-def]
@@ -208,8 +210,12 @@ def test_two_codes_issued_at_once_leave_one_live(city: City):
 
 def test_portal_actions_name_the_office_that_gave_the_code(city: City):
     """So that the audit alone tells a DPO whose code acted, without the editable table of
-    codes (codes carried over from before the upgrade have no issue entry)."""
+    codes (codes carried over from before the upgrade have no issue entry): the sign-in, the
+    withdrawal, and the messages it withholds."""
     consent = city.recorded(JC, REFS, RESIDENCE, BENEFITS)
+    message = {"recipient": SA, "subject_ref": AMIRA[JC], "category": "benefit_status",
+               "purpose": "benefit_entitlement", "payload": BENEFIT}  # fmt: skip
+    assert city.post(JC, "/v1/messages", message).status_code == 202
     with city.browser() as browser:
         city.sign_in(browser, consent["portal_code"])
         page = browser.get(f"/portal/consents/{consent['consent_id']}/withdraw")
@@ -217,6 +223,6 @@ def test_portal_actions_name_the_office_that_gave_the_code(city: City):
             f"/portal/consents/{consent['consent_id']}/withdraw",
             data={"csrf_token": csrf_token(page.text), "version": "1"},
         )
-    for event in ("portal.signed_in", "consent.withdrawn"):
+    for event in ("portal.signed_in", "consent.withdrawn", "message.purged"):
         (entry,) = city.audit(event)
         assert entry["details"]["code_issued_by"] == JC
