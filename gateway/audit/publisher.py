@@ -51,7 +51,7 @@ class Publisher:
                 self._audit.publish(self._database)
                 self._maybe_prune()
             except DatabaseUnavailable:
-                pass  # logged once when the outage began (gateway.db.faults); tried next round
+                continue  # logged once when the outage began (gateway.db.faults); next round
             except Exception:
                 # Logged (type and location only) and tried again next round: the entries stay
                 # pending, nothing is lost.
@@ -64,7 +64,7 @@ class Publisher:
         try:
             chore()
         except DatabaseUnavailable:
-            pass  # logged once when the outage began (gateway.db.faults)
+            return  # logged once when the outage began (gateway.db.faults); next round
         except Exception:
             log.exception("a background chore failed")
 

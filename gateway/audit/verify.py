@@ -168,10 +168,11 @@ def verify_export(
     return verify(rows_from_export(read()), notes, verifier, kept=kept, licences=licences)
 
 
-def licensed_below(session: Session, verifier: Verifier) -> int:
+def genuinely_licensed_below(session: Session, verifier: Verifier) -> int:
     """The position below which entries may have lost their content under a genuine record
     of pruning in this database (0 if there is none): what a page showing one entry needs to
-    tell retention from an erasure."""
+    tell retention from an erasure. Unlike ``repository.licensed_below`` (what retention and
+    the database's trigger go by), a record counts here only if the log's key signed it."""
     report = Report()
     _licences(query.licence_rows(session), verifier, report)
     return report.licence.below if report.licence is not None else 0

@@ -18,7 +18,7 @@ from gateway.audit.models import AuditEntryOut
 from gateway.audit.notes import Verifier
 from gateway.audit.query import EntryFilter, search
 from gateway.audit.service import AuditLog, encode
-from gateway.audit.verify import licensed_below
+from gateway.audit.verify import genuinely_licensed_below
 from gateway.db.engine import Database
 from gateway.dpo import labels, repository
 from gateway.errors import InvalidRequest, NotFound
@@ -128,7 +128,7 @@ def entry(session: Session, entry_id: int, verifier: Verifier) -> EntryDetail:
     view = found[0]
     leaf = AuditLog.leaf_of(session, view.seq) if view.seq is not None else None
     licensed = view.body is not None or (
-        view.seq is not None and view.seq < licensed_below(session, verifier)
+        view.seq is not None and view.seq < genuinely_licensed_below(session, verifier)
     )
     return EntryDetail(
         reports.entry_out(view),
