@@ -3,7 +3,8 @@
     python -m benchmarks.consents [--database-url postgresql://...] [--sizes 1000,10000,100000]
 
 Fills a fresh database with consents of distinct persons (bulk inserts, the same rows the
-registry writes), then times ``check_consent`` for persons spread over the registry. The aim
+registry writes), then times the consent check a release runs (the permissions' lookup and
+``consent.check``) for persons spread over the registry. The aim
 is flat latency: the check is one indexed lookup. Reported side by side, relative to the
 smallest size, measured in the same run.
 """
@@ -19,7 +20,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert
 
-from gateway.consents.service import check_consent
+from consent.check import check
+from gateway.consents.repository import permissions
 from gateway.consents.tables import ConsentPermission, ConsentRecord, ConsentVersion
 from gateway.db.engine import connect
 from gateway.subjects.tables import Subject
@@ -85,8 +87,8 @@ def time_checks(url: str, subjects: list[str], rounds: int) -> list[float]:
     with database.transaction(read_only=True) as session:
         for subject in picks:
             started = time.perf_counter()
-            result = check_consent(
-                session, subject_id=subject, provider=ABH, recipient=JC,
+            result = check(
+                permissions(session, subject, ABH, JC), provider=ABH, recipient=JC,
                 category="residence_status", purpose="case_management", at=NOW,
             )  # fmt: skip
             latencies.append(time.perf_counter() - started)

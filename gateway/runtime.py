@@ -12,6 +12,7 @@ from gateway.audit.digests import open_digest_keys
 from gateway.audit.keys import load_pseudonymizer, load_signer
 from gateway.audit.service import AuditLog
 from gateway.auth.tokens import AccessTokens
+from gateway.consents.effects import WithdrawalEffects
 from gateway.db.engine import Database, connect
 from gateway.db.group import GroupCommit
 from gateway.exchange.provider import ProviderCalls, ProviderTokens
@@ -20,6 +21,7 @@ from gateway.messages.sealing import MessageKeys
 from gateway.observability.metrics import Metrics
 from gateway.policy.loader import REFERENCE_POLICIES, load_policies
 from gateway.policy.model import PolicySet
+from gateway.release import withdrawal
 from gateway.schemas.registry import (
     REFERENCE_SCHEMAS,
     SchemaSet,
@@ -43,6 +45,11 @@ class Runtime:
     provider_tokens: ProviderTokens
     commits: GroupCommit  # the exchange path's writes, group-committed
     sealing: MessageKeys  # key-encryption keys of message payloads
+
+    @property
+    def withdrawal_effects(self) -> WithdrawalEffects:
+        """What a withdrawal sets off beyond the consent registry, in its transaction."""
+        return withdrawal.Effects(self.audit)
 
     async def close_loop(self) -> None:
         """Finish and close what the running event loop holds; its app is shutting down."""

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,6 +23,7 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, OKPKey
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from consent.vocabulary import AgencyKind
 from gateway.agencies import service
@@ -31,6 +33,8 @@ from gateway.app import create_app
 from gateway.audit.service import AuditLog
 from gateway.db.engine import Database
 from gateway.db.migrate import upgrade
+from gateway.release import ledger
+from gateway.release.tables import Kind
 from gateway.runtime import Runtime
 from gateway.settings import Settings
 
@@ -76,6 +80,45 @@ def client_assertion(
     kid = getattr(key, "kid", None)
     protected = {"alg": alg, **({"kid": kid} if kid else {}), **(header or {})}
     return jwt.encode(protected, payload, key, algorithms=[alg])
+
+
+def add_release(
+    session: Session,
+    *,
+    provider: str,
+    recipient: str,
+    subject_id: str,
+    category: str,
+    consent_id: str | None,
+    consent_version: int | None = 1,
+    purpose: str = "case_management",
+    kind: Kind = Kind.QUERY,
+    message_id: str | None = None,
+    released_at: datetime | None = None,
+) -> str:
+    """A row of the release ledger, as a set-up: the id of the release (for a query, its
+    exchange id)."""
+    release_id = str(uuid.uuid4())
+    ledger.add(
+        session,
+        [
+            {
+                "id": release_id,
+                "category": category,
+                "kind": kind.value,
+                "message_id": message_id,
+                "provider": provider,
+                "recipient": recipient,
+                "subject_id": subject_id,
+                "purpose": purpose,
+                "policy_flow": None,
+                "consent_id": consent_id,
+                "consent_version": consent_version if consent_id else None,
+                "released_at": released_at or datetime.now(UTC),
+            }
+        ],
+    )
+    return release_id
 
 
 def named_in(references: dict[str, str], grants: list[dict[str, Any]]) -> dict[str, str]:

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from fastapi import Request
-from sqlalchemy.orm import Session
 
 from gateway.agencies import repository as registry
 from gateway.agencies.repository import KnownClient
@@ -91,18 +90,15 @@ class Admission:
     scopes: frozenset[str]
     demo: bool  # whether demo clients are admitted
 
-    def confirm(self, session: Session) -> Principal:
-        """The caller, if its client is still enabled (else ``InvalidToken``)."""
-        return self.confirm_as(registry.caller(session, self.client_id))
-
     def confirm_as(self, client: KnownClient | None) -> Principal:
-        """The same, with the token's client as the service read it (None: not found)."""
+        """The caller, if its client (as the service read it in its first transaction; None:
+        not found) is still enabled, else ``InvalidToken``."""
         return _principal(client, self.scopes, self.demo)
 
 
 def admit(scope: Scope) -> Callable[..., Awaitable[Admission]]:
     """The guard of the busiest routes, split in two: the token is checked here, in the event
-    loop, and the client in the service's first transaction (``Admission.confirm``). The same
+    loop, and the client in the service's first transaction (``Admission.confirm_as``). The same
     checks as ``require_scope``, without a transaction and a worker thread of their own."""
 
     async def admission(request: Request, runtime: RuntimeDep) -> Admission:

@@ -25,6 +25,15 @@ CONSENT_NOT_ACTIVE = problem_type(
     409,
     "The consent is withdrawn, superseded or expired and cannot change any more.",
 )
+NOTICE_NOT_FOUND = problem_type(
+    "notice-not-found", "Notice not found", 404, "No withdrawal notice with this id for you."
+)
+NOTICE_ANSWERED = problem_type(
+    "notice-answered",
+    "Notice already answered",
+    409,
+    "This notice was acknowledged before with a different answer.",
+)
 UNKNOWN_REFERENCE = problem_type(
     "unknown-reference",
     "Unknown reference",
@@ -47,3 +56,11 @@ class ConsentNotActive(GatewayError):
 
 class UnknownReference(GatewayError):
     kind: ClassVar[ProblemType] = UNKNOWN_REFERENCE
+
+
+class NoticeNotFound(GatewayError):
+    kind: ClassVar[ProblemType] = NOTICE_NOT_FOUND
+
+
+class NoticeAnswered(GatewayError):
+    kind: ClassVar[ProblemType] = NOTICE_ANSWERED

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from consent.check import Permission
 from consent.model import Status
+from gateway.consents.notices_tables import WithdrawalNotice
 from gateway.consents.tables import (
     ConsentParty,
     ConsentPermission,
@@ -213,6 +214,19 @@ def add_parties(session: Session, consent_id: str, agencies: set[str]) -> None:
         if not is_party(session, consent_id, agency_id):
             session.add(ConsentParty(consent_id=consent_id, agency_id=agency_id))
     session.flush()
+
+
+def notices_for(
+    session: Session, recipient: str, include_answered: bool
+) -> Sequence[WithdrawalNotice]:
+    query = select(WithdrawalNotice).where(WithdrawalNotice.recipient == recipient)
+    if not include_answered:
+        query = query.where(WithdrawalNotice.acknowledged_at.is_(None))
+    return session.scalars(query.order_by(WithdrawalNotice.created_at)).all()
+
+
+def notice(session: Session, notice_id: str) -> WithdrawalNotice | None:
+    return session.get(WithdrawalNotice, notice_id)
 
 
 def consents_of_subject_for(

@@ -13,6 +13,8 @@ from gateway.consents import notices, recording, service
 from gateway.consents.errors import (
     CONSENT_NOT_ACTIVE,
     CONSENT_NOT_FOUND,
+    NOTICE_ANSWERED,
+    NOTICE_NOT_FOUND,
     REFERENCE_CONFLICT,
     UNKNOWN_REFERENCE,
 )
@@ -122,9 +124,13 @@ def receipt(principal: Reader, session: DbSession, consent_id: ConsentId) -> Rec
     responses=problem_responses(*_AUTH, CONSENT_NOT_FOUND, CONSENT_NOT_ACTIVE),
 )
 def withdraw(
-    body: WithdrawIn, context: WriterContext, session: DbSession, consent_id: ConsentId
+    body: WithdrawIn,
+    context: WriterContext,
+    session: DbSession,
+    runtime: RuntimeDep,
+    consent_id: ConsentId,
 ) -> ConsentOut:
-    return service.withdraw(session, context, consent_id, body)
+    return service.withdraw(session, context, consent_id, body, runtime.withdrawal_effects)
 
 
 @router.put(
@@ -188,7 +194,7 @@ def list_notices(
     "/{notice_id}/ack",
     summary="Say whether the data was deleted, or retained and on what legal ground",
     response_model=NoticeOut,
-    responses=problem_responses(*_AUTH, notices.NOTICE_NOT_FOUND, notices.NOTICE_ANSWERED),
+    responses=problem_responses(*_AUTH, NOTICE_NOT_FOUND, NOTICE_ANSWERED),
 )
 def acknowledge_notice(
     body: NoticeAck,

@@ -1,22 +1,23 @@
-"""Reading and withdrawing consents, their expiry, and the consent check for exchanges.
+"""Reading and withdrawing consents, and recording their expiry.
 
-Recording lives in ``recording.py``; what both share in ``versions.py``.
+Recording lives in ``recording.py``; what both share in ``versions.py``. What a withdrawal sets
+off elsewhere (messages withheld, recipients told) is done through ``effects.py``; the check of
+consents for a release is the release core's (``gateway.release.decision``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
-from consent.check import Denial, VerifiedConsent, check
 from consent.model import Grant, GrantChange, Status, WithdrawalChannel, status_at
 from gateway.audit.events import PERSON, AuditEvent, EventType
 from gateway.audit.service import AuditLog
 from gateway.auth.dependencies import Principal
 from gateway.consents import portal_codes, repository
+from gateway.consents.effects import Withdrawal, WithdrawalEffects
 from gateway.consents.errors import (
     ConsentNotActive,
     ConsentNotFound,
@@ -33,7 +34,6 @@ from gateway.consents.models import (
     VersionOut,
     WithdrawIn,
 )
-from gateway.consents.notices import notify_recipients
 from gateway.consents.portal_codes import LiveCode
 from gateway.consents.receipts import sign_receipt
 from gateway.consents.tables import ConsentRecord, ConsentVersion
@@ -48,7 +48,6 @@ from gateway.consents.versions import (
 from gateway.db.engine import Database
 from gateway.errors import InvalidRequest
 from gateway.keys.store import KeyStore
-from gateway.messages.lifecycle import withhold_withdrawn
 
 # -- reading --------------------------------------------------------------------------------
 
@@ -196,7 +195,13 @@ class OwnWithdrawal(StrEnum):
     ENDED = "ended"  # it was no longer active: nothing left to withdraw
 
 
-def withdraw(session: Session, context: Context, consent_id: str, body: WithdrawIn) -> ConsentOut:
+def withdraw(
+    session: Session,
+    context: Context,
+    consent_id: str,
+    body: WithdrawIn,
+    effects: WithdrawalEffects,
+) -> ConsentOut:
     """An agency withdraws, on the person's word, the whole consent or some grants (a new
     version without them), at once."""
     consent = _visible(session, context.principal, consent_id, for_update=True)
@@ -213,6 +218,7 @@ def withdraw(session: Session, context: Context, consent_id: str, body: Withdraw
         by=Actor.of(context),
         audit=context.audit,
         keys=context.keys,
+        effects=effects,
         now=context.now,
     )
     return _out(session, consent, context.principal, context.now)
@@ -229,6 +235,7 @@ def withdraw_own(
     grant: int | None,
     now: datetime,
     portal_code: LiveCode,
+    effects: WithdrawalEffects,
     request_id: str | None = None,
 ) -> OwnWithdrawal:
     """The person withdraws one of their own consents in the portal, or one grant of it (its
@@ -254,6 +261,7 @@ def withdraw_own(
         by=Actor(PERSON, request_id=request_id, portal_code=portal_code),
         audit=audit,
         keys=keys,
+        effects=effects,
         now=now,
     )
     return OwnWithdrawal.DONE
@@ -269,11 +277,13 @@ def _withdraw(
     by: Actor,
     audit: AuditLog,
     keys: KeyStore,
+    effects: WithdrawalEffects,
     now: datetime,
 ) -> None:
     """What every withdrawal does, whoever asks: end the current version (and, when grants
-    remain, start one with only those), withhold the messages that lose their ground, tell
-    the agencies that received data under it, and audit each step, all in this transaction."""
+    remain, start one with only those), set off its effects (the messages that lose their
+    ground withheld, the agencies that received data under it told), and audit each step,
+    all in this transaction."""
     remaining = [grant for grant in current.grants if grant not in withdrawn]
     current.status = (Status.WITHDRAWN if not remaining else Status.SUPERSEDED).value
     current.ended_at, current.ended_by, current.withdrawal_channel = now, by.actor, channel.value
@@ -288,8 +298,7 @@ def _withdraw(
         remaining=[Grant.from_document(grant) for grant in remaining],
     )
     code = by.portal_code.details if by.portal_code is not None else None
-    delivered = withhold_withdrawn(session, audit, consent.id, change, now, by.actor, code)
-    notify_recipients(session, consent.id, current.version, change, delivered, now)
+    effects(session, Withdrawal(consent.id, current.version, change, now, by.actor, code))
     if remaining:
         successor = ConsentVersion(
             consent_id=consent.id,
@@ -362,53 +371,3 @@ def sweep_expiries(database: Database, audit: AuditLog) -> int:
     """One round of ``record_expiries`` in its own transaction (run by the background chores)."""
     with database.transaction() as session:
         return record_expiries(session, audit, datetime.now(UTC))
-
-
-# -- the check ------------------------------------------------------------------------------
-
-
-def check_consent(
-    session: Session,
-    *,
-    subject_id: str,
-    provider: str,
-    recipient: str,
-    category: str,
-    purpose: str,
-    at: datetime,
-) -> VerifiedConsent | Denial:
-    """The consent check an exchange runs: an indexed lookup, then the domain decision."""
-    return check_consents(
-        session,
-        subject_id=subject_id,
-        provider=provider,
-        recipient=recipient,
-        categories=(category,),
-        purpose=purpose,
-        at=at,
-    )[category]
-
-
-def check_consents(
-    session: Session,
-    *,
-    subject_id: str,
-    provider: str,
-    recipient: str,
-    categories: Sequence[str],
-    purpose: str,
-    at: datetime,
-) -> dict[str, VerifiedConsent | Denial]:
-    """The same for several categories at once, on one lookup of the permissions."""
-    permissions = repository.permissions(session, subject_id, provider, recipient)
-    return {
-        category: check(
-            permissions,
-            provider=provider,
-            recipient=recipient,
-            category=category,
-            purpose=purpose,
-            at=at,
-        )
-        for category in categories
-    }

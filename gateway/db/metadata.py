@@ -7,10 +7,10 @@ from gateway.consents import notices_tables as _notices  # noqa: F401
 from gateway.consents import tables as _consents  # noqa: F401
 from gateway.db.base import Base
 from gateway.dpo import tables as _dpo  # noqa: F401
-from gateway.exchange import tables as _exchanges  # noqa: F401
 from gateway.messages import tables as _messages  # noqa: F401
 from gateway.meta import tables as _meta  # noqa: F401
 from gateway.monitoring import tables as _monitoring  # noqa: F401
+from gateway.release import tables as _releases  # noqa: F401
 from gateway.subjects import tables as _subjects  # noqa: F401
 from gateway.web import tables as _web  # noqa: F401
 

@@ -1,4 +1,4 @@
-"""Problem types of exchanges."""
+"""Problem types of queries (a refusal is the release core's: ``gateway.release.errors``)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,6 @@ from typing import ClassVar
 
 from gateway.errors import GatewayError, ProblemType, problem_type
 
-EXCHANGE_DENIED = problem_type(
-    "exchange-denied",
-    "Exchange denied",
-    403,
-    "No policy flow and legal basis cover this exchange now; `reason` says why.",
-)
 PROVIDER_FAILED = problem_type(
     "provider-failed",
     "Provider failed",
@@ -24,10 +18,6 @@ PROVIDER_TIMEOUT = problem_type(
     504,
     "The providing agency's system did not answer in time; nothing was passed on.",
 )
-
-
-class ExchangeDenied(GatewayError):
-    kind: ClassVar[ProblemType] = EXCHANGE_DENIED
 
 
 class ProviderFailed(GatewayError):

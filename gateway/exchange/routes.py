@@ -12,6 +12,7 @@ from gateway.consents.routes import Caseworker
 from gateway.errors import PAYLOAD_TOO_LARGE, problem_responses
 from gateway.exchange import errors, service
 from gateway.exchange.models import QueryIn, QueryOut
+from gateway.release.errors import EXCHANGE_DENIED
 from gateway.runtime import RuntimeDep
 
 router = APIRouter(prefix="/v1/exchanges", tags=["exchange"])
@@ -25,7 +26,7 @@ Querier = Annotated[Admission, Depends(admit(Scope.EXCHANGE_QUERY))]
     responses=problem_responses(
         INVALID_TOKEN,
         INSUFFICIENT_SCOPE,
-        errors.EXCHANGE_DENIED,
+        EXCHANGE_DENIED,
         errors.PROVIDER_FAILED,
         errors.PROVIDER_TIMEOUT,
         PAYLOAD_TOO_LARGE,

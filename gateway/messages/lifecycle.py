@@ -1,20 +1,17 @@
 """How a message ends: its payload deleted at once, its metadata kept, the end audited.
 
-Used by the message service (acknowledgement, refusal at fetch, expiry) and by the consent
-registry (withdrawal), so this module imports neither."""
+Used by the message service (acknowledgement, refusal at fetch, expiry) and by the effects of
+a withdrawal (``gateway.release.withdrawal``), so this module imports neither."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from consent.model import GrantChange
 from gateway.audit.events import AuditEvent, EventType
 from gateway.audit.service import AuditLog
-from gateway.messages import repository
 from gateway.messages.tables import Message, State
 
 WITHDRAWN = "consent_withdrawn"
@@ -62,29 +59,3 @@ def close(
 
 def expire(session: Session, audit: AuditLog, message: Message, now: datetime) -> None:
     close(session, audit, message, State.EXPIRED, now, reason=EXPIRED, actor="gateway")
-
-
-def withhold_withdrawn(
-    session: Session,
-    audit: AuditLog,
-    consent_id: str,
-    change: GrantChange,
-    now: datetime,
-    actor: str,
-    by: Mapping[str, str] | None = None,
-) -> dict[str, list[str]]:
-    """Withhold the pending messages that lose their ground with this change (their payloads
-    are purged), and return, per recipient, the ids of those it had already fetched."""
-    delivered: dict[str, list[str]] = defaultdict(list)
-    for message in repository.under_consent(session, consent_id):
-        flow = (message.sender, message.recipient, message.category, message.purpose)
-        if not change.affects(*flow):
-            continue
-        if message.first_fetched_at is not None:  # acknowledged, expired or closed since
-            delivered[message.recipient].append(message.id)
-        if message.state == State.PENDING.value:
-            close(
-                session, audit, message, State.WITHHELD, now, reason=WITHDRAWN, actor=actor, by=by
-            )
-    session.flush()
-    return dict(delivered)

@@ -61,15 +61,11 @@ def inbox(
     return [(message, reference) for message, reference in session.execute(query)]
 
 
-def under_consent(session: Session, consent_id: str) -> Sequence[Message]:
-    """The messages sent under this consent that are pending or reached their recipient
-    (fetched at least once, whatever their state now), locked."""
+def pending_under_consent(session: Session, consent_id: str) -> Sequence[Message]:
+    """The pending messages sent under this consent, locked."""
     return session.scalars(
         select(Message)
-        .where(
-            Message.consent_id == consent_id,
-            (Message.state == State.PENDING.value) | Message.first_fetched_at.is_not(None),
-        )
+        .where(Message.consent_id == consent_id, Message.state == State.PENDING.value)
         .order_by(Message.created_at, Message.id)
         .with_for_update()
     ).all()

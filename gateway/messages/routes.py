@@ -6,12 +6,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from gateway.auth.dependencies import INSUFFICIENT_SCOPE, INVALID_TOKEN, Principal, require_scope
+from gateway.auth.dependencies import (
+    INSUFFICIENT_SCOPE,
+    INVALID_TOKEN,
+    Admission,
+    Principal,
+    admit,
+    require_scope,
+)
 from gateway.auth.scopes import Scope
 from gateway.consents.routes import Caseworker
 from gateway.db.session import DbSession
 from gateway.errors import PAYLOAD_TOO_LARGE, problem_responses
-from gateway.exchange.errors import EXCHANGE_DENIED
 from gateway.messages import service
 from gateway.messages.errors import MESSAGE_GONE, MESSAGE_NOT_FOUND, MESSAGE_UNREADABLE
 from gateway.messages.models import (
@@ -22,11 +28,14 @@ from gateway.messages.models import (
     MessageOut,
     MessagePage,
 )
+from gateway.release.errors import EXCHANGE_DENIED
 from gateway.runtime import Runtime, RuntimeDep
 
 router = APIRouter(prefix="/v1/messages", tags=["messages"])
-Sender = Annotated[Principal, Depends(require_scope(Scope.EXCHANGE_SEND))]
-Receiver = Annotated[Principal, Depends(require_scope(Scope.EXCHANGE_RECEIVE))]
+# Sending, fetching and acknowledging run in the event loop, like a query (see the service).
+Sender = Annotated[Admission, Depends(admit(Scope.EXCHANGE_SEND))]
+Receiver = Annotated[Admission, Depends(admit(Scope.EXCHANGE_RECEIVE))]
+Reader = Annotated[Principal, Depends(require_scope(Scope.EXCHANGE_RECEIVE))]
 MessageId = Annotated[str, Path(max_length=36)]
 _AUTH = (INVALID_TOKEN, INSUFFICIENT_SCOPE)
 
@@ -39,11 +48,12 @@ def _post(runtime: Runtime) -> service.Post:
         policies=runtime.policies,
         schemas=runtime.schemas,
         sealing=runtime.sealing,
+        commits=runtime.commits,
     )
 
 
-def _caller(request: Request, principal: Principal, caseworker: str | None) -> service.Caller:
-    return service.Caller(principal, caseworker, getattr(request.state, "request_id", None))
+def _asked(request: Request, admission: Admission, caseworker: str | None) -> service.Asked:
+    return service.Asked(admission, caseworker, getattr(request.state, "request_id", None))
 
 
 @router.post(
@@ -53,15 +63,15 @@ def _caller(request: Request, principal: Principal, caseworker: str | None) -> s
     response_model=MessageAccepted,
     responses=problem_responses(*_AUTH, EXCHANGE_DENIED, PAYLOAD_TOO_LARGE),
 )
-def send(
+async def send(
     request: Request,
     body: MessageIn,
-    principal: Sender,
+    admission: Sender,
     runtime: RuntimeDep,
     caseworker: Caseworker = None,
 ) -> MessageAccepted:
-    caller = _caller(request, principal, caseworker)
-    return MessageAccepted(message_id=service.send(_post(runtime), caller, body))
+    asked = _asked(request, admission, caseworker)
+    return MessageAccepted(message_id=await service.send(_post(runtime), asked, body))
 
 
 @router.get(
@@ -71,7 +81,7 @@ def send(
     responses=problem_responses(*_AUTH),
 )
 def inbox(
-    principal: Receiver,
+    principal: Reader,
     session: DbSession,
     state: InboxState = InboxState.PENDING,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
@@ -86,14 +96,15 @@ def inbox(
     response_model=MessageOut,
     responses=problem_responses(*_AUTH, MESSAGE_NOT_FOUND, MESSAGE_GONE, MESSAGE_UNREADABLE),
 )
-def fetch(
+async def fetch(
     request: Request,
-    principal: Receiver,
+    admission: Receiver,
     runtime: RuntimeDep,
     message_id: MessageId,
     caseworker: Caseworker = None,
 ) -> MessageOut:
-    return service.fetch(_post(runtime), _caller(request, principal, caseworker), message_id)
+    asked = _asked(request, admission, caseworker)
+    return await service.fetch(_post(runtime), asked, message_id)
 
 
 @router.post(
@@ -102,12 +113,12 @@ def fetch(
     response_model=MessageAcknowledged,
     responses=problem_responses(*_AUTH, MESSAGE_NOT_FOUND, MESSAGE_GONE),
 )
-def acknowledge(
+async def acknowledge(
     request: Request,
-    principal: Receiver,
+    admission: Receiver,
     runtime: RuntimeDep,
     message_id: MessageId,
     caseworker: Caseworker = None,
 ) -> MessageAcknowledged:
-    caller = _caller(request, principal, caseworker)
-    return service.acknowledge(_post(runtime), caller, message_id)
+    asked = _asked(request, admission, caseworker)
+    return await service.acknowledge(_post(runtime), asked, message_id)

@@ -1,10 +1,13 @@
 """Messages from one agency to another: sent, held sealed, fetched, acknowledged.
 
-A message is decided exactly as a query, with the sender as the provider of the data: deny by
-default, permit on a policy flow and its legal basis. Only the flow's fields are kept, sealed
-at rest. The recipient fetches it as often as it needs (at-least-once delivery) until it
-acknowledges it; every fetch decides again under the consents' row locks, so a withdrawal that
-committed first always wins, and one that commits later finds the fetch and notifies.
+Sending and fetching are releases (``gateway.release.core``), decided and recorded exactly as
+a query's answer, with the sender as the provider of the data: a message accepted for the
+inbox is the sender's disclosure, a fetch hands it to the recipient. Only the flow's fields
+are kept, sealed at rest. The recipient fetches a message as often as it needs (at-least-once
+delivery) until it acknowledges it; every fetch decides again under the consents' row locks,
+so a withdrawal that committed first always wins, and one that commits later finds the fetch
+in the ledger and notifies. Like a query, each runs in the event loop, its transaction
+group-committed (``gateway.db.group``).
 """
 
 from __future__ import annotations
@@ -20,17 +23,14 @@ import rfc8785
 from sqlalchemy.orm import Session
 
 from gateway.agencies import repository as registry
-from gateway.agencies.repository import Registered
-from gateway.audit.events import AuditEvent, Decision, EventType
+from gateway.agencies.repository import KnownClient, Registered
 from gateway.audit.service import AuditLog
-from gateway.auth.dependencies import Principal
+from gateway.auth.dependencies import Admission, Principal
 from gateway.consents import repository as consents
 from gateway.consents.versions import is_uuid
 from gateway.db.engine import Database
+from gateway.db.group import GroupCommit
 from gateway.errors import InvalidRequest, PayloadTooLarge
-from gateway.exchange.decision import Deny, Permit, Reason, decide, minimise
-from gateway.exchange.errors import ExchangeDenied
-from gateway.exchange.service import Validator
 from gateway.messages import lifecycle, repository
 from gateway.messages.errors import MessageGone, MessageNotFound, MessageUnreadable
 from gateway.messages.models import (
@@ -44,6 +44,11 @@ from gateway.messages.models import (
 from gateway.messages.sealing import MessageKeys, Rewrapped, SealBroken, Sealed
 from gateway.messages.tables import Message, State
 from gateway.policy.model import PolicySet
+from gateway.release.core import Caller, Handover, Released, Rules, lock, release
+from gateway.release.decision import Deny
+from gateway.release.errors import ExchangeDenied
+from gateway.release.tables import Kind
+from gateway.schemas.registry import SchemaSet
 from gateway.settings import Settings
 from gateway.subjects.repository import references_by
 
@@ -58,57 +63,57 @@ class Post:
     database: Database
     audit: AuditLog
     policies: PolicySet
-    schemas: Validator
+    schemas: SchemaSet
     sealing: MessageKeys
+    commits: GroupCommit
+
+    @property
+    def rules(self) -> Rules:
+        return Rules(self.policies, self.audit)
 
 
 @dataclass(frozen=True)
-class Caller:
-    principal: Principal
+class Asked:
+    admission: Admission  # the caller's client is confirmed in the request's transaction
     caseworker: str | None = None
     request_id: str | None = None
+
+    def caller(self, principal: Principal) -> Caller:
+        return Caller(principal.client_id, self.caseworker, self.request_id)
 
 
 # -- sending ----------------------------------------------------------------------------------
 
 
-def send(post: Post, caller: Caller, body: MessageIn) -> str:
+async def send(post: Post, asked: Asked, body: MessageIn) -> str:
+    """Take a message into the recipient's inbox if a flow and its legal basis permit it
+    (a release: the sender discloses it); its payload only with the flow's fields, sealed."""
     category, purpose = body.category.value, body.purpose.value
     _check_payload(post, category, body.payload)
-    now = datetime.now(UTC)
     message_id = str(uuid.uuid4())
-    with post.database.transaction() as session:
-        sender, recipient = _parties(session, caller.principal.client_id, body.recipient)
+
+    def accept(session: Session) -> Released | Deny:
+        found = registry.clients(session, asked.admission.client_id, body.recipient)
+        principal = asked.admission.confirm_as(found.get(asked.admission.client_id))
+        sender, recipient = _parties(found, principal, body.recipient)
         subject_id, known = references_by(session, sender.id, body.subject_ref)
-        # As for a query: unknown_subject only for the sender's own unknown reference, or when
-        # the flow permits but the recipient has no file to put the message in.
-        outcome: Permit | Deny = Deny(Reason.UNKNOWN_SUBJECT)
-        if subject_id is not None:
-            consents.lock_consents_between(session, subject_id, sender.id, recipient.id)
-            now = datetime.now(UTC)  # the time of the decision: after waiting for the locks
-            outcome = decide(
-                session,
-                post.policies,
-                provider=sender,
-                recipient=recipient,
-                subject_id=subject_id,
-                category=category,
-                purpose=purpose,
-                at=now,
-            )
-            if isinstance(outcome, Permit) and recipient.id not in known:
-                outcome = Deny(Reason.UNKNOWN_SUBJECT)
-        facts = _Facts(message_id, sender.id, recipient.id, subject_id, category, purpose)
-        if isinstance(outcome, Deny):
-            # Committed with this transaction: the refusal is in the log, nothing stored.
-            post.audit.record(session, _sent_event(caller, facts, Decision.DENY, outcome))
-        else:
-            assert subject_id is not None
-            payload = minimise(body.payload, outcome.flow.fields[category])
-            _store(session, post, facts, outcome, payload, now)
-            post.audit.record(
-                session, _sent_event(caller, facts, Decision.PERMIT, outcome, payload), now=now
-            )
+        handover = Handover(
+            kind=Kind.MESSAGE_ACCEPTED,
+            id=message_id,
+            provider=sender,
+            recipient=recipient,
+            subject_id=subject_id,
+            categories=(category,),
+            purpose=purpose,
+            caller=asked.caller(principal),
+            counterpart_knows=recipient.id in known,
+        )
+        outcome = release(session, post.rules, lock(session, handover), {category: body.payload})
+        if isinstance(outcome, Released):
+            _store(session, post, handover, outcome)
+        return outcome
+
+    outcome = await post.commits.run(accept)
     if isinstance(outcome, Deny):
         reason = outcome.reason.value
         raise ExchangeDenied(f"the message was refused: {reason}", reason=reason)
@@ -133,9 +138,13 @@ def _check_payload(post: Post, category: str, payload: Any) -> None:
         )
 
 
-def _parties(session: Session, sender_id: str, recipient_id: str) -> tuple[Registered, Registered]:
-    found = registry.agencies(session, sender_id, recipient_id, locked=True)
-    sender, recipient = found.get(sender_id), found.get(recipient_id)
+def _parties(
+    found: dict[str, KnownClient], principal: Principal, recipient_id: str
+) -> tuple[Registered, Registered]:
+    sender, recipient = (
+        client.agency if client else None
+        for client in (found.get(principal.client_id), found.get(recipient_id))
+    )
     if sender is None:
         raise InvalidRequest(errors=[{"path": "/", "message": "only agencies send messages"}])
     if recipient is None or recipient.id == sender.id:
@@ -143,31 +152,20 @@ def _parties(session: Session, sender_id: str, recipient_id: str) -> tuple[Regis
     return sender, recipient
 
 
-@dataclass(frozen=True)
-class _Facts:
-    """What a message is, apart from its payload: also what its ciphertext is bound to."""
-
-    id: str
-    sender: str
-    recipient: str
-    subject_id: str | None
-    category: str
-    purpose: str
-
-
-def _store(
-    session: Session, post: Post, facts: _Facts, permit: Permit, payload: Any, now: datetime
-) -> None:
+def _store(session: Session, post: Post, handover: Handover, released: Released) -> None:
+    (category,) = handover.categories
+    permit, payload, now = released.permits[category], released.documents[category], released.at
     consent = permit.consent
+    assert handover.subject_id is not None  # released: a known person
     message = Message(
-        id=facts.id,
-        sender=facts.sender,
-        recipient=facts.recipient,
-        subject_id=facts.subject_id,
-        category=facts.category,
-        purpose=facts.purpose,
+        id=handover.id,
+        sender=handover.provider.id,
+        recipient=handover.recipient.id,
+        subject_id=handover.subject_id,
+        category=category,
+        purpose=handover.purpose,
         legal_basis=str(permit.basis),
-        policy_flow=f"{permit.flow.policy_id}/{permit.flow.id}",
+        policy_flow=permit.flow.name,
         consent_id=consent.consent_id if consent else None,
         consent_version=consent.version if consent else None,
         state=State.PENDING.value,
@@ -197,36 +195,6 @@ def associated_data(message: Message) -> bytes:
             "consent_id": message.consent_id,
             "consent_version": message.consent_version,
         }
-    )
-
-
-def _sent_event(
-    caller: Caller,
-    facts: _Facts,
-    decision: Decision,
-    outcome: Permit | Deny,
-    payload: Any = None,
-) -> AuditEvent:
-    permit = outcome if isinstance(outcome, Permit) else None
-    consent = permit.consent if permit else None
-    return AuditEvent(
-        EventType.MESSAGE_SENT,
-        actor=caller.principal.client_id,
-        requester=facts.recipient,
-        provider=facts.sender,
-        caseworker=caller.caseworker,
-        subject_id=facts.subject_id,
-        categories=(facts.category,),
-        purpose=facts.purpose,
-        decision=decision,
-        reason=outcome.reason.value if isinstance(outcome, Deny) else None,
-        legal_basis=str(permit.basis) if permit else None,
-        consent_id=consent.consent_id if consent else None,
-        consent_version=consent.version if consent else None,
-        policy_id=f"{permit.flow.policy_id}/{permit.flow.id}" if permit else None,
-        payload=json.dumps(payload, sort_keys=True).encode() if permit else None,
-        request_id=caller.request_id,
-        details={"message_id": facts.id},
     )
 
 
@@ -279,38 +247,59 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         ) from None
 
 
-def fetch(post: Post, caller: Caller, message_id: str) -> MessageOut:
-    """The message for its recipient, decided again now; withheld if that no longer holds."""
-    with post.database.transaction() as session:
-        message = _locked_for(session, caller, message_id)
-        now = datetime.now(UTC)  # the time of the decision: after waiting for the locks
-        _expire_if_overdue(session, post, message, now)
-        outcome = _gone_reason(message) or _recheck(session, post, message, now)
-        if isinstance(outcome, Permit):
-            payload = _open(post, message)
-            message.first_fetched_at = message.first_fetched_at or now
-            post.audit.record(session, _fetched_event(caller, message), now=now)
-            own = consents.references_of(session, message.subject_id).get(message.recipient, "")
-            return _out(message, payload, own)
+async def fetch(post: Post, asked: Asked, message_id: str) -> MessageOut:
+    """The message for its recipient, released again now; withheld if that no longer holds."""
+
+    def hand_over(session: Session) -> MessageOut | str:
+        found, message = _of_recipient(session, asked.admission, message_id)
+        sender, recipient = (found[agency].agency for agency in (message.sender, message.recipient))
+        assert sender is not None  # an agency's client stays one
+        assert recipient is not None
+        handover = Handover(
+            kind=Kind.MESSAGE_FETCHED,
+            id=message.id,
+            provider=sender,
+            recipient=recipient,
+            subject_id=message.subject_id,
+            categories=(message.category,),
+            purpose=message.purpose,
+            caller=asked.caller(asked.admission.confirm_as(found.get(message.recipient))),
+        )
+        held = lock(session, handover)  # the consents first, in the order a withdrawal takes them
+        message = _locked(session, message.id)
+        _expire_if_overdue(session, post, message, datetime.now(UTC))
+        if (gone := _gone_reason(message)) is not None:
+            return gone
+        outcome = release(session, post.rules, held, {message.category: _open(post, message)})
         if isinstance(outcome, Deny):
             reason = outcome.reason.value
+            now = datetime.now(UTC)
             lifecycle.close(
                 session, post.audit, message, State.WITHHELD, now, reason=reason, actor="gateway"
             )
-        else:
-            reason = outcome
-    raise MessageGone(f"the message is gone: {reason}", reason=reason)
+            return reason
+        message.first_fetched_at = message.first_fetched_at or outcome.at
+        own = consents.references_of(session, message.subject_id).get(message.recipient, "")
+        return _out(message, outcome.documents[message.category], own)
+
+    fetched = await post.commits.run(hand_over)
+    if isinstance(fetched, str):
+        raise MessageGone(f"the message is gone: {fetched}", reason=fetched)
+    return fetched
 
 
-def acknowledge(post: Post, caller: Caller, message_id: str) -> MessageAcknowledged:
+async def acknowledge(post: Post, asked: Asked, message_id: str) -> MessageAcknowledged:
     """The recipient has the message: its payload is deleted now. Acknowledging again answers
     the same."""
-    now = datetime.now(UTC)
-    with post.database.transaction() as session:
-        message = _locked_for(session, caller, message_id, lock_consents=False)
+
+    def close(session: Session) -> MessageAcknowledged | str:
+        found, message = _of_recipient(session, asked.admission, message_id)
+        principal = asked.admission.confirm_as(found.get(message.recipient))
+        message = _locked(session, message.id)
+        now = datetime.now(UTC)
         _expire_if_overdue(session, post, message, now)
         if message.state == State.PENDING.value:
-            actor = caller.principal.client_id
+            actor = principal.client_id
             lifecycle.close(session, post.audit, message, State.ACKNOWLEDGED, now, actor=actor)
         if message.state == State.ACKNOWLEDGED.value:
             assert message.closed_at is not None
@@ -319,22 +308,30 @@ def acknowledge(post: Post, caller: Caller, message_id: str) -> MessageAcknowled
                 state=InboxState.ACKNOWLEDGED,
                 acknowledged_at=message.closed_at,
             )
-        reason = message.reason or GONE_REASONS.get(State(message.state), message.state)
-    raise MessageGone(f"the message is gone: {reason}", reason=reason)
+        return message.reason or GONE_REASONS.get(State(message.state), message.state)
+
+    closed = await post.commits.run(close)
+    if isinstance(closed, str):
+        raise MessageGone(f"the message is gone: {closed}", reason=closed)
+    return closed
 
 
-def _locked_for(
-    session: Session, caller: Caller, message_id: str, *, lock_consents: bool = True
-) -> Message:
-    """The caller's message, locked; anyone else's (or none) is not found. The consents it
-    rests on are locked first, in the order a withdrawal takes them, so the two serialise."""
+def _of_recipient(
+    session: Session, admission: Admission, message_id: str
+) -> tuple[dict[str, KnownClient], Message]:
+    """The caller's message (not locked) with the caller's and the sender's clients, as read in
+    one statement; anyone else's message (or none) is not found."""
     message = repository.get(session, message_id) if is_uuid(message_id) else None
-    if message is None or message.recipient != caller.principal.client_id:
+    found = registry.clients(
+        session, admission.client_id, message.sender if message else admission.client_id
+    )
+    admission.confirm_as(found.get(admission.client_id))  # a disabled client learns nothing
+    if message is None or message.recipient != admission.client_id:
         raise MessageNotFound()
-    if lock_consents:
-        consents.lock_consents_between(
-            session, message.subject_id, message.sender, message.recipient
-        )
+    return found, message
+
+
+def _locked(session: Session, message_id: str) -> Message:
     locked = repository.get(session, message_id, for_update=True)
     assert locked is not None  # messages are never deleted
     return locked
@@ -352,23 +349,6 @@ def _gone_reason(message: Message) -> str | None:
     return message.reason or GONE_REASONS.get(State(message.state), message.state)
 
 
-def _recheck(session: Session, post: Post, message: Message, now: datetime) -> Permit | Deny:
-    found = registry.agencies(session, message.sender, message.recipient, locked=True)
-    sender, recipient = found.get(message.sender), found.get(message.recipient)
-    if sender is None or recipient is None:
-        return Deny(Reason.AGENCY_DISABLED)
-    return decide(
-        session,
-        post.policies,
-        provider=sender,
-        recipient=recipient,
-        subject_id=message.subject_id,
-        category=message.category,
-        purpose=message.purpose,
-        at=now,
-    )
-
-
 def _open(post: Post, message: Message) -> Any:
     key_id, wrapped, nonce, ciphertext = (
         message.key_id,
@@ -383,26 +363,6 @@ def _open(post: Post, message: Message) -> Any:
         return json.loads(post.sealing.open(sealed, associated_data(message)))
     except SealBroken:
         raise MessageUnreadable() from None
-
-
-def _fetched_event(caller: Caller, message: Message) -> AuditEvent:
-    return AuditEvent(
-        EventType.MESSAGE_FETCHED,
-        actor=caller.principal.client_id,
-        requester=message.recipient,
-        provider=message.sender,
-        caseworker=caller.caseworker,
-        subject_id=message.subject_id,
-        categories=(message.category,),
-        purpose=message.purpose,
-        decision=Decision.PERMIT,
-        legal_basis=message.legal_basis,
-        consent_id=message.consent_id,
-        consent_version=message.consent_version,
-        policy_id=message.policy_flow,
-        request_id=caller.request_id,
-        details={"message_id": message.id},
-    )
 
 
 def _out(message: Message, payload: Any, own_reference: str) -> MessageOut:

@@ -20,7 +20,6 @@ from consent.vocabulary import AgencyKind
 from gateway.audit.events import AuditEvent, Decision, EventType
 from gateway.audit.service import AuditLog, decode
 from gateway.db.engine import Database
-from gateway.exchange.decision import Reason
 from gateway.monitoring import repository
 from gateway.monitoring.disclosure import protect
 from gateway.monitoring.indicators import (
@@ -47,6 +46,7 @@ from gateway.monitoring.indicators import (
 from gateway.monitoring.periods import Month
 from gateway.monitoring.tables import MonitoringMonth
 from gateway.policy.model import PolicySet
+from gateway.release.decision import Reason
 
 SETTLE = timedelta(hours=1)  # longer than any transaction that could still commit into a month
 NOTICE_WINDOW = timedelta(days=30)
@@ -192,11 +192,7 @@ def _exchanges(
 ) -> tuple[Counted, set[str]]:
     """Released categories by the flow that permitted them, where the recipient is; and the
     consents they rested on. Flows no longer in the active policy set are left out."""
-    flows = [
-        (f"{flow.policy_id}/{flow.id}", category)
-        for flow in policies.flows
-        for category in sorted(flow.fields)
-    ]
+    flows = [(flow.name, category) for flow in policies.flows for category in sorted(flow.fields)]
     tally = Tally(rows, flows)
     consents: set[str] = set()
     entries = repository.audited(

@@ -17,8 +17,8 @@ from gateway.agencies.tables import Agency
 from gateway.audit.tables import AuditEntry
 from gateway.consents.notices_tables import WithdrawalNotice
 from gateway.consents.tables import ConsentRecord, ConsentVersion
-from gateway.exchange.tables import Exchange, Release
 from gateway.monitoring.tables import MonitoringMonth
+from gateway.release.tables import Release
 
 _BATCH = 500
 
@@ -99,18 +99,18 @@ def in_force(session: Session, moment: datetime) -> Iterator[Any]:
 
 
 def first_releases(session: Session, consent_ids: Collection[str]) -> Iterator[Any]:
-    """For each consent: its first release's time, when it was recorded, by whom, about whom."""
+    """For each consent: its first release's time (of any kind: a query's answer, a message
+    accepted or fetched), when it was recorded, by whom, about whom."""
     ordered = sorted(consent_ids)
     for offset in range(0, len(ordered), _BATCH):
         yield from session.execute(
             select(
                 Release.consent_id,
-                func.min(Exchange.released_at).label("first"),
+                func.min(Release.released_at).label("first"),
                 ConsentRecord.created_at,
                 ConsentRecord.subject_id,
                 ConsentRecord.recorded_by,
             )
-            .join(Exchange, Exchange.id == Release.exchange_id)
             .join(ConsentRecord, ConsentRecord.id == Release.consent_id)
             .where(Release.consent_id.in_(ordered[offset : offset + _BATCH]))
             .group_by(

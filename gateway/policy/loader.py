@@ -50,7 +50,7 @@ def load_policies(folder: Path) -> PolicySet:
         document, node = _read(path, validator)
         documents[path.name] = document
         for index, flow in enumerate(_flows(document)):
-            key = f"{flow.policy_id}/{flow.id}"
+            key = flow.name
             line = _line_at(node, ("flows", index))
             if key in seen:
                 raise PolicyError(path.name, line, f"flow {key} is also defined in {seen[key]}")
@@ -59,8 +59,8 @@ def load_policies(folder: Path) -> PolicySet:
                     raise PolicyError(
                         path.name,
                         line,
-                        f"flow {key} overlaps flow {earlier.policy_id}/{earlier.id} (in "
-                        f"{seen[f'{earlier.policy_id}/{earlier.id}']}) for {overlap}: one flow "
+                        f"flow {key} overlaps flow {earlier.name} (in {seen[earlier.name]}) "
+                        f"for {overlap}: one flow "
                         "per case, so that what is released never depends on the files' order",
                     )
             seen[key] = path.name

@@ -34,6 +34,11 @@ class Flow:
     retention_days: int
     cross_municipality: bool = False
 
+    @property
+    def name(self) -> str:
+        """How the ledger, the audit and the messages name the flow: ``<policy id>/<flow id>``."""
+        return f"{self.policy_id}/{self.id}"
+
     def covers(self, provider_kind: str, recipient_kind: str, category: str, purpose: str) -> bool:
         return (
             self.provider_kind in (provider_kind, ANY_KIND)

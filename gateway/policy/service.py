@@ -70,7 +70,7 @@ def records_of_processing(policies: PolicySet) -> RecordsOfProcessing:
         policy_set_digest=policies.digest,
         activities=[
             ProcessingActivity(
-                activity=f"{flow.policy_id}/{flow.id}",
+                activity=flow.name,
                 disclosing_kind=flow.provider_kind,
                 receiving_kind=flow.recipient_kind,
                 data={category: list(fields) for category, fields in flow.fields.items()},

@@ -202,6 +202,7 @@ def withdraw(
         grant=permission - 1 if permission is not None else None,
         now=now,
         portal_code=person.code,
+        effects=runtime.withdrawal_effects,
         request_id=request_id,
     )
     if outcome is OwnWithdrawal.CHANGED:

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from gateway.audit.events import AuditEvent, Decision
-from gateway.exchange.tables import Exchange
+from gateway.release.tables import Release
 from tests.adversarial.conftest import (
     ABH,
     AMIRA,
@@ -108,5 +108,5 @@ def test_a_release_whose_audit_entry_cannot_be_written_releases_nothing(
     assert response.status_code == 500
     assert "residence_permit" not in response.text
     with city.runtime.database.transaction(read_only=True) as session:
-        assert session.scalar(select(func.count()).select_from(Exchange)) == 0
+        assert session.scalar(select(func.count()).select_from(Release)) == 0
     assert _decisions(city) == [("deny", "internal_error")]

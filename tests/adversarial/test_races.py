@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from gateway.consents.tables import ConsentRecord
-from gateway.exchange import repository as ledger
+from gateway.release import ledger
 from tests.adversarial.conftest import ABH, AMIRA, JC, RESIDENCE, City
 
 REFS = {JC: AMIRA[JC], ABH: AMIRA[ABH]}
@@ -64,19 +64,19 @@ def test_a_disabling_that_commits_during_a_release_waits_for_it(
     city.token(JC)
     in_window, go, disabled = threading.Event(), threading.Event(), threading.Event()
     seen: list[bool] = []
-    record = ledger.add_release
+    record = ledger.add
 
-    def add_release(session: Any, **release: Any) -> None:  # decided again; not yet committed
+    def add(session: Any, rows: Any) -> None:  # decided again; not yet committed
         in_window.set()
         go.wait(10)
         seen.append(disabled.is_set())
-        record(session, **release)
+        record(session, rows)
 
     def disable() -> None:
         city.gateway.clients.disable(JC)
         disabled.set()
 
-    monkeypatch.setattr(ledger, "add_release", add_release)
+    monkeypatch.setattr(ledger, "add", add)
     with ThreadPoolExecutor(2) as pool:
         asked = pool.submit(city.ask, JC, ABH, AMIRA[JC])
         assert in_window.wait(20)

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from consent.vocabulary import AgencyKind
 from gateway.audit.tables import AuditEntry
 from gateway.auth.tokens import issue_access_token
-from gateway.exchange.tables import Exchange
+from gateway.release.tables import Release
 from gateway.runtime import Runtime
 from tests.auth.test_bearer import assert_invalid_token, forge, gateway_key, get_token
 from tests.support import Clients
@@ -36,7 +36,7 @@ def ask(http: TestClient, token: str | None):
 def left_behind(runtime: Runtime) -> tuple[int, int]:
     with runtime.database.transaction(read_only=True) as session:
         entries = session.scalar(select(func.count()).select_from(AuditEntry))
-        exchanges = session.scalar(select(func.count()).select_from(Exchange))
+        exchanges = session.scalar(select(func.count()).select_from(Release))
     return entries or 0, exchanges or 0
 
 

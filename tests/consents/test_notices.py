@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
-
-from gateway.exchange.tables import Exchange, Release
 from gateway.runtime import Runtime
 from gateway.subjects.repository import subject_of
 from tests.consents.conftest import ABH, JA, JC, SA, consent_body
+from tests.support import add_release
 
 RESIDENCE = {"from": ABH, "to": JC, "categories": ["residence_status"],
              "purposes": ["case_management", "labour_market_integration"]}  # fmt: skip
@@ -18,22 +15,15 @@ def released(
     runtime: Runtime, consent_id: str, provider: str, recipient: str, category: str
 ) -> str:
     """A release as the exchange records it (the ledger notices are made from)."""
-    exchange_id = str(uuid.uuid4())
     with runtime.database.transaction() as session:
-        subject = subject_of(session, JC, "JC-4711")
-        session.add(
-            Exchange(
-                id=exchange_id, requester=recipient, provider=provider, subject_id=subject,
-                purpose="case_management", categories=[category], released_at=datetime.now(UTC),
-            )
-        )  # fmt: skip
-        session.flush()
-        session.add(
-            Release(
-                exchange_id=exchange_id, category=category, consent_id=consent_id, consent_version=1
-            )
+        return add_release(
+            session,
+            provider=provider,
+            recipient=recipient,
+            subject_id=subject_of(session, JC, "JC-4711"),
+            category=category,
+            consent_id=consent_id,
         )
-    return exchange_id
 
 
 def test_withdrawing_a_grant_notifies_the_recipient_of_what_it_received(http, as_agency, runtime):

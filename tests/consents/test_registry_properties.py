@@ -19,9 +19,9 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from consent.check import VerifiedConsent
+from consent.check import VerifiedConsent, check
 from gateway.auth.dependencies import Principal
-from gateway.consents import recording, service
+from gateway.consents import recording, repository, service
 from gateway.consents.errors import ConsentNotActive
 from gateway.consents.models import ConsentIn, GrantIn, WithdrawIn
 from gateway.consents.versions import Context
@@ -145,7 +145,13 @@ def test_the_registry_permits_exactly_what_active_grants_cover(runtime: Runtime)
             active = not consent.withdrawn and self.now < consent.valid_until
             try:
                 with runtime.database.transaction() as session:
-                    service.withdraw(session, self.context(), consent.consent_id, body)
+                    service.withdraw(
+                        session,
+                        self.context(),
+                        consent.consent_id,
+                        body,
+                        runtime.withdrawal_effects,
+                    )
             except ConsentNotActive:
                 assert not active
                 return
@@ -167,9 +173,10 @@ def test_the_registry_permits_exactly_what_active_grants_cover(runtime: Runtime)
                     return
                 for question in QUESTIONS:
                     provider, recipient, category, purpose = question
-                    result = service.check_consent(
-                        session, subject_id=subject, provider=provider, recipient=recipient,
-                        category=category, purpose=purpose, at=self.now,
+                    result = check(
+                        repository.permissions(session, subject, provider, recipient),
+                        provider=provider, recipient=recipient, category=category,
+                        purpose=purpose, at=self.now,
                     )  # fmt: skip
                     assert isinstance(result, VerifiedConsent) == self.model.covers(
                         question, self.now

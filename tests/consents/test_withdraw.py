@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from consent.check import Denial, DenialReason, VerifiedConsent
-from gateway.consents.service import check_consent
+from consent.check import Denial, DenialReason, VerifiedConsent, check
+from gateway.consents import repository
 from gateway.runtime import Runtime
 from gateway.subjects.repository import subject_of
 from tests.consents.conftest import ABH, JA, JC, SA, consent_body
@@ -23,9 +23,8 @@ def record(http, as_agency) -> str:
 def decide(runtime: Runtime, provider, recipient, category, purpose, at=None):
     with runtime.database.transaction(read_only=True) as session:
         subject = subject_of(session, JC, "JC-4711")
-        return check_consent(
-            session,
-            subject_id=subject,
+        return check(
+            repository.permissions(session, subject, provider, recipient),
             provider=provider,
             recipient=recipient,
             category=category,

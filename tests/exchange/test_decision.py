@@ -16,8 +16,8 @@ from gateway.auth.dependencies import Principal
 from gateway.consents import recording
 from gateway.consents.models import ConsentIn
 from gateway.consents.versions import Context
-from gateway.exchange.decision import Deny, Permit, Reason, decide, decide_all
 from gateway.policy.loader import REFERENCE_POLICIES, load_policies
+from gateway.release.decision import Deny, Permit, Reason, decide_all
 from gateway.runtime import Runtime
 from gateway.subjects.repository import subject_of
 from tests.support import Clients
@@ -96,16 +96,16 @@ def ask(
 ):
     with runtime.database.transaction(read_only=True) as session:
         found = registry.agencies(session, provider, recipient)
-        return decide(
+        return decide_all(
             session,
             policies or runtime.policies,
             provider=found[provider],
             recipient=found[recipient],
             subject_id=subject,
-            category=category,
+            categories=(category,),
             purpose=purpose,
             at=NOW,
-        )
+        )[category]
 
 
 @pytest.mark.usefixtures("city")

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from consent.vocabulary import AgencyKind
 from gateway.agencies.tables import Agency
 from gateway.audit.tables import AuditEntry
-from gateway.exchange.tables import Exchange, Release
+from gateway.release.tables import Release
 from gateway.simulator.app import provider_app
 from tests.support import (
     LiveServer,
@@ -168,7 +168,7 @@ def test_a_consented_query_returns_exactly_the_released_fields(world: World):
     assert "§ 25" not in response.text  # legal_provision is not released to the job centre
     assert world.audit() == [("permit", None)]
     with world.gateway.runtime.database.transaction(read_only=True) as session:
-        assert session.get(Exchange, answer["exchange_id"]) is not None
+        assert session.scalars(select(Release).where(Release.id == answer["exchange_id"])).all()
 
 
 def test_a_query_for_several_categories_releases_each_under_its_own_flow(world: World):
@@ -186,9 +186,7 @@ def test_a_query_for_several_categories_releases_each_under_its_own_flow(world: 
     assert world.audit() == [("permit", None), ("permit", None)]  # an entry per category
     with world.gateway.runtime.database.transaction(read_only=True) as session:
         released = session.execute(
-            select(Release.category, Release.consent_id).where(
-                Release.exchange_id == answer["exchange_id"]
-            )
+            select(Release.category, Release.consent_id).where(Release.id == answer["exchange_id"])
         ).all()
     assert sorted(tuple(row) for row in released) == [
         ("case_contact", consent_id),

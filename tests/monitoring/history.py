@@ -17,10 +17,9 @@ from gateway.consents import notices, recording, service
 from gateway.consents.models import ConsentIn, WithdrawIn
 from gateway.consents.notices_tables import WithdrawalNotice
 from gateway.consents.versions import Context
-from gateway.exchange import repository as ledger
 from gateway.runtime import Runtime
 from gateway.subjects.repository import subject_of
-from tests.support import Clients
+from tests.support import Clients, add_release
 
 ABH, JC, JA, SA = "koeln-abh", "koeln-jobcenter", "koeln-jugendamt", "koeln-sozialamt"
 BONN_ABH, BONN_JC = "bonn-abh", "bonn-jobcenter"
@@ -122,22 +121,27 @@ class History:
             }
         )
         with self.runtime.database.transaction() as session:
-            service.withdraw(session, self._context(agency, when), self.consents[person], body)
+            service.withdraw(
+                session,
+                self._context(agency, when),
+                self.consents[person],
+                body,
+                self.runtime.withdrawal_effects,
+            )
 
     def exchange(self, person: str, grant: Grant, when: datetime) -> None:
         """A permitted query: the release ledger's rows and the permit's audit entry."""
-        exchange_id = str(uuid.uuid4())
         consent_id = self.consents[person]
         with self.runtime.database.transaction() as session:
-            ledger.add_release(
+            exchange_id = add_release(
                 session,
-                exchange_id=exchange_id,
-                requester=grant.recipient,
                 provider=grant.provider,
+                recipient=grant.recipient,
                 subject_id=self.subjects[person],
+                category=grant.category,
                 purpose=grant.purpose,
                 released_at=when,
-                consents={grant.category: (consent_id, 1)},
+                consent_id=consent_id,
             )
             self.runtime.audit.record(
                 session,

@@ -4,7 +4,6 @@ told, the audit names the person as actor; forged, stale or foreign posts change
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
@@ -12,8 +11,7 @@ from sqlalchemy import select
 
 from gateway.agencies.repository import agencies
 from gateway.audit.tables import AuditEntry
-from gateway.exchange.decision import Deny, Permit, Reason, decide
-from gateway.exchange.tables import Exchange, Release
+from gateway.release.decision import Deny, Permit, Reason, decide_all
 from gateway.runtime import Runtime
 from gateway.subjects.repository import subject_of
 from tests.portal.conftest import (
@@ -28,6 +26,7 @@ from tests.portal.conftest import (
     csrf_token,
     sign_in,
 )
+from tests.support import add_release
 
 WITHDRAW_FIRST = "/portal/consents/{}/permissions/1/withdraw"
 WITHDRAW_ALL = "/portal/consents/{}/withdraw"
@@ -37,16 +36,16 @@ def decision(runtime: Runtime, provider: str, recipient: str, category: str, pur
     """What the exchange decides now for a query about Amira."""
     with runtime.database.transaction(read_only=True) as session:
         found = agencies(session, provider, recipient)
-        return decide(
+        return decide_all(
             session,
             runtime.policies,
             provider=found[provider],
             recipient=found[recipient],
             subject_id=subject_of(session, JC, AMIRA[JC]),
-            category=category,
+            categories=(category,),
             purpose=purpose,
             at=datetime.now(UTC),
-        )
+        )[category]
 
 
 def residence(runtime: Runtime):
@@ -59,25 +58,15 @@ def benefits(runtime: Runtime):
 
 def released(runtime: Runtime, consent_id: str) -> str:
     """An earlier release of Amira's residence status to the job centre under the consent."""
-    exchange_id = str(uuid.uuid4())
     with runtime.database.transaction() as session:
-        session.add(
-            Exchange(
-                id=exchange_id, requester=JC, provider=ABH,
-                subject_id=subject_of(session, JC, AMIRA[JC]), purpose="case_management",
-                categories=["residence_status"], released_at=datetime.now(UTC),
-            )
-        )  # fmt: skip
-        session.flush()
-        session.add(
-            Release(
-                exchange_id=exchange_id,
-                category="residence_status",
-                consent_id=consent_id,
-                consent_version=1,
-            )
+        return add_release(
+            session,
+            provider=ABH,
+            recipient=JC,
+            subject_id=subject_of(session, JC, AMIRA[JC]),
+            category="residence_status",
+            consent_id=consent_id,
         )
-    return exchange_id
 
 
 def confirm_and_post(client, path: str, **form: str):

@@ -1,6 +1,9 @@
-"""The decision every exchange goes through: deny by default; permit only when a policy flow
+"""The decision every release goes through: deny by default; permit only when a policy flow
 allows this provider kind to give this category to this recipient kind for this purpose, and
-its legal basis holds now (a statute named in the flow, or a consent that covers exactly this)."""
+its legal basis holds now (a statute named in the flow, or a consent that covers exactly this).
+
+The consents are read once for all categories of a release: one indexed lookup of the person's
+permissions between the two agencies, whatever the number of consents in the registry."""
 
 from __future__ import annotations
 
@@ -11,14 +14,14 @@ from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
-from consent.check import Denial, VerifiedConsent
+from consent.check import Denial, VerifiedConsent, check
 from gateway.agencies.repository import Registered
-from gateway.consents.service import check_consents
+from gateway.consents import repository as consents
 from gateway.policy.model import Flow, LegalBasis, PolicySet
 
 
 class Reason(StrEnum):
-    """Why an exchange was refused (PRODUCT.md §4.2), as the caller and the audit see it."""
+    """Why a release was refused (PRODUCT.md §4.2), as the caller and the audit see it."""
 
     NO_POLICY = "no_policy"
     NO_CONSENT = "no_consent"
@@ -40,29 +43,6 @@ class Permit:
 @dataclass(frozen=True)
 class Deny:
     reason: Reason
-
-
-def decide(
-    session: Session,
-    policies: PolicySet,
-    *,
-    provider: Registered,
-    recipient: Registered,
-    subject_id: str,
-    category: str,
-    purpose: str,
-    at: datetime,
-) -> Permit | Deny:
-    return decide_all(
-        session,
-        policies,
-        provider=provider,
-        recipient=recipient,
-        subject_id=subject_id,
-        categories=(category,),
-        purpose=purpose,
-        at=at,
-    )[category]
 
 
 def decide_all(
@@ -93,17 +73,16 @@ def decide_all(
         else:
             consented[category] = flow
     if consented:
-        checked = check_consents(
-            session,
-            subject_id=subject_id,
-            provider=provider.id,
-            recipient=recipient.id,
-            categories=list(consented),
-            purpose=purpose,
-            at=at,
-        )
+        permissions = consents.permissions(session, subject_id, provider.id, recipient.id)
         for category, flow in consented.items():
-            result = checked[category]
+            result = check(
+                permissions,
+                provider=provider.id,
+                recipient=recipient.id,
+                category=category,
+                purpose=purpose,
+                at=at,
+            )
             decided[category] = (
                 Deny(Reason(result.reason.value))
                 if isinstance(result, Denial)

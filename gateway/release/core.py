@@ -1,0 +1,231 @@
+"""The one way data is released: decide, then, in the release's own transaction, lock, decide
+again at that moment, and write the ledger rows and the audit entries.
+
+A release is any moment data is handed to a recipient: a query's answer, a message fetched
+from the inbox, and a message accepted for the inbox (the sender's disclosure). Each is a
+``Handover``; every path that hands data over runs, in one transaction:
+
+1. ``lock``: the person's consents between the two agencies (in id order, the order a
+   withdrawal takes them), then both agencies' rows. A withdrawal or a disabling either
+   committed before and is seen, or waits until this transaction has committed and then
+   finds its release in the ledger.
+2. ``release``: decide again, at a time taken only now that the locks are held; on a permit,
+   keep only the fields each flow releases, write a ledger row and a permit entry per
+   category; on a denial, write the refusal entry. Nothing else.
+
+The caller commits (the group committer, ``gateway.db.group``) and hands the data over only
+after that commit: no release without its audit entry (promise 2). A refusal taken before any
+transaction (a query's first decision, a provider's failure) is recorded with ``refuse``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from gateway.agencies import repository as registry
+from gateway.agencies.repository import Registered
+from gateway.audit.events import AuditEvent, Decision, EventType
+from gateway.audit.service import AuditLog
+from gateway.consents import repository as consents
+from gateway.policy.model import PolicySet
+from gateway.release import ledger
+from gateway.release.decision import Deny, Permit, Reason, decide_all, minimise
+from gateway.release.tables import Kind
+
+# The audit entry a release and its refusal are recorded as, by kind.
+EVENTS = {
+    Kind.QUERY: EventType.EXCHANGE_DECIDED,
+    Kind.MESSAGE_ACCEPTED: EventType.MESSAGE_SENT,
+    Kind.MESSAGE_FETCHED: EventType.MESSAGE_FETCHED,
+}
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What releases are decided by and recorded in."""
+
+    policies: PolicySet
+    audit: AuditLog
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who asked for the release, as the audit names them."""
+
+    actor: str  # the calling client
+    caseworker: str | None = None
+    request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Handover:
+    """A release asked for: whose data (``provider``, the agency it comes from) is to go to
+    whom (``recipient``), about whom, which categories, for what."""
+
+    kind: Kind
+    id: str  # the exchange's id for a query, the message's id for a message
+    provider: Registered
+    recipient: Registered
+    subject_id: str | None  # None: the caller's own reference names no one the gateway knows
+    categories: tuple[str, ...]
+    purpose: str
+    caller: Caller
+    # Whether the agency that did not name the person has them on file. Asked only once all
+    # else permits: a refusal must not tell the caller whether another agency knows the person.
+    counterpart_knows: bool = True
+
+
+Permits = dict[str, Permit]  # a permit for every category asked for
+
+
+def decide(
+    session: Session, policies: PolicySet, handover: Handover, at: datetime
+) -> Permits | Deny:
+    """Deny by default: a permit for every category (a policy flow and its legal basis at
+    ``at``), or the first category's denial. ``unknown_subject`` only for the caller's own
+    unknown reference, or when all else permits but the other agency has no file."""
+    if handover.subject_id is None:
+        return Deny(Reason.UNKNOWN_SUBJECT)
+    permits: Permits = {}
+    for category, decision in decide_all(
+        session,
+        policies,
+        provider=handover.provider,
+        recipient=handover.recipient,
+        subject_id=handover.subject_id,
+        categories=handover.categories,
+        purpose=handover.purpose,
+        at=at,
+    ).items():
+        if isinstance(decision, Deny):
+            return decision
+        permits[category] = decision
+    if not handover.counterpart_knows:
+        return Deny(Reason.UNKNOWN_SUBJECT)
+    return permits
+
+
+@dataclass(frozen=True)
+class Held:
+    """A handover whose consents and agencies this transaction holds locked (made only by
+    ``lock``), with the agencies as read under the lock."""
+
+    handover: Handover
+
+
+def lock(session: Session, handover: Handover) -> Held:
+    """Lock the person's consents between the two agencies, then both agencies' rows (the
+    order every release takes them); read the agencies again under the lock."""
+    if handover.subject_id is not None:
+        consents.lock_consents_between(
+            session, handover.subject_id, handover.provider.id, handover.recipient.id
+        )
+    found = registry.agencies(session, handover.recipient.id, handover.provider.id, locked=True)
+    return Held(
+        replace(
+            handover,
+            provider=found.get(handover.provider.id, handover.provider),
+            recipient=found.get(handover.recipient.id, handover.recipient),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Released:
+    permits: Permits
+    documents: dict[str, Any]  # per category, only the fields its flow releases
+    at: datetime  # the time of the decision, of the ledger rows and of the audit entries
+
+
+def release(
+    session: Session, rules: Rules, held: Held, documents: Mapping[str, Any]
+) -> Released | Deny:
+    """Decide again now, under the locks, and record the outcome: per category a ledger row and
+    a permit entry (with a keyed digest of what is released), or the refusal. ``documents``
+    holds each category's data; only the fields its flow names are recorded and returned."""
+    handover = held.handover
+    now = datetime.now(UTC)  # after waiting for the locks, or in the group commit's queue
+    decided = decide(session, rules.policies, handover, now)
+    if isinstance(decided, Deny):
+        refuse(session, rules, handover, decided.reason.value)
+        return decided
+    assert handover.subject_id is not None  # a permit names a person
+    released = {
+        category: minimise(documents[category], permit.flow.fields[category])
+        for category, permit in decided.items()
+    }
+    message = handover.kind is not Kind.QUERY
+    ledger.add(
+        session,
+        [
+            {
+                "id": str(uuid.uuid4()) if message else handover.id,
+                "category": category,
+                "kind": handover.kind.value,
+                "message_id": handover.id if message else None,
+                "provider": handover.provider.id,
+                "recipient": handover.recipient.id,
+                "subject_id": handover.subject_id,
+                "purpose": handover.purpose,
+                "policy_flow": permit.flow.name,
+                "consent_id": permit.consent.consent_id if permit.consent else None,
+                "consent_version": permit.consent.version if permit.consent else None,
+                "released_at": now,
+            }
+            for category, permit in decided.items()
+        ],
+    )
+    for category, permit in decided.items():
+        consent = permit.consent
+        rules.audit.record(
+            session,
+            _event(
+                rules,
+                handover,
+                Decision.PERMIT,
+                categories=(category,),
+                legal_basis=str(permit.basis),
+                consent_id=consent.consent_id if consent else None,
+                consent_version=consent.version if consent else None,
+                policy_id=permit.flow.name,
+                payload=json.dumps(released[category], sort_keys=True).encode(),
+            ),
+            now=now,
+        )
+    return Released(decided, released, now)
+
+
+def refuse(session: Session, rules: Rules, handover: Handover, reason: str) -> None:
+    """Record a refusal (nothing released): a decision's reason, or why the release failed
+    after it was decided (the provider's answer, the gateway's own fault)."""
+    rules.audit.record(
+        session, _event(rules, handover, Decision.DENY, reason, categories=handover.categories)
+    )
+
+
+def _event(
+    rules: Rules, handover: Handover, decision: Decision, reason: str | None = None, **fields: Any
+) -> AuditEvent:
+    key = "exchange_id" if handover.kind is Kind.QUERY else "message_id"
+    return AuditEvent(
+        EVENTS[handover.kind],
+        actor=handover.caller.actor,
+        requester=handover.recipient.id,
+        provider=handover.provider.id,
+        caseworker=handover.caller.caseworker,
+        subject_id=handover.subject_id,
+        purpose=handover.purpose,
+        decision=decision,
+        reason=reason,
+        request_id=handover.caller.request_id,
+        policy_set_digest=rules.policies.digest,
+        details={key: handover.id},
+        **fields,
+    )
