@@ -1,1 +1,2 @@
-"""Exchanges: queries between agencies, decided, fetched, validated, minimised and audited."""
+"""Queries between agencies: the provider's system asked, its answer validated, and released
+through the release core (``gateway.release``)."""

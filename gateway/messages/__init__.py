@@ -1,2 +1,3 @@
-"""Messages between agencies: pushes decided like queries, encrypted at rest, held in the
-recipient's inbox until acknowledged, withheld when their consent is withdrawn."""
+"""Messages between agencies: pushes released like queries (``gateway.release``), encrypted at
+rest, held in the recipient's inbox until acknowledged, withheld when their consent is
+withdrawn."""
