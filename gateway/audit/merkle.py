@@ -70,13 +70,6 @@ class Frontier:
         return cls(size, nodes)
 
 
-def root_of(leaves: Iterable[bytes]) -> bytes:
-    frontier = Frontier()
-    for leaf in leaves:
-        frontier.append(leaf)
-    return frontier.root()
-
-
 class _Tree:
     """Hashes of leaf ranges, computed from the stored perfect subtrees."""
 

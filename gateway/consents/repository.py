@@ -209,13 +209,6 @@ def is_party(session: Session, consent_id: str, agency_id: str) -> bool:
     return session.get(ConsentParty, (consent_id, agency_id)) is not None
 
 
-def add_parties(session: Session, consent_id: str, agencies: set[str]) -> None:
-    for agency_id in agencies:
-        if not is_party(session, consent_id, agency_id):
-            session.add(ConsentParty(consent_id=consent_id, agency_id=agency_id))
-    session.flush()
-
-
 def notices_for(
     session: Session, recipient: str, include_answered: bool
 ) -> Sequence[WithdrawalNotice]:

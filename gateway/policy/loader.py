@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 import rfc8785
 import yaml
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
 
 from gateway.policy.model import ANY_KIND, Flow, LegalBasis, PolicySet
 
@@ -39,7 +38,11 @@ def load_policies(folder: Path) -> PolicySet:
     schema_path = folder / META_SCHEMA
     if not schema_path.exists():
         raise PolicyError(str(folder), None, f"the meta-schema {META_SCHEMA} is missing")
-    validator = Draft202012Validator(json.loads(schema_path.read_text()))
+    try:
+        validator = jsonschema_rs.Draft202012Validator(json.loads(schema_path.read_text()))
+    except jsonschema_rs.ValidationError as invalid:
+        problem = f"not a valid draft 2020-12 schema: {invalid.message}"
+        raise PolicyError(META_SCHEMA, None, problem) from None
     files = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
     if not files:
         raise PolicyError(str(folder), None, "no policy files (*.yaml)")
@@ -88,7 +91,7 @@ def _overlap(first: Flow, second: Flow) -> str | None:
     return f"{kinds[0]} -> {kinds[1]}, {categories[0]}, {purposes[0]}"
 
 
-def _read(path: Path, validator: Draft202012Validator) -> tuple[Any, Any]:
+def _read(path: Path, validator: jsonschema_rs.Draft202012Validator) -> tuple[Any, Any]:
     """The file's document, and its YAML node tree (for line numbers)."""
     text = path.read_text()
     try:
@@ -100,10 +103,10 @@ def _read(path: Path, validator: Draft202012Validator) -> tuple[Any, Any]:
         raise PolicyError(
             path.name, line, f"not valid YAML: {getattr(bad, 'problem', bad)}"
         ) from None
-    errors = sorted(validator.iter_errors(document), key=lambda error: list(error.absolute_path))
+    errors = sorted(validator.iter_errors(document), key=lambda error: list(error.instance_path))
     if errors:
         error = errors[0]
-        raise PolicyError(path.name, _line_at(node, error.absolute_path), _describe(error))
+        raise PolicyError(path.name, _line_at(node, error.instance_path), _describe(error))
     return document, node
 
 
@@ -127,8 +130,19 @@ def _flows(document: dict[str, Any]) -> list[Flow]:
     return flows
 
 
-def _describe(error: ValidationError) -> str:
-    path = "/".join(str(part) for part in error.absolute_path)
+def _describe(error: jsonschema_rs.ValidationError) -> str:
+    path = "/".join(str(part) for part in error.instance_path)
+    # A property name's error (propertyNames) is the one to tell: it says what the name must be.
+    inner = getattr(error.kind, "error", None)
+    if isinstance(inner, jsonschema_rs.ValidationError):
+        error = inner
+    options = getattr(error.kind, "options", None)
+    if isinstance(options, list):
+        # jsonschema-rs names two allowed values and counts the rest; whoever fixes the file
+        # needs them all.
+        allowed = ", ".join(json.dumps(option, ensure_ascii=False) for option in options)
+        value = json.dumps(error.instance, ensure_ascii=False)
+        return f"{path or 'the document'}: {value} is not one of {allowed}"
     return f"{path or 'the document'}: {error.message}"
 
 

@@ -123,6 +123,30 @@ def test_an_invalid_file_is_refused_naming_file_line_and_problem(
     assert problem in str(refused.value)
 
 
+ONE_FLOW = (
+    "policy_id: p\nversion: 1\nflows:\n  - id: f\n    from: {kind}\n    to: job_centre\n"
+    "    categories: {{{category}: [title]}}\n    purposes: [case_management]\n"
+    "    legal_basis: consent\n    retention_days: 5\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("kind", "category", "allowed"),
+    [
+        ("immigration_police", "residence_status", ["foreigners_office", "social_office", "any"]),
+        ("foreigners_office", "passport_scan", ["residence_status", "case_conference"]),
+    ],
+)
+def test_a_value_outside_a_list_is_refused_naming_every_allowed_value(
+    folder: Path, kind: str, category: str, allowed: list[str]
+):
+    (folder / "broken.yaml").write_text(ONE_FLOW.format(kind=kind, category=category))
+    with pytest.raises(PolicyError) as refused:
+        load_policies(folder)
+    for value in allowed:
+        assert f'"{value}"' in str(refused.value)
+
+
 def test_a_flow_defined_twice_is_refused(folder: Path):
     flow = (
         "policy_id: p\nversion: 1\nflows:\n  - id: same\n    from: any\n    to: any\n"

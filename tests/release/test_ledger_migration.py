@@ -66,7 +66,7 @@ def before_ledger(postgres_url: str | None) -> Iterator[str]:
                         "categories": '["case_contact", "residence_status"]',
                         "at": released,
                     },
-                ),  # fmt: skip
+                ),
                 (
                     "INSERT INTO exchange_releases (exchange_id, category, consent_id,"
                     " consent_version) VALUES ('x-1', 'residence_status', 'c-1', 2),"

@@ -59,11 +59,15 @@ def test_an_invalid_schema_is_refused_naming_file_line_and_place(folder: Path):
     assert '"type": "date"' in (folder / NAME).read_text().splitlines()[error.line - 1]
 
 
-def test_an_invalid_pattern_is_refused(folder: Path):
+def test_an_invalid_pattern_is_refused_naming_its_place_and_line(folder: Path):
     document = reference()
     document["properties"]["valid_until"]["pattern"] = "^([0-9]{4}$"
     write(folder, document)
-    assert refusal(folder).file == NAME
+    error = refusal(folder)
+    assert error.file == NAME
+    assert "not a valid draft 2020-12 schema at /properties/valid_until/pattern" in error.problem
+    assert error.line is not None
+    assert '"^([0-9]{4}$"' in (folder / NAME).read_text().splitlines()[error.line - 1]
 
 
 def test_an_example_that_does_not_validate_is_refused_naming_it(folder: Path):
