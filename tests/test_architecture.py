@@ -102,7 +102,7 @@ def test_only_the_release_core_makes_release_entries():
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "AuditEvent":
                 first = node.args[0] if node.args else None
-                assert not (
-                    isinstance(first, ast.Attribute) and first.attr in release_events
-                ), f"{reader} makes a release entry"
+                assert not (isinstance(first, ast.Attribute) and first.attr in release_events), (
+                    f"{reader} makes a release entry"
+                )
     assert "release/core.py" in makers
