@@ -70,3 +70,11 @@ def test_the_exceptions_are_declared_and_really_not_imported():
     for distribution in NEEDED_WITHOUT_IMPORT:
         assert distribution in declared()
         assert import_name(distribution) not in names
+
+
+def test_everything_the_package_imports_is_declared():
+    """A distribution used only because another one happens to pull it in (Starlette under
+    FastAPI) breaks the day that one stops: what the package imports, it declares."""
+    declared_imports = {import_name(distribution) for distribution in declared()}
+    undeclared = sorted(imported() - declared_imports - set(PACKAGES))
+    assert undeclared == [], "imported by gateway/ or consent/, not declared in pyproject.toml"

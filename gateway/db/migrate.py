@@ -52,7 +52,7 @@ def downgrade(database_url: str, revision: str, *, sealing: Any = None) -> None:
 
 
 def is_current(database_url: str) -> bool:
-    """True when the database is at the newest migration (used by the readiness probe)."""
+    """True when the database is at the newest migration."""
     head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
     engine = make_engine(database_url)
     try:
