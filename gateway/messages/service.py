@@ -251,7 +251,7 @@ async def fetch(post: Post, asked: Asked, message_id: str) -> MessageOut:
     """The message for its recipient, released again now; withheld if that no longer holds."""
 
     def hand_over(session: Session) -> MessageOut | str:
-        found, message = _of_recipient(session, asked.admission, message_id)
+        principal, found, message = _of_recipient(session, asked.admission, message_id)
         sender, recipient = (found[agency].agency for agency in (message.sender, message.recipient))
         assert sender is not None  # an agency's client stays one
         assert recipient is not None
@@ -263,7 +263,7 @@ async def fetch(post: Post, asked: Asked, message_id: str) -> MessageOut:
             subject_id=message.subject_id,
             categories=(message.category,),
             purpose=message.purpose,
-            caller=asked.caller(asked.admission.confirm_as(found.get(message.recipient))),
+            caller=asked.caller(principal),
         )
         held = lock(session, handover)  # the consents first, in the order a withdrawal takes them
         message = _locked(session, message.id)
@@ -293,8 +293,7 @@ async def acknowledge(post: Post, asked: Asked, message_id: str) -> MessageAckno
     the same."""
 
     def close(session: Session) -> MessageAcknowledged | str:
-        found, message = _of_recipient(session, asked.admission, message_id)
-        principal = asked.admission.confirm_as(found.get(message.recipient))
+        principal, _, message = _of_recipient(session, asked.admission, message_id)
         message = _locked(session, message.id)
         now = datetime.now(UTC)
         _expire_if_overdue(session, post, message, now)
@@ -318,17 +317,17 @@ async def acknowledge(post: Post, asked: Asked, message_id: str) -> MessageAckno
 
 def _of_recipient(
     session: Session, admission: Admission, message_id: str
-) -> tuple[dict[str, KnownClient], Message]:
-    """The caller's message (not locked) with the caller's and the sender's clients, as read in
-    one statement; anyone else's message (or none) is not found."""
+) -> tuple[Principal, dict[str, KnownClient], Message]:
+    """The caller, the caller's message (not locked), and the caller's and the sender's
+    clients, as read in one statement; anyone else's message (or none) is not found."""
     message = repository.get(session, message_id) if is_uuid(message_id) else None
     found = registry.clients(
         session, admission.client_id, message.sender if message else admission.client_id
     )
-    admission.confirm_as(found.get(admission.client_id))  # a disabled client learns nothing
-    if message is None or message.recipient != admission.client_id:
+    principal = admission.confirm_as(found.get(admission.client_id))  # disabled: learns nothing
+    if message is None or message.recipient != principal.client_id:
         raise MessageNotFound()
-    return found, message
+    return principal, found, message
 
 
 def _locked(session: Session, message_id: str) -> Message:
