@@ -280,9 +280,9 @@ def _database_server(database_url: str) -> int | None:
     try:
         with engine.connect() as connection:
             backend = int(connection.execute(text("SELECT pg_backend_pid()")).scalar_one())
+            return cpu.parent(backend)  # while the backend lives: it ends with the connection
     finally:
         engine.dispose()
-    return cpu.parent(backend)
 
 
 def _provider_token(env: dict[str, str], issuer: str) -> str:
