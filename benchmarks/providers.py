@@ -1,5 +1,5 @@
 """Processes for the exchange benchmark: a reference provider, and a bare pass-through that makes
-the same provider call without any of the gateway's checks.
+the same provider call without any of the gateway's checks (and relays messages the same way).
 
     python -m benchmarks.providers provider PORT ISSUER JWKS_URL PERSONS
     python -m benchmarks.providers passthrough PORT PROVIDER_URL TOKEN
@@ -8,6 +8,7 @@ the same provider call without any of the gateway's checks.
 from __future__ import annotations
 
 import sys
+import uuid
 from typing import Any
 
 import httpx
@@ -38,13 +39,30 @@ def provider(port: int, issuer: str, jwks_url: str, persons: str) -> None:
 
 def passthrough(port: int, provider_url: str, token: str) -> None:
     """The same provider call as the gateway's (``ProviderCalls``: an aiohttp session, in the
-    event loop of the same framework), with nothing around it."""
+    event loop of the same framework), with nothing around it; and a bare message relay on the
+    gateway's message routes: a message held in memory until it is acknowledged, no checks."""
     app = FastAPI()
     calls = ProviderCalls(max_answer_bytes=1 << 20)
+    held: dict[str, dict[str, Any]] = {}
 
     @app.post("/query")
     async def query(body: dict[str, Any]) -> dict[str, Any]:
         return await calls.fetch(provider_url, token, body, timeout=5)
+
+    @app.post("/v1/messages", status_code=202)
+    async def send(body: dict[str, Any]) -> dict[str, str]:
+        message_id = str(uuid.uuid4())
+        held[message_id] = body
+        return {"message_id": message_id}
+
+    @app.get("/v1/messages/{message_id}")
+    async def fetch(message_id: str) -> dict[str, Any]:
+        return {"message_id": message_id, **held[message_id]}
+
+    @app.post("/v1/messages/{message_id}/ack")
+    async def acknowledge(message_id: str) -> dict[str, str]:
+        del held[message_id]
+        return {"message_id": message_id, "state": "acknowledged"}
 
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
