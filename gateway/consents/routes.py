@@ -63,10 +63,15 @@ def _writer_context(
         keys=runtime.keys,
         policies=runtime.policies,
         max_validity_months=runtime.settings.consent_max_validity_months,
-        now=datetime.now(UTC),
+        now=_now(),
         caseworker=caseworker,
         request_id=getattr(request.state, "request_id", None),
+        clock=_now,
     )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 WriterContext = Annotated[Context, Depends(_writer_context)]

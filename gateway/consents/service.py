@@ -205,6 +205,7 @@ def withdraw(
     """An agency withdraws, on the person's word, the whole consent or some grants (a new
     version without them), at once."""
     consent = _visible(session, context.principal, consent_id, for_update=True)
+    context = context.at_lock()  # after any release that held the consent: it committed first
     current = _current(session, consent)
     if status_at(Status(current.status), current.valid_until, context.now) is not Status.ACTIVE:
         raise ConsentNotActive()
@@ -233,15 +234,16 @@ def withdraw_own(
     consent_id: str,
     version: int,
     grant: int | None,
-    now: datetime,
     portal_code: LiveCode,
     effects: WithdrawalEffects,
     request_id: str | None = None,
 ) -> OwnWithdrawal:
     """The person withdraws one of their own consents in the portal, or one grant of it (its
     position in ``version``, the version they were shown), at once. ``portal_code`` is the
-    issue of the code their session was opened with: the audit entries name it."""
+    issue of the code their session was opened with: the audit entries name it. It is dated
+    when the consent is locked: after any release that held it, which committed first."""
     consent = _of_subject(session, subject_id, consent_id, for_update=True)
+    now = datetime.now(UTC)
     current = _current(session, consent)
     if status_at(Status(current.status), current.valid_until, now) is not Status.ACTIVE:
         return OwnWithdrawal.ENDED

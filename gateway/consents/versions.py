@@ -4,7 +4,8 @@ its permission rows and receipt, and auditing the change."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -31,9 +32,18 @@ class Context:
     keys: KeyStore
     policies: PolicySet
     max_validity_months: int
-    now: datetime
+    now: datetime  # when the request arrived, or the time a caller (a test, an import) set
     caseworker: str | None = None
     request_id: str | None = None
+    # Where ``now`` came from, to read it again once the change's locks are held (see
+    # ``at_lock``); None when ``now`` was set on purpose.
+    clock: Callable[[], datetime] | None = None
+
+    def at_lock(self) -> Context:
+        """The context at the moment its change holds its locks: a withdrawal that waited for
+        a release holding the consent must be dated after that release, which committed
+        first (its ledger row and audit entry say so)."""
+        return replace(self, now=self.clock()) if self.clock is not None else self
 
     def issuer(self) -> Issuer:
         """The calling agency as the issuer of a portal code."""

@@ -61,7 +61,9 @@ class MessageOut(BaseModel):
     category: str
     purpose: str
     payload: dict[str, Any] | list[Any]
-    legal_basis: str
+    # The ground of this fetch, decided when it was made (as the ledger and the audit record
+    # it): after a partial withdrawal that left the message covered, a newer consent version.
+    legal_basis: str = Field(description="The legal basis this fetch released the message on.")
     consent_id: str | None = None
     consent_version: int | None = None
     policy_flow: str

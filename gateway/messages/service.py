@@ -280,7 +280,7 @@ async def fetch(post: Post, asked: Asked, message_id: str) -> MessageOut:
             return reason
         message.first_fetched_at = message.first_fetched_at or outcome.at
         own = consents.references_of(session, message.subject_id).get(message.recipient, "")
-        return _out(message, outcome.documents[message.category], own)
+        return _out(message, outcome, own)
 
     fetched = await post.commits.run(hand_over)
     if isinstance(fetched, str):
@@ -364,18 +364,20 @@ def _open(post: Post, message: Message) -> Any:
         raise MessageUnreadable() from None
 
 
-def _out(message: Message, payload: Any, own_reference: str) -> MessageOut:
+def _out(message: Message, released: Released, own_reference: str) -> MessageOut:
+    permit = released.permits[message.category]
+    consent = permit.consent
     return MessageOut(
         message_id=message.id,
         sender=message.sender,
         subject_ref=own_reference,
         category=message.category,
         purpose=message.purpose,
-        payload=payload,
-        legal_basis=message.legal_basis,
-        consent_id=message.consent_id,
-        consent_version=message.consent_version,
-        policy_flow=message.policy_flow,
+        payload=released.documents[message.category],
+        legal_basis=str(permit.basis),
+        consent_id=consent.consent_id if consent else None,
+        consent_version=consent.version if consent else None,
+        policy_flow=permit.flow.name,
         created_at=message.created_at,
         expires_at=message.expires_at,
     )

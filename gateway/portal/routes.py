@@ -243,7 +243,6 @@ def _withdraw(
         consent_id,
         version=version,
         permission=number,
-        now=datetime.now(UTC),
         request_id=getattr(request.state, "request_id", None),
     )
     return see_other(f"{CONSENTS}?notice={notice.value}")

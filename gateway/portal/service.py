@@ -186,7 +186,6 @@ def withdraw(
     *,
     version: str,
     permission: int | None,
-    now: datetime,
     request_id: str | None = None,
 ) -> Notice:
     """Withdraw a consent of the person, or one permission of it (``permission`` counts from
@@ -200,7 +199,6 @@ def withdraw(
         consent_id=consent_id,
         version=shown,
         grant=permission - 1 if permission is not None else None,
-        now=now,
         portal_code=person.code,
         effects=runtime.withdrawal_effects,
         request_id=request_id,

@@ -104,12 +104,6 @@ INVITATION = {"recipient": JA, "subject_ref": AMIRA[JC], "category": "case_confe
               "purpose": "case_management", "payload": CONFERENCE}  # fmt: skip
 MESSAGES = 6
 QUERIERS = FETCHERS = 3
-WITHDRAWAL_DATED_EARLY = (
-    "a withdrawal's time (the version's ended_at, its audit entry's time) is taken when the "
-    "request arrives (gateway/consents/routes.py _writer_context), before its transaction waits "
-    "for the consent's lock: a release that holds the lock then commits first, dated after "
-    "the version's recorded end"
-)
 
 
 @dataclass(frozen=True)
@@ -204,9 +198,8 @@ def test_queries_and_fetches_racing_a_withdrawal_release_nothing_after_it(
         gone = city.get(JA, f"/v1/messages/{message_id}")
         assert (gone.status_code, gone.json()["reason"]) == (410, "consent_withdrawn")
     assert city.ask(JC, ABH, AMIRA[JC]).status_code == 403
-    # ... yet the version's recorded end may come before releases that committed ahead of it.
-    if [row for row in rows if row.ended_at < row.released_at]:
-        pytest.xfail(WITHDRAWAL_DATED_EARLY)
+    # ... and the version's recorded end comes after every release that committed ahead of it.
+    assert not [row for row in rows if row.ended_at < row.released_at]
 
 
 def _race(
@@ -286,7 +279,6 @@ def _race(
     return answered, withdrawn_at[0], withdrawn_wall[0]
 
 
-@pytest.mark.xfail(strict=True, reason=WITHDRAWAL_DATED_EARLY)
 def test_a_withdrawal_that_waits_for_a_release_ends_the_version_after_it(
     city: City, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):

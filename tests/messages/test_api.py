@@ -115,6 +115,29 @@ def test_fetching_again_delivers_again_until_acknowledged(
     assert [m["message_id"] for m in done["messages"]] == [message_id]
 
 
+def test_a_fetch_names_the_consent_version_it_released_the_message_under(http, as_agency, send):
+    """A partial withdrawal that leaves the message covered makes a new version; the next
+    fetch rests on it, and says so, as its ledger row and audit entry do."""
+    other = {"from": JC, "to": JA, "categories": ["case_contact"], "purposes": ["case_management"]}
+    invitation_grant = {"from": JC, "to": JA, "categories": ["case_conference"],
+                        "purposes": ["case_management"]}  # fmt: skip
+    body = consent_body([invitation_grant, other])
+    consent_id = http.post("/v1/consents", json=body, headers=as_agency(JC)).json()["consent_id"]
+    message_id = send().json()["message_id"]
+    path = f"/v1/messages/{message_id}"
+    assert http.get(path, headers=as_agency(JA)).json()["consent_version"] == 1
+
+    withdrawn = http.post(
+        f"/v1/consents/{consent_id}/withdraw",
+        json={"channel": "in_person", "grants": [other]},
+        headers=as_agency(JC),
+    )
+    assert withdrawn.json()["version"] == 2
+
+    fetched = http.get(path, headers=as_agency(JA)).json()
+    assert (fetched["consent_id"], fetched["consent_version"]) == (consent_id, 2)
+
+
 def test_acknowledging_deletes_the_payload_but_keeps_the_metadata(
     http, as_agency, consent_id, send, runtime
 ):
