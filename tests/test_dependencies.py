@@ -21,6 +21,10 @@ NEEDED_WITHOUT_IMPORT = {
     # FastAPI and Starlette parse form posts (the token endpoint, the portal and DPO pages)
     # with it, and import it themselves when a request's form is read.
     "python-multipart",
+    # authlib's httpx integration, which the agency SDK's token client uses
+    # (gateway/client/auth.py), imports it itself; without it authlib falls back to httpx and
+    # warns, at every `gateway demo token`, that this is deprecated.
+    "httpx2",
 }
 
 
