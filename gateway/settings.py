@@ -61,8 +61,12 @@ class Settings(BaseSettings):
         "its endpoints' addresses.",
     )
     access_token_lifetime: int = Field(default=300, ge=30, le=3600, description="Seconds.")
+    # An hour by default, as stock clients sign (authlib's PrivateKeyJWT) and identity
+    # providers accept: an assertion is single-use (its jti is kept until its exp), so a longer
+    # one widens nothing but the window in which a copy taken before its use could be used
+    # first. Stricter deployments lower it.
     assertion_max_lifetime: int = Field(
-        default=300,
+        default=3600,
         ge=10,
         le=3600,
         description="Longest accepted `exp - iat` of a client assertion (private_key_jwt).",

@@ -45,7 +45,8 @@ class AgencyKey:
 
 class ShortLivedPrivateKeyJWT(PrivateKeyJWT):
     """authlib's ``private_key_jwt`` with assertions that live one minute, not authlib's hour:
-    the gateway refuses long-lived assertions."""
+    the gateway takes an hour by default, but a deployment may allow less, and an assertion
+    has no use beyond the one token request."""
 
     lifetime = 60
 

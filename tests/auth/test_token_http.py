@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import secrets
+import time
 from pathlib import Path
 
 import httpx
+import jwt as pyjwt
 import pytest
 from authlib.integrations.httpx_client import OAuth2Client
 from authlib.oauth2.rfc7523 import PrivateKeyJWT
+from cryptography.hazmat.primitives import serialization
 
 from gateway.client import AgencyKey, TokenSource
 from tests.support import LiveServer, client_assertion, start_live_server, token_form
@@ -42,15 +46,53 @@ def test_the_token_source_reuses_a_token_until_it_nears_expiry(live_server: Live
         assert tokens.token() != tokens.token()
 
 
-def test_authlib_default_hour_long_assertions_are_refused_with_a_reason(live_server: LiveServer):
+def test_a_stock_authlib_client_gets_a_token_as_its_documentation_shows(live_server: LiveServer):
+    """authlib's OAuth2Client with its stock PrivateKeyJWT (hour-long assertions), set up as
+    authlib documents it, the private key as the client secret."""
     agency = live_server.clients.agency()
+    token_endpoint = live_server.token_endpoint
     client = OAuth2Client(
         client_id=agency.id,
         client_secret=agency.key,
-        token_endpoint_auth_method=PrivateKeyJWT(live_server.token_endpoint, alg="Ed25519"),
+        token_endpoint_auth_method=PrivateKeyJWT(token_endpoint, alg="Ed25519"),
     )
-    with client, pytest.raises(Exception, match="lives too long"):
-        client.fetch_token(live_server.token_endpoint, grant_type="client_credentials")
+    with client:
+        token = client.fetch_token(token_endpoint, grant_type="client_credentials")
+        me = client.get(f"{live_server.url}/v1/me")
+    assert token["token_type"] == "Bearer"
+    assert (me.status_code, me.json()["client_id"]) == (200, agency.id)
+
+
+def test_an_assertion_made_by_pyjwt_with_its_defaults_gets_a_token(live_server: LiveServer):
+    """A second library: PyJWT signs the claims RFC 7523 asks for, with its default header
+    (no key id) and its name for Ed25519, EdDSA."""
+    agency = live_server.clients.agency()
+    now = int(time.time())
+    claims = {"iss": agency.id, "sub": agency.id, "aud": live_server.token_endpoint,
+              "iat": now, "exp": now + 3600, "jti": secrets.token_urlsafe(16)}  # fmt: skip
+    private = serialization.load_pem_private_key(agency.key.as_pem(private=True), password=None)
+    assertion = pyjwt.encode(claims, private, algorithm="EdDSA")
+    assert "kid" not in pyjwt.get_unverified_header(assertion)
+    response = httpx.post(live_server.token_endpoint, data=token_form(assertion))
+    assert response.status_code == 200, response.text
+    assert response.json()["token_type"] == "Bearer"
+
+
+def test_a_stricter_deployment_refuses_hour_long_assertions_with_a_reason(
+    database_url: str, tmp_path: Path
+):
+    with start_live_server(database_url, tmp_path / "strict", assertion_max_lifetime=300) as strict:
+        agency = strict.clients.agency()
+        client = OAuth2Client(
+            client_id=agency.id,
+            client_secret=agency.key,
+            token_endpoint_auth_method=PrivateKeyJWT(strict.token_endpoint, alg="Ed25519"),
+        )
+        with client, pytest.raises(Exception, match="lives too long"):
+            client.fetch_token(strict.token_endpoint, grant_type="client_credentials")
+        # The SDK's one-minute assertions pass there too.
+        with TokenSource(strict.token_endpoint, AgencyKey(agency.id, agency.key)) as tokens:
+            assert tokens.token().count(".") == 2
 
 
 def test_client_secret_basic_with_authlib(live_server: LiveServer):
