@@ -13,9 +13,17 @@ from consent.vocabulary import Category, Purpose
 AgencyId = Annotated[
     str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$|^[a-z0-9]$")
 ]
-# A file reference: printable, no control characters, never echoed in errors or logs.
+# A file reference (Aktenzeichen) as agencies write them: letters (with German umlauts and ß),
+# digits, and space - _ . / : # between them; it starts and ends with a letter or digit.
+# Nothing invisible, nothing another script could make look like another reference; never
+# echoed in errors or logs.
 Reference = Annotated[
-    str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")
+    str,
+    StringConstraints(
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9ÄÖÜäöüß]([A-Za-z0-9ÄÖÜäöüß _./:#-]*[A-Za-z0-9ÄÖÜäöüß])?$",
+    ),
 ]
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]

@@ -285,3 +285,38 @@ def test_an_oversized_consent_is_refused_with_413_and_nothing_written(http, as_a
     assert response.status_code == 413
     assert response.headers["content-type"] == "application/problem+json"
     assert counts(runtime) == before
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "JC-4711\u200b",  # a zero-width space: looks like JC-4711
+        "JC-\u202e1174",  # a right-to-left override: shown reversed
+        "\u011e\U000a58c8",  # a private-use character, as a fuzzer sent it
+        "JC-4711 ",  # a trailing space: another reference that looks the same
+        "ЈС-4711",  # Cyrillic letters that look Latin
+        "JC\t4711",
+        "",
+        "J" * 129,
+    ],
+)
+def test_a_reference_outside_the_documented_set_is_refused_and_nothing_stored(
+    http, as_agency, runtime, reference
+):
+    body = consent_body()
+    body["subject"]["references"][JC] = reference
+    response = http.post("/v1/consents", json=body, headers=as_agency(JC))
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert reference not in response.text or not reference.strip()  # never echoed
+    assert counts(runtime)["consents"] == 0
+
+
+@pytest.mark.parametrize("reference", ["JC-4711", "AZ 123/2024:b#7", "Müller_ÄÖÜß.1", "7"])
+def test_a_reference_as_agencies_write_them_is_accepted(http, as_agency, reference):
+    body = consent_body()
+    body["subject"]["references"][JC] = reference
+    response = http.post("/v1/consents", json=body, headers=as_agency(JC))
+    assert response.status_code == 201, response.text
+    listed = http.get("/v1/consents", params={"subject_ref": reference}, headers=as_agency(JC))
+    assert listed.json()["consents"][0]["subject_ref"] == reference
