@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from consent.vocabulary import AgencyKind, Category, Purpose
 
@@ -34,7 +34,8 @@ class ExplainIn(BaseModel):
     recipient_kind: AgencyKind = Field(alias="to")
     category: Category
     purpose: Purpose
-    cross_municipality: bool = False
+    # A JSON boolean, as the document says: not 0, "yes" or "off" (pydantic's lax reading).
+    cross_municipality: StrictBool = False
 
 
 class Explanation(BaseModel):

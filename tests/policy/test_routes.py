@@ -56,6 +56,15 @@ def test_explain_refuses_unknown_kinds(http: TestClient, dpo):
     assert response.headers["content-type"] == "application/problem+json"
 
 
+@pytest.mark.parametrize("loose", [0, 1, "yes", "off", "true", None])
+def test_explain_takes_only_a_json_boolean_for_cross_municipality(http: TestClient, dpo, loose):
+    question = {"from": "foreigners_office", "to": "job_centre", "category": "residence_status",
+                "purpose": "case_management", "cross_municipality": loose}  # fmt: skip
+    response = http.post("/v1/policies/explain", json=question, headers=dpo)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["path"].endswith("cross_municipality")
+
+
 def test_records_of_processing_list_every_flow(http: TestClient, dpo, runtime):
     records = http.get("/v1/records-of-processing", headers=dpo).json()
     assert records["policy_set_digest"] == runtime.policies.digest
