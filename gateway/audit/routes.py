@@ -15,7 +15,7 @@ from gateway.audit.query import EntryFilter
 from gateway.auth.dependencies import INSUFFICIENT_SCOPE, INVALID_TOKEN, Principal, require_scope
 from gateway.auth.scopes import Scope
 from gateway.db.session import DbSession, WritingSession
-from gateway.errors import problem_responses
+from gateway.errors import InvalidRequest, problem_responses
 from gateway.runtime import RuntimeDep
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
@@ -26,9 +26,16 @@ AgencyId = Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 Word = Annotated[str | None, Query(pattern=r"^[a-z_]{1,48}$")]
 
 
+# A time as RFC 3339 writes it, its offset optional (none: UTC, as the CLI reads it). Stated
+# as a pattern, so that the document says what the server takes: no bare dates, no numbers.
+_MOMENT = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?$"
+
+
 def _filter(
-    since: Annotated[datetime | None, Query(description="From this time (inclusive).")] = None,
-    until: Annotated[datetime | None, Query(description="Before this time.")] = None,
+    since: Annotated[
+        str | None, Query(pattern=_MOMENT, description="From this time (inclusive).")
+    ] = None,
+    until: Annotated[str | None, Query(pattern=_MOMENT, description="Before this time.")] = None,
     agency: AgencyId = None,
     event: EventType | None = None,
     decision: Decision | None = None,
@@ -37,8 +44,8 @@ def _filter(
     purpose: Word = None,
 ) -> EntryFilter:
     return EntryFilter(
-        since=_utc(since),
-        until=_utc(until),
+        since=_utc(since, "since"),
+        until=_utc(until, "until"),
         agency=agency,
         event=event.value if event else None,
         decision=decision.value if decision else None,
@@ -48,11 +55,15 @@ def _filter(
     )
 
 
-def _utc(moment: datetime | None) -> datetime | None:
+def _utc(text: str | None, name: str) -> datetime | None:
     """A time without offset is read as UTC, as the CLI reads it."""
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:  # the pattern holds, the date does not (a 30 February)
+        raise InvalidRequest(errors=[{"path": f"/query/{name}", "message": "not a time"}]) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 Filter = Annotated[EntryFilter, Depends(_filter)]

@@ -147,6 +147,9 @@ def cursor_of(text: str) -> str:
     [
         ({"since": "yesterday"}, "/query/since"),
         ({"until": "2024-13-01T00:00:00Z"}, "/query/until"),
+        ({"until": "0.5"}, "/query/until"),  # a number is no time, whatever pydantic thinks
+        ({"since": "2026-12-06"}, "/query/since"),  # a date is no time: which zone's day?
+        ({"since": "2024-02-30T10:00:00Z"}, "/query/since"),
         ({"agency": "Koeln_Jobcenter"}, "/query/agency"),
         ({"event": "exchange.guessed"}, "/query/event"),
         ({"decision": "maybe"}, "/query/decision"),
