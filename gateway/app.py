@@ -14,7 +14,7 @@ from gateway import __doc__ as description
 from gateway.audit.publisher import Publisher
 from gateway.audit.routes import router as audit_router
 from gateway.auth.routes import router as auth_router
-from gateway.consents.routes import notices_router
+from gateway.consents.routes import forms_router, notices_router
 from gateway.consents.routes import router as consents_router
 from gateway.consents.service import sweep_expiries
 from gateway.demo.providers import mount_demo_providers
@@ -98,6 +98,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         keys_router,
         consents_router,
         notices_router,
+        forms_router,
         policy_router,
         schemas_router,
         messages_router,

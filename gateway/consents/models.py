@@ -165,3 +165,24 @@ class NoticeAck(Strict):
     legal_reason: Annotated[str, StringConstraints(min_length=3, max_length=500)] | None = Field(
         default=None, description="Required when the data is retained: on what legal ground."
     )
+
+
+class ConsentFormText(BaseModel):
+    language: str = Field(description="The value for `notice.language`.")
+    title: str | None = Field(description="The form's title in this language.")
+    sha256: Sha256 = Field(
+        description="SHA-256 (hex) of `text` encoded as UTF-8: the `form_sha256` a consent "
+        "recorded with this form, version and language stores and its receipt carries."
+    )
+    text: str = Field(description="The text the person is shown (Markdown), exactly as hashed.")
+
+
+class ConsentForm(BaseModel):
+    form_id: str = Field(description="The value for `notice.form_id`.")
+    form_version: str = Field(description="The value for `notice.form_version`.")
+    languages: list[str] = Field(description="The languages the form is shipped in.")
+    texts: list[ConsentFormText] = Field(description="One per language, in that order.")
+
+
+class ConsentFormList(BaseModel):
+    forms: list[ConsentForm]

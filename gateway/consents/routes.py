@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 
 from gateway.auth.dependencies import INSUFFICIENT_SCOPE, INVALID_TOKEN, Principal, require_scope
 from gateway.auth.scopes import Scope
-from gateway.consents import notices, recording, service
+from gateway.consents import forms, notices, recording, service
 from gateway.consents.errors import (
     CONSENT_NOT_ACTIVE,
     CONSENT_NOT_FOUND,
@@ -19,6 +19,7 @@ from gateway.consents.errors import (
     UNKNOWN_REFERENCE,
 )
 from gateway.consents.models import (
+    ConsentFormList,
     ConsentIn,
     ConsentList,
     ConsentOut,
@@ -161,6 +162,24 @@ def reissue_portal_code(
     context: WriterContext, session: DbSession, consent_id: ConsentId
 ) -> PortalCode:
     return service.reissue_portal_code(session, context, consent_id)
+
+
+forms_router = APIRouter(prefix="/v1/consent-forms", tags=["consents"])
+
+
+@forms_router.get(
+    "",
+    summary="The shipped consent forms: what to show the person and name in `notice`",
+    response_model=ConsentFormList,
+    responses=problem_responses(INVALID_TOKEN, validation=False),
+    dependencies=[Depends(require_scope(None))],
+)
+def list_consent_forms() -> ConsentFormList:
+    """Any valid access token may read the forms: they are published texts, not personal data,
+    and every kind of caller needs them (an agency that records consents, one that reads them
+    and checks a notice's digest, a DPO reviewing what people were shown), so no scope would
+    keep anything from anyone who should not have it."""
+    return forms.list_forms()
 
 
 notices_router = APIRouter(prefix="/v1/notices", tags=["consents"])

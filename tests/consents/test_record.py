@@ -149,6 +149,8 @@ REFUSALS = [
      "/body/valid_until"),
     ("unknown form", {"notice": notice("no-such-form", "de")}, "/body/notice"),
     ("unknown language", {"notice": notice(FORM, "fr")}, "/body/notice"),
+    ("unknown version", {"notice": {**notice(FORM, "de"), "form_version": "2"}},
+     "/body/notice"),
     ("empty grants", {"grants": []}, "/body/grants"),
     ("unknown category", {"grants": [grant(ABH, JC, "passport", CASE)]},
      "/body/grants/0/categories/0"),
