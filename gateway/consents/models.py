@@ -161,6 +161,17 @@ class NoticeList(BaseModel):
 
 
 class NoticeAck(Strict):
+    # The rule the service holds (retained needs its legal ground), stated in the document too.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"outcome": {"const": "retained"}}, "required": ["outcome"]},
+            "then": {
+                "required": ["legal_reason"],
+                "properties": {"legal_reason": {"type": "string"}},
+            },
+        }
+    )
+
     outcome: Annotated[str, StringConstraints(pattern=r"^(deleted|retained)$")]
     legal_reason: Annotated[str, StringConstraints(min_length=3, max_length=500)] | None = Field(
         default=None, description="Required when the data is retained: on what legal ground."

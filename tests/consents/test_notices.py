@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import jsonschema_rs
+
 from gateway.runtime import Runtime
 from gateway.subjects.repository import subject_of
 from tests.consents.conftest import ABH, JA, JC, SA, consent_body
@@ -106,3 +108,18 @@ def test_a_withdrawn_grant_for_another_purpose_leaves_releases_alone(http, as_ag
     http.post(path, json={"channel": "portal", "grants": [management]}, headers=as_agency(JC))
     (notice,) = http.get("/v1/notices", headers=as_agency(JC)).json()["notices"]
     assert notice["exchanges"] == [exchange_id]
+
+
+def test_the_document_states_that_retaining_needs_a_legal_reason_as_the_server_holds(http):
+    """The OpenAPI schema of the answer states the rule the server holds."""
+    document = http.get("/openapi.json").json()
+    schema = document["components"]["schemas"]["NoticeAck"]
+    validator = jsonschema_rs.Draft202012Validator(schema)
+    cases = [
+        ({"outcome": "deleted"}, True),
+        ({"outcome": "retained", "legal_reason": "§ 84 SGB X"}, True),
+        ({"outcome": "retained"}, False),
+        ({"outcome": "retained", "legal_reason": None}, False),
+    ]
+    for body, valid in cases:
+        assert validator.is_valid(body) is valid, body
