@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
 
 if TYPE_CHECKING:
     from gateway.audit.events import AuditEvent
@@ -272,7 +273,31 @@ async def _http_error(request: Request, error: Exception) -> Response:
         kind = ProblemType(slug, phrase, error.status_code, phrase)
     if (page := _page_error(request, kind)) is not None:
         return page
-    return problem_response(kind, request, headers=error.headers)
+    headers = dict(error.headers or {})
+    if error.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return problem_response(kind, request, headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route of this path takes: Starlette's 405 names only those of the
+    first route that matched the path (POST for /v1/consents, which also has a GET). Asked
+    of the routes themselves, as the router asks them."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _takes(route: BaseRoute, request: Request, method: str) -> bool:
+    return route.matches({**request.scope, "method": method})[0] is Match.FULL
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -52,6 +52,21 @@ def test_wrong_method_is_a_405_problem(http: TestClient):
     assert_problem(http.delete("/healthz"), 405, "/problems/method-not-allowed")
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("PUT", "/v1/consents", {"GET", "POST"}),  # two routes on one path
+        ("DELETE", "/v1/messages", {"GET", "POST"}),
+        ("GET", "/v1/exchanges", {"POST"}),
+        ("DELETE", "/healthz", {"GET"}),
+    ],
+)
+def test_a_405_names_every_method_the_path_takes(http: TestClient, method, path, allowed):
+    response = http.request(method, path)
+    assert_problem(response, 405, "/problems/method-not-allowed")
+    assert set(response.headers["allow"].split(", ")) == allowed
+
+
 def test_invalid_body_is_a_422_problem_listing_each_error_without_the_input(http: TestClient):
     response = http.post("/test/echo", json={"name": ["Ayşe"], "count": "many"})
     body = assert_problem(response, 422, "/problems/invalid-request")
