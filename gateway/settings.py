@@ -6,6 +6,7 @@ import ipaddress
 from functools import cached_property
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,6 +40,23 @@ class Settings(BaseSettings):
         "gateway (the repository's policies/ folder).",
     )
     consent_max_validity_months: int = Field(default=24, ge=1, le=120)
+    time_zone: str = Field(
+        default="Europe/Berlin",
+        description="The deployment's time zone (IANA name): a consent's plain dates "
+        "(`valid_until: 2027-12-31`) mean that whole day here.",
+    )
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                "not a time zone this system knows (an IANA name, e.g. Europe/Berlin)"
+            ) from None
+        return value
+
     consent_evidence_days: int = Field(
         default=1095,
         ge=1,

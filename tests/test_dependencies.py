@@ -25,6 +25,9 @@ NEEDED_WITHOUT_IMPORT = {
     # (gateway/client/auth.py), imports it itself; without it authlib falls back to httpx and
     # warns, at every `gateway demo token`, that this is deprecated.
     "httpx2",
+    # The IANA time zones, which the standard library's zoneinfo reads from this package when
+    # the system has none (slim containers): GATEWAY_TIME_ZONE must resolve everywhere.
+    "tzdata",
 }
 
 

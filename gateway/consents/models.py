@@ -26,6 +26,15 @@ Reference = Annotated[
     ),
 ]
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+# An RFC 3339 time with its offset, or a plain date (YYYY-MM-DD) as the signed form says it,
+# meaning that whole day in the deployment's time zone. A pattern, not pydantic's datetime,
+# which would also read a bare number as seconds since 1970.
+TimeOrDay = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2}))?$"
+    ),
+]
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
 
 
@@ -70,8 +79,12 @@ class ConsentIn(Strict):
     subject: SubjectIn
     given_by: list[Giver] = Field(min_length=1, max_length=4)
     grants: list[GrantIn] = Field(min_length=1, max_length=32)
-    valid_from: datetime
-    valid_until: datetime
+    valid_from: TimeOrDay = Field(
+        description="From this time, or from the start of this day (the deployment's time zone)."
+    )
+    valid_until: TimeOrDay = Field(
+        description="Until this time, or to the end of this day (the deployment's time zone)."
+    )
     notice: NoticeIn
     evidence: EvidenceIn
 

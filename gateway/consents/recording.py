@@ -6,7 +6,8 @@ import calendar
 import json
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -29,7 +30,8 @@ REFERENCE_CONFLICT_REASON = "reference_conflict"
 def record(session: Session, context: Context, body: ConsentIn) -> Recorded:
     """Record a consent; refuse, writing nothing, anything that does not hold together."""
     recorder = context.principal.client_id
-    _check_consent(session, context, body)
+    valid_from, valid_until = period(body, context.time_zone)
+    _check_consent(session, context, body, valid_from, valid_until)
     notice = _notice(body)
     subject_id = _subject(session, context, body.subject.references)
 
@@ -47,8 +49,8 @@ def record(session: Session, context: Context, body: ConsentIn) -> Recorded:
         consent_id=consent_id,
         version=1,
         status=Status.ACTIVE.value,
-        valid_from=body.valid_from,
-        valid_until=body.valid_until,
+        valid_from=valid_from,
+        valid_until=valid_until,
         grants=[grant_document(grant) for grant in _merged(body.grants)],
         given_by=sorted({giver.role.value for giver in body.given_by}),
         notice=notice,
@@ -72,22 +74,44 @@ def record(session: Session, context: Context, body: ConsentIn) -> Recorded:
     )
 
 
-def _check_consent(session: Session, context: Context, body: ConsentIn) -> None:
+def period(body: ConsentIn, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """When the consent is valid, as times: a plain date is that whole day in ``zone`` (from
+    its first moment; until the first moment of the next day, as ``valid_until`` is the
+    first moment no longer covered). A date that does not exist (30 February) is refused."""
+    return (
+        _moment(body.valid_from, "valid_from", zone, next_day=False),
+        _moment(body.valid_until, "valid_until", zone, next_day=True),
+    )
+
+
+def _moment(text: str, field: str, zone: ZoneInfo, *, next_day: bool) -> datetime:
+    try:
+        if "T" in text:
+            return datetime.fromisoformat(text)
+        day = date.fromisoformat(text) + timedelta(days=1 if next_day else 0)
+    except (ValueError, OverflowError):
+        raise InvalidRequest(
+            "the consent is not valid",
+            errors=[{"path": f"/body/{field}", "message": "no such day"}],
+        ) from None
+    return datetime.combine(day, time(), zone)
+
+
+def _check_consent(
+    session: Session, context: Context, body: ConsentIn, valid_from: datetime, valid_until: datetime
+) -> None:
     errors: list[dict[str, str]] = []
     now, recorder = context.now, context.principal.client_id
-    if body.valid_from.tzinfo is None or body.valid_until.tzinfo is None:
-        errors.append({"path": "/body/valid_from", "message": "times need a UTC offset"})
-        raise InvalidRequest("the consent is not valid", errors=errors)
-    if body.valid_until <= body.valid_from:
+    if valid_until <= valid_from:
         errors.append({"path": "/body/valid_until", "message": "must be after valid_from"})
-    elif body.valid_until > add_months(body.valid_from, context.max_validity_months):
+    elif valid_until > add_months(valid_from, context.max_validity_months):
         errors.append(
             {
                 "path": "/body/valid_until",
                 "message": f"a consent lasts at most {context.max_validity_months} months",
             }
         )
-    if body.valid_until <= now:
+    if valid_until <= now:
         errors.append({"path": "/body/valid_until", "message": "must be in the future"})
 
     references = body.subject.references

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 
@@ -64,6 +65,7 @@ def _writer_context(
         keys=runtime.keys,
         policies=runtime.policies,
         max_validity_months=runtime.settings.consent_max_validity_months,
+        time_zone=ZoneInfo(runtime.settings.time_zone),
         now=_now(),
         caseworker=caseworker,
         request_id=getattr(request.state, "request_id", None),

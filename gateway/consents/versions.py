@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -21,6 +22,8 @@ from gateway.consents.receipts import sign_receipt
 from gateway.consents.tables import ConsentVersion
 from gateway.keys.store import KeyStore
 from gateway.policy.model import PolicySet
+
+BERLIN = ZoneInfo("Europe/Berlin")  # the setting's default
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,8 @@ class Context:
     # Where ``now`` came from, to read it again once the change's locks are held (see
     # ``at_lock``); None when ``now`` was set on purpose.
     clock: Callable[[], datetime] | None = None
+    # Where a consent's plain dates are whole days (``valid_until: 2027-12-31``).
+    time_zone: ZoneInfo = BERLIN
 
     def at_lock(self) -> Context:
         """The context at the moment its change holds its locks: a withdrawal that waited for

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import jwt as pyjwt
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from gateway.audit.tables import AuditEntry
+from gateway.consents.models import ConsentIn
+from gateway.consents.recording import period
 from gateway.consents.tables import ConsentPermission, ConsentRecord, ConsentVersion
 from gateway.runtime import Runtime
+from gateway.settings import Settings
 from gateway.subjects.tables import Subject, SubjectReference
 from tests.consents.conftest import ABH, BONN, JA, JC, SA, consent_body
 
@@ -158,6 +163,9 @@ REFUSALS = [
     ("unknown channel", {"evidence": {"channel": "telepathy"}}, "/body/evidence/channel"),
     ("extra field", {"note": "x"}, "/body/note"),
     ("naive time", {"valid_from": "2026-01-01T00:00:00"}, "/body/valid_from"),
+    ("a number", {"valid_until": 1893456000}, "/body/valid_until"),
+    ("digits", {"valid_until": "20280101"}, "/body/valid_until"),
+    ("no such day", {"valid_until": "2027-02-30"}, "/body/valid_until"),
 ]  # fmt: skip
 
 
@@ -322,3 +330,35 @@ def test_a_reference_as_agencies_write_them_is_accepted(http, as_agency, referen
     assert response.status_code == 201, response.text
     listed = http.get("/v1/consents", params={"subject_ref": reference}, headers=as_agency(JC))
     assert listed.json()["consents"][0]["subject_ref"] == reference
+
+
+def test_plain_dates_mean_whole_days_in_the_deployments_time_zone(http, as_agency):
+    """The signed form says "valid until 31.12.2027": the consent covers that whole day in
+    Berlin, and the stored times say so."""
+    today = datetime.now(UTC).date()
+    until = today.replace(year=today.year + 1, month=12, day=31)
+    body = consent_body(valid_from=today.isoformat(), valid_until=until.isoformat())
+    response = http.post("/v1/consents", json=body, headers=as_agency(JC))
+    assert response.status_code == 201, response.text
+    consent = http.get(
+        f"/v1/consents/{response.json()['consent_id']}", headers=as_agency(JC)
+    ).json()
+    berlin = ZoneInfo("Europe/Berlin")
+    stored_from = datetime.fromisoformat(consent["valid_from"]).astimezone(berlin)
+    stored_until = datetime.fromisoformat(consent["valid_until"]).astimezone(berlin)
+    assert (stored_from.date(), stored_from.time()) == (today, time())
+    assert (stored_until.date(), stored_until.time()) == (until + timedelta(days=1), time())
+
+
+def test_the_days_are_the_time_zone_the_deployment_names():
+    body = ConsentIn.model_validate(consent_body(valid_from="2027-03-01", valid_until="2027-03-31"))
+    start, end = period(body, ZoneInfo("America/New_York"))
+    assert (start.isoformat(), end.isoformat()) == (
+        "2027-03-01T00:00:00-05:00",
+        "2027-04-01T00:00:00-04:00",  # a whole day, summer time included
+    )
+
+
+def test_a_time_zone_this_system_does_not_know_is_refused_at_start():
+    with pytest.raises(ValidationError, match="time zone"):
+        Settings(time_zone="Europe/Atlantis")
