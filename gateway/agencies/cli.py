@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,6 +13,7 @@ import click
 from sqlalchemy.orm import Session
 
 from gateway.agencies import service
+from gateway.agencies.credentials import new_key_pair
 from gateway.agencies.service import Credential, RegistryError
 from gateway.agencies.tables import ClientRole
 from gateway.audit.service import AuditLog
@@ -149,3 +151,37 @@ def _credential(jwks_file: Path | None, secret_stdin: bool) -> Credential:
     if jwks_file is not None:
         return Credential(jwks_text=jwks_file.read_text())
     return Credential(secret=sys.stdin.read().strip())
+
+
+@click.command("client-key")
+@click.option("--id", "client_id", required=True, help="The client's id, e.g. koeln-jobcenter.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Folder to write the two files to.",
+)
+@click.option("--curve", type=click.Choice(["Ed25519", "P-256"]), default="Ed25519")
+def client_key(client_id: str, out: Path, curve: str) -> None:
+    """Make a signing key pair for a client (private_key_jwt): ID.key.json, the private key
+    its system signs with (readable by its owner only), and ID.jwks.json, the public JWK set
+    to register with `gateway agency add --jwks` or `gateway dpo add --jwks`. Existing files
+    are never overwritten."""
+    private, public = new_key_pair(curve)
+    out.mkdir(parents=True, exist_ok=True)
+    key_file, jwks_file = out / f"{client_id}.key.json", out / f"{client_id}.jwks.json"
+    for path in (key_file, jwks_file):
+        if path.exists():
+            raise click.ClickException(f"{path} exists; nothing was written")
+    # Created with its mode, never readable by others for a moment.
+    descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as written:
+        written.write(private + "\n")
+    jwks_file.write_text(public + "\n")
+    click.echo(f"private key: {key_file} (keep it on the client's system only)")
+    click.echo(f"public JWK set: {jwks_file}")
+    click.echo(
+        f"register it: gateway agency add --id {client_id} --kind KIND --municipality M "
+        f'--name "NAME" --jwks {jwks_file}'
+    )

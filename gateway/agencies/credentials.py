@@ -130,3 +130,15 @@ def _b64(raw: bytes) -> str:
 
 def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def new_key_pair(curve: str = "Ed25519") -> tuple[str, str]:
+    """A new signing key for a client: its private JWK (with a ``kid``, the RFC 7638
+    thumbprint) and its public JWK set as ``agency add --jwks`` takes it, both as JSON."""
+    key: OKPKey | ECKey = (
+        OKPKey.generate_key("Ed25519", auto_kid=True)
+        if curve == "Ed25519"
+        else ECKey.generate_key("P-256", auto_kid=True)
+    )
+    public = parse_public_jwks(json.dumps({"keys": [key.as_dict(private=False)]}))
+    return json.dumps(key.as_dict(private=True), indent=2), json.dumps(public, indent=2)

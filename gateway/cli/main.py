@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from gateway.agencies.cli import agency_group, dpo_group, monitoring_group
+from gateway.agencies.cli import agency_group, client_key, dpo_group, monitoring_group
 from gateway.audit.cli import audit_group
 from gateway.cli.serve import serve
 from gateway.db.cli import db_group
@@ -68,6 +68,7 @@ for command in (
     audit_group,
     policy_group,
     demo_group,
+    client_key,
 ):
     cli.add_command(command)
 monitoring_group.add_command(aggregate_command)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from pathlib import Path
@@ -14,6 +15,7 @@ from authlib.oauth2.rfc7523 import PrivateKeyJWT
 from cryptography.hazmat.primitives import serialization
 
 from gateway.client import AgencyKey, TokenSource
+from gateway.client.auth import signed_assertion
 from tests.support import LiveServer, client_assertion, start_live_server, token_form
 
 
@@ -127,3 +129,20 @@ def test_a_replayed_assertion_is_refused_by_another_instance(
     assert first_answer.status_code == 200
     assert (replay.status_code, replay.json()["error"]) == (400, "invalid_client")
     assert me.status_code == 200
+
+
+def test_a_token_by_hand_with_the_sdks_assertion_as_the_readme_shows(
+    live_server: LiveServer, tmp_path: Path
+):
+    agency = live_server.clients.agency()
+    key_file = tmp_path / "agency.key.json"
+    key_file.write_text(json.dumps(agency.key.as_dict(private=True)))
+    assertion = signed_assertion(agency.id, key_file, live_server.token_endpoint)
+    form = {
+        "grant_type": "client_credentials",
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion": assertion,
+    }
+    token = httpx.post(live_server.token_endpoint, data=form).json()["access_token"]
+    me = httpx.get(f"{live_server.url}/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert (me.status_code, me.json()["client_id"]) == (200, agency.id)
