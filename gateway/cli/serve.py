@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -29,6 +30,7 @@ from gateway.settings import Settings
 @click.option("--demo", is_flag=True, help="Register demo agencies and accept their keys.")
 def serve(host: str, port: int, workers: int, demo: bool) -> None:
     """Migrate the database and serve the gateway."""
+    _port_free(host, port)  # before anything is migrated, registered or announced
     settings = load_settings()
     # Workers build their own settings from the environment: pass what the flags decided.
     if demo:
@@ -108,6 +110,21 @@ def _audit_policies(settings: Settings, database: Database, audit: AuditLog) -> 
         )
 
 
+def _port_free(host: str, port: int) -> None:
+    """End the start in one line when the address is taken: uvicorn would find out only after
+    the demo's instructions were printed, and exit under a log line."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise click.ClickException(
+                f"cannot listen on {host}:{port}: {os.strerror(error.errno or 0)} "
+                "(another gateway?); choose another port with --port"
+            ) from None
+
+
 def _url_host(host: str) -> str:
     if host in {"0.0.0.0", "::"}:  # noqa: S104 (recognising, not binding)
         return "127.0.0.1"
@@ -135,6 +152,11 @@ def _announce_demo(settings: Settings, agencies: list) -> None:
         " then the audit check:",
         f"  python -m gateway.demo.story{gateway_option}",
         "  gateway audit verify",
+        "",
+        f"The person's portal: {settings.issuer}/portal/ (sign in with the portal code the"
+        " story prints)",
+        f"The DPO pages: {settings.issuer}/dpo/ (add a DPO user first:"
+        ' gateway dpo add-user --id anna.schmidt --name "Anna Schmidt")',
         "",
         "Or in Python, with the gateway's SDK (authlib private_key_jwt underneath):",
         "  from pathlib import Path",

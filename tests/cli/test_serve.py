@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -219,3 +220,20 @@ def test_serve_refuses_to_start_on_an_invalid_policy_file(database_url: str, tmp
     )  # fmt: skip
     assert result.returncode != 0
     assert "broken.yaml:3" in result.stderr
+
+
+def test_serve_on_a_taken_port_ends_in_one_line_before_doing_anything(
+    database_url: str, tmp_path: Path
+):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = gateway_command(
+            "serve", "--demo", "--port", str(port), cwd=tmp_path, database_url=database_url
+        )
+    assert result.returncode != 0
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "--port" in result.stderr
+    assert "Try it" not in result.stdout  # no instructions for a gateway that never ran
+    assert not (tmp_path / "gateway-demo").exists()  # nothing registered, no demo keys
