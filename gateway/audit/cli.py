@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +18,7 @@ from gateway.audit.reports import export_lines, record_export
 from gateway.audit.retention import prune
 from gateway.audit.verify import Report, verify_export, verify_stored
 from gateway.cli.context import load_settings, migrated_database
-from gateway.db.engine import connect
+from gateway.db.engine import Database, connect
 from gateway.runtime import open_audit_log
 
 _FILE = click.Path(exists=True, dir_okay=False, readable=True, path_type=Path)
@@ -35,8 +36,20 @@ def audit_group() -> None:
     "--public-key", "public_key", type=_FILE, help="The log's vkey (default: key folder)."
 )
 @click.option("--checkpoint", "kept", type=_FILE, help="A checkpoint you kept from earlier.")
+@click.option(
+    "--wait",
+    default=15.0,
+    show_default=True,
+    type=click.FloatRange(0, 600),
+    help="Seconds to wait for entries still waiting for their place in a database's log "
+    "(a running gateway places them every few seconds), so that all are checked.",
+)
 def verify_command(
-    database_url: str | None, export_file: Path | None, public_key: Path | None, kept: Path | None
+    database_url: str | None,
+    export_file: Path | None,
+    public_key: Path | None,
+    kept: Path | None,
+    wait: float,
 ) -> None:
     """Recompute the tree and check every checkpoint. Exit 0 when intact, 1 naming the first
     bad entry."""
@@ -53,12 +66,29 @@ def verify_command(
     else:
         database = connect(database_url or settings.database_url)
         try:
+            _until_placed(database, wait)
             with database.transaction(read_only=True) as session:
                 report = verify_stored(session, verifier, kept=kept_note)
         finally:
             database.dispose()
     _print(report)
     sys.exit(0 if report.intact else 1)
+
+
+def _until_placed(database: Database, patience: float) -> None:
+    """Wait (at most ``patience`` seconds) until no entry waits for its place in the log: right
+    after a burst of requests, the newest entries are placed at the server's next round.
+    Verifying never places them itself: it only reads."""
+    deadline, told = time.monotonic() + patience, False
+    while True:
+        with database.transaction(read_only=True) as session:
+            waiting = query.waiting_count(session)
+        if not waiting or time.monotonic() >= deadline:
+            return
+        if not told:
+            click.echo(f"waiting for {waiting} entries to be placed in the log ...", err=True)
+            told = True
+        time.sleep(0.5)
 
 
 def _lines(path: Path) -> Iterator[str]:

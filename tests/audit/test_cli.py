@@ -4,6 +4,7 @@ that the other operator commands (agency add/disable, keys rotate) leave behind.
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -124,12 +125,27 @@ def test_audit_verify_says_how_many_entries_still_wait_for_their_place(gateway, 
     succeeded(gateway("audit", "checkpoint"))
     placed = len(bodies(runtime))
     record(runtime, ["r2", "r3"])  # recorded after the last placing: still waiting
-    output = succeeded(gateway("audit", "verify"))
+    output = succeeded(gateway("audit", "verify", "--wait", "0"))  # and no server places them
     assert output.startswith(f"intact: {placed} entries")
     assert "2 newer entries wait for their place in the log" in output
 
     succeeded(gateway("audit", "checkpoint"))
     assert "wait for their place" not in succeeded(gateway("audit", "verify"))
+
+
+def test_audit_verify_waits_for_the_server_to_place_the_newest_entries(gateway, runtime: Runtime):
+    """Right after the demo story, entries wait for the server's next round: verify waits for
+    it, so that it checks them all, instead of checking only part of the log."""
+    record(runtime, ["r1", "r2", "r3"])
+    server_round = threading.Timer(1.0, lambda: runtime.audit.publish(runtime.database))
+    server_round.start()
+    try:
+        output = succeeded(gateway("audit", "verify", "--wait", "30"))
+    finally:
+        server_round.join()
+    assert "waiting for 3 entries to be placed" in output  # said while it waits
+    assert f"intact: {len(bodies(runtime))} entries" in output
+    assert "wait for their place" not in output
 
 
 def test_audit_verify_with_a_kept_checkpoint_and_the_public_key_only(
