@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import Response
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 
 from gateway.errors import (
@@ -17,8 +17,16 @@ from gateway.errors import (
 from gateway.meta import readiness
 from gateway.observability.metrics import CONTENT_TYPE_LATEST
 from gateway.runtime import RuntimeDep
+from gateway.web.pages import PageLanguage, render
 
 router = APIRouter(tags=["operations"])
+
+
+@router.get("/", include_in_schema=False, response_class=HTMLResponse)
+def start(request: Request, language: PageLanguage) -> HTMLResponse:
+    """Where someone who typed the gateway's address lands: the portal, the DPO pages, the
+    API description and the service's state, in their language."""
+    return render(request, "web/start.html", language)
 
 
 class Health(BaseModel):
