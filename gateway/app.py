@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from gateway import __doc__ as description
@@ -39,6 +40,13 @@ from gateway.web.pages import STATIC, SignInRequired, page_errors, sign_in_requi
 from gateway.web.security import SecurityHeaders
 
 API_VERSION = "1.0.0"
+
+
+def _operation_id(route: APIRoute) -> str:
+    """A route's operationId is its function's name (``record_consent``...): short, stable
+    across releases (not built from its path and method), the method name a generated client
+    gives it. ``tests/test_openapi.py`` holds them unique."""
+    return route.name
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
@@ -85,6 +93,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         version=API_VERSION,
         description=(description or "").strip(),
         lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
     )
     app.state.runtime = runtime
     app.state.schemas = runtime.schemas

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi.testclient import TestClient
 from openapi_spec_validator import validate
 
@@ -56,3 +58,20 @@ def test_server_metadata_follows_rfc8414(http: TestClient):
         "EdDSA",
         "ES256",
     }
+
+
+def test_operation_ids_are_unique_short_and_stable(http: TestClient):
+    """Generated clients (Java, .NET, TypeScript) name their methods after operationIds: each
+    is the route function's name, not a string built from path and method that changes
+    whenever a path does."""
+    document = http.get("/openapi.json").json()
+    ids = [
+        operation["operationId"]
+        for operations in document["paths"].values()
+        for operation in operations.values()
+    ]
+    assert len(ids) == len(set(ids))
+    assert all(re.fullmatch(r"[a-z][a-z0-9_]*", operation_id) for operation_id in ids)
+    assert not [operation_id for operation_id in ids if "_v1_" in operation_id]
+    assert document["paths"]["/v1/exchanges"]["post"]["operationId"] == "query"
+    assert document["paths"]["/v1/consent-forms"]["get"]["operationId"] == "list_consent_forms"
