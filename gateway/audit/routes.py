@@ -28,7 +28,10 @@ Word = Annotated[str | None, Query(pattern=r"^[a-z_]{1,48}$")]
 
 # A time as RFC 3339 writes it, its offset optional (none: UTC, as the CLI reads it). Stated
 # as a pattern, so that the document says what the server takes: no bare dates, no numbers.
-_MOMENT = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?$"
+_MOMENT = (
+    r"^[1-9]\d{3}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d"
+    r"(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)?$"
+)
 
 
 def _filter(
