@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import httpx
 import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import func, select
@@ -14,7 +13,6 @@ from sqlalchemy import func, select
 from gateway.agencies.credentials import verify_secret
 from gateway.agencies.tables import Agency, Client
 from gateway.cli.main import cli
-from gateway.client import AgencyKey, TokenSource
 from gateway.db.engine import Database
 from gateway.db.migrate import is_current
 from gateway.runtime import open_key_store
@@ -22,28 +20,6 @@ from gateway.settings import Settings
 from tests.support import new_ed25519, new_es256, public_jwks
 
 SECRET = "gws_" + "a-client-secret-of-forty-characters-x"
-
-
-@pytest.fixture
-def key_dir(tmp_path: Path) -> Path:
-    return tmp_path / "cli-keys"
-
-
-@pytest.fixture
-def gateway(database_url: str, key_dir: Path, tmp_path: Path):
-    """Runs ``gateway ARGS...`` in-process with the test database and a key folder of its own."""
-    runner = CliRunner(
-        env={
-            "GATEWAY_DATABASE_URL": database_url,
-            "GATEWAY_KEY_DIR": str(key_dir),
-            "GATEWAY_DEMO_DIR": str(tmp_path / "cli-demo"),
-        }
-    )
-
-    def run(*args: str, input: str | None = None) -> Result:
-        return runner.invoke(cli, list(args), input=input)
-
-    return run
 
 
 @pytest.fixture
@@ -465,39 +441,3 @@ def test_db_upgrade_creates_the_schema_in_an_empty_database(tmp_path: Path):
 
     assert result.exit_code == 0, result.output
     assert is_current(url)
-
-
-@pytest.mark.parametrize("curve", ["Ed25519", "P-256"])
-def test_a_key_pair_made_by_the_gateway_registers_a_client_that_gets_a_token(
-    gateway, live_server, tmp_path: Path, curve: str
-):
-    """From nothing to a token for a non-demo agency, with the gateway's own tools only."""
-    keys = tmp_path / "keys"
-    made = succeeded(
-        gateway("client-key", "--id", "koeln-jobcenter", "--out", str(keys), "--curve", curve)
-    )
-    key_file, jwks_file = keys / "koeln-jobcenter.key.json", keys / "koeln-jobcenter.jwks.json"
-    assert str(key_file) in made
-    assert key_file.stat().st_mode & 0o777 == 0o600  # the owner's alone
-    assert '"d"' not in jwks_file.read_text()  # the public set carries no private part
-    succeeded(
-        gateway(
-            "agency", "add", "--id", "koeln-jobcenter", "--kind", "job_centre",
-            "--municipality", "koeln", "--name", "Jobcenter Köln", "--jwks", str(jwks_file),
-        )
-    )  # fmt: skip
-    key = AgencyKey.from_jwk_file("koeln-jobcenter", key_file)
-    with TokenSource(live_server.token_endpoint, key) as tokens:
-        me = httpx.get(
-            f"{live_server.url}/v1/me", headers={"Authorization": f"Bearer {tokens.token()}"}
-        )
-    assert (me.status_code, me.json()["client_id"]) == (200, "koeln-jobcenter")
-
-
-def test_a_key_pair_never_overwrites_a_key(gateway, tmp_path: Path):
-    succeeded(gateway("client-key", "--id", "koeln-jobcenter", "--out", str(tmp_path)))
-    before = (tmp_path / "koeln-jobcenter.key.json").read_text()
-    assert "exists" in refused(
-        gateway("client-key", "--id", "koeln-jobcenter", "--out", str(tmp_path))
-    )
-    assert (tmp_path / "koeln-jobcenter.key.json").read_text() == before
