@@ -28,12 +28,11 @@ from typing import Any, NoReturn
 from sqlalchemy.orm import Session
 
 from gateway.agencies import repository as registry
-from gateway.agencies.repository import KnownClient, Registered
 from gateway.audit.service import AuditLog
-from gateway.auth.dependencies import Admission, Principal
+from gateway.auth.dependencies import Admission
 from gateway.db.engine import Database
 from gateway.db.group import GroupCommit
-from gateway.errors import GatewayError, InvalidRequest
+from gateway.errors import GatewayError
 from gateway.exchange.errors import ProviderFailed, ProviderTimedOut
 from gateway.exchange.models import Basis, QueryIn, QueryOut
 from gateway.exchange.provider import ProviderCalls, ProviderFailure, ProviderTokens
@@ -46,6 +45,7 @@ from gateway.release.core import (
     Rules,
     decide,
     lock,
+    parties,
     refuse,
     release,
 )
@@ -85,20 +85,6 @@ async def query(gateway: Gateway, asked: Asked) -> QueryOut:
     return await _Query(gateway, asked).run()
 
 
-def _agencies(
-    found: dict[str, KnownClient], principal: Principal, query: QueryIn
-) -> tuple[Registered, Registered]:
-    requester, provider = (
-        client.agency if client else None
-        for client in (found.get(principal.client_id), found.get(query.provider))
-    )
-    if requester is None:
-        raise InvalidRequest(errors=[{"path": "/", "message": "only agencies ask for data"}])
-    if provider is None or provider.id == requester.id:
-        raise InvalidRequest(errors=[{"path": "/body/provider", "message": "unknown agency"}])
-    return requester, provider
-
-
 class _Query:
     """One query under way: who asked whom what, about whom, and what it has come to."""
 
@@ -134,7 +120,7 @@ class _Query:
         admission, query = self.asked.admission, self.asked.query
         found = registry.clients(session, admission.client_id, query.provider)  # one statement
         principal = admission.confirm_as(found.get(admission.client_id))
-        requester, provider = _agencies(found, principal, query)
+        requester, provider = parties(found, principal.client_id, query.provider, "provider")
         subject_id, known = references_by(session, requester.id, query.subject_ref)
         self.handover = Handover(
             kind=Kind.QUERY,

@@ -23,7 +23,7 @@ import rfc8785
 from sqlalchemy.orm import Session
 
 from gateway.agencies import repository as registry
-from gateway.agencies.repository import KnownClient, Registered
+from gateway.agencies.repository import KnownClient
 from gateway.audit.service import AuditLog
 from gateway.auth.dependencies import Admission, Principal
 from gateway.consents import repository as consents
@@ -44,7 +44,7 @@ from gateway.messages.models import (
 from gateway.messages.sealing import MessageKeys, Rewrapped, SealBroken, Sealed
 from gateway.messages.tables import Message, State
 from gateway.policy.model import PolicySet
-from gateway.release.core import Caller, Handover, Released, Rules, lock, release
+from gateway.release.core import Caller, Handover, Released, Rules, lock, parties, release
 from gateway.release.decision import Deny
 from gateway.release.errors import ExchangeDenied
 from gateway.release.tables import Kind
@@ -95,7 +95,7 @@ async def send(post: Post, asked: Asked, body: MessageIn) -> str:
     def accept(session: Session) -> Released | Deny:
         found = registry.clients(session, asked.admission.client_id, body.recipient)
         principal = asked.admission.confirm_as(found.get(asked.admission.client_id))
-        sender, recipient = _parties(found, principal, body.recipient)
+        sender, recipient = parties(found, principal.client_id, body.recipient, "recipient")
         subject_id, known = references_by(session, sender.id, body.subject_ref)
         handover = Handover(
             kind=Kind.MESSAGE_ACCEPTED,
@@ -136,20 +136,6 @@ def _check_payload(post: Post, category: str, payload: Any) -> None:
                 for error in errors
             ],
         )
-
-
-def _parties(
-    found: dict[str, KnownClient], principal: Principal, recipient_id: str
-) -> tuple[Registered, Registered]:
-    sender, recipient = (
-        client.agency if client else None
-        for client in (found.get(principal.client_id), found.get(recipient_id))
-    )
-    if sender is None:
-        raise InvalidRequest(errors=[{"path": "/", "message": "only agencies send messages"}])
-    if recipient is None or recipient.id == sender.id:
-        raise InvalidRequest(errors=[{"path": "/body/recipient", "message": "unknown agency"}])
-    return sender, recipient
 
 
 def _store(session: Session, post: Post, handover: Handover, released: Released) -> None:

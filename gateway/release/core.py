@@ -30,10 +30,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from gateway.agencies import repository as registry
-from gateway.agencies.repository import Registered
+from gateway.agencies.repository import KnownClient, Registered
 from gateway.audit.events import AuditEvent, Decision, EventType
 from gateway.audit.service import AuditLog
 from gateway.consents import repository as consents
+from gateway.errors import InvalidRequest
 from gateway.policy.model import PolicySet
 from gateway.release import ledger
 from gateway.release.decision import Deny, Permit, Reason, decide_all, minimise
@@ -83,6 +84,22 @@ class Handover:
 
 
 Permits = dict[str, Permit]  # a permit for every category asked for
+
+
+def parties(
+    found: dict[str, KnownClient], caller: str, named: str, field: str
+) -> tuple[Registered, Registered]:
+    """The calling agency and the agency its request names in ``field`` (the provider asked,
+    the recipient written to), as ``registry.clients`` read them: a caller that is no agency,
+    or an agency named that does not exist or is the caller itself, is bad input."""
+    asking, other = (
+        client.agency if client else None for client in (found.get(caller), found.get(named))
+    )
+    if asking is None:
+        raise InvalidRequest(errors=[{"path": "/", "message": "only agencies exchange data"}])
+    if other is None or other.id == asking.id:
+        raise InvalidRequest(errors=[{"path": f"/body/{field}", "message": "unknown agency"}])
+    return asking, other
 
 
 def decide(
