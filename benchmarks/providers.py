@@ -18,6 +18,7 @@ from joserfc.jwk import KeySet
 
 from gateway.demo.cases import CASES, REFERENCES
 from gateway.exchange.provider import ProviderCalls
+from gateway.observability.tracing import Trace
 from gateway.simulator.app import provider_app
 
 ABH, JC = "koeln-auslaenderbehoerde", "koeln-jobcenter"
@@ -47,7 +48,7 @@ def passthrough(port: int, provider_url: str, token: str) -> None:
 
     @app.post("/query")
     async def query(body: dict[str, Any]) -> dict[str, Any]:
-        return await calls.fetch(provider_url, token, body, timeout=5)
+        return await calls.fetch(provider_url, token, body, 5, Trace.start().outgoing())
 
     @app.post("/v1/messages", status_code=202)
     async def send(body: dict[str, Any]) -> dict[str, str]:

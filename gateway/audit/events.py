@@ -79,4 +79,5 @@ class AuditEvent:
     policy_set_digest: str | None = None
     payload: bytes | None = None
     request_id: str | None = None
+    trace_id: str | None = None  # W3C Trace Context: the caller's, or one the gateway started
     details: Mapping[str, str | int | bool] = field(default_factory=dict)

@@ -44,6 +44,11 @@ class AuditEntryOut(BaseModel):
         default=None, description="Plain SHA-256 of the payload, in entries of version 1 only."
     )
     request_id: str | None = None
+    trace_id: str | None = Field(
+        default=None,
+        description="W3C Trace Context trace id of the request (the caller's `traceparent`, or one "
+        "the gateway started), as the provider's system was given it.",
+    )
     details: dict[str, Any] | None = None
 
 

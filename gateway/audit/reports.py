@@ -33,7 +33,7 @@ CSV_COLUMNS = (
     "position", "time", "event", "actor", "requester", "provider", "caseworker", "subject",
     "categories", "purpose", "decision", "reason", "legal_basis", "consent_id",
     "consent_version", "policy_id", "policy_set_digest", "payload_hmac", "payload_sha256",
-    "request_id",
+    "request_id", "trace_id",
 )  # fmt: skip
 
 

@@ -113,6 +113,7 @@ class AuditLog:
             "policy_id": event.policy_id,
             "policy_set_digest": event.policy_set_digest,
             "request_id": event.request_id,
+            "trace_id": event.trace_id,
         }
         body.update({name: value for name, value in optional.items() if value is not None})
         if event.categories:

@@ -3,7 +3,7 @@ errors."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -67,11 +67,22 @@ class GatewayClient:
 
     Answers are the gateway's JSON as dicts; problems raise a ``GatewayProblem`` subclass.
     ``caseworker`` (a pseudonymous id) is sent as ``X-Caseworker`` and recorded in the audit.
+    ``traceparent`` gives the W3C Trace Context of the caller's current trace (for example
+    from OpenTelemetry's propagator), sent with each call: the gateway continues it to the
+    provider's system and records its trace id in the audit entry.
     """
 
-    def __init__(self, base_url: str, tokens: TokenSource, *, caseworker: str | None = None):
+    def __init__(
+        self,
+        base_url: str,
+        tokens: TokenSource,
+        *,
+        caseworker: str | None = None,
+        traceparent: Callable[[], str | None] | None = None,
+    ):
         self._tokens = tokens
         self._caseworker = caseworker
+        self._traceparent = traceparent
         self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=30)
 
     def record_consent(self, consent: dict[str, Any]) -> dict[str, Any]:
@@ -185,6 +196,8 @@ class GatewayClient:
         headers = {"Authorization": f"Bearer {self._tokens.token()}"}
         if self._caseworker:
             headers["X-Caseworker"] = self._caseworker
+        if self._traceparent is not None and (traceparent := self._traceparent()):
+            headers["traceparent"] = traceparent
         response = self._http.request(method, path, headers=headers, **kwargs)
         if response.status_code >= 400:
             try:

@@ -33,6 +33,7 @@ class Issuer:
     agency: str
     caseworker: str | None = None
     request_id: str | None = None
+    trace_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ def issue(
             subject_id=consent.subject_id,
             consent_id=consent.id,
             request_id=by.request_id,
+            trace_id=by.trace_id,
             details={"issue": issue_id, "reissue": reissue, "codes_ended": ended},
         ),
         now=now,

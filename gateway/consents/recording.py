@@ -233,6 +233,7 @@ def _conflict(context: Context) -> ReferenceConflict:
         decision=Decision.DENY,
         reason=REFERENCE_CONFLICT_REASON,
         request_id=context.request_id,
+        trace_id=context.trace_id,
     )
     return ReferenceConflict(
         "the references do not fit the persons the gateway knows; nothing was recorded",

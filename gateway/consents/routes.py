@@ -38,6 +38,7 @@ from gateway.consents.notices_tables import WithdrawalNotice
 from gateway.consents.versions import Context
 from gateway.db.session import DbSession
 from gateway.errors import PAYLOAD_TOO_LARGE, problem_responses
+from gateway.observability.tracing import RequestTrace
 from gateway.runtime import RuntimeDep
 
 router = APIRouter(prefix="/v1/consents", tags=["consents"])
@@ -56,7 +57,11 @@ _AUTH = (INVALID_TOKEN, INSUFFICIENT_SCOPE)
 
 
 def _writer_context(
-    request: Request, runtime: RuntimeDep, principal: Writer, caseworker: Caseworker = None
+    request: Request,
+    runtime: RuntimeDep,
+    principal: Writer,
+    trace: RequestTrace,
+    caseworker: Caseworker = None,
 ) -> Context:
     """Who changes a consent, and the gateway's parts a change needs."""
     return Context(
@@ -69,6 +74,7 @@ def _writer_context(
         now=_now(),
         caseworker=caseworker,
         request_id=getattr(request.state, "request_id", None),
+        trace_id=trace.trace_id,
         clock=_now,
     )
 

@@ -115,6 +115,7 @@ def set_own_reference(
                 subject_id=consent.subject_id,
                 consent_id=consent.id,
                 request_id=context.request_id,
+                trace_id=context.trace_id,
             ),
             now=context.now,
         )

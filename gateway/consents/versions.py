@@ -38,6 +38,7 @@ class Context:
     now: datetime  # when the request arrived, or the time a caller (a test, an import) set
     caseworker: str | None = None
     request_id: str | None = None
+    trace_id: str | None = None
     # Where ``now`` came from, to read it again once the change's locks are held (see
     # ``at_lock``); None when ``now`` was set on purpose.
     clock: Callable[[], datetime] | None = None
@@ -52,7 +53,7 @@ class Context:
 
     def issuer(self) -> Issuer:
         """The calling agency as the issuer of a portal code."""
-        return Issuer(self.principal.client_id, self.caseworker, self.request_id)
+        return Issuer(self.principal.client_id, self.caseworker, self.request_id, self.trace_id)
 
 
 @dataclass(frozen=True)
@@ -65,12 +66,13 @@ class Actor:
     requester: str | None = None
     caseworker: str | None = None
     request_id: str | None = None
+    trace_id: str | None = None
     portal_code: LiveCode | None = None
 
     @classmethod
     def of(cls, context: Context) -> Actor:
         agency = context.principal.client_id
-        return cls(agency, agency, context.caseworker, context.request_id)
+        return cls(agency, agency, context.caseworker, context.request_id, context.trace_id)
 
 
 def permissions_of(grants: list[dict[str, Any]]) -> set[tuple[str, str, str, str]]:
@@ -130,6 +132,7 @@ def record_change(
             consent_id=version.consent_id,
             consent_version=version.version,
             request_id=by.request_id,
+            trace_id=by.trace_id,
             details=details,
         ),
         now=now,

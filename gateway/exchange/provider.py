@@ -38,15 +38,21 @@ class ProviderCalls:
         self._sessions: PerLoop[aiohttp.ClientSession] = PerLoop(_new_session, _close_session)
 
     async def fetch(
-        self, provider_url: str, token: str, request: dict[str, Any], timeout: float
+        self,
+        provider_url: str,
+        token: str,
+        request: dict[str, Any],
+        timeout: float,
+        traceparent: str,
     ) -> dict[str, Any]:
-        """The provider's answer to ``request``: a JSON object, not yet checked any further."""
+        """The provider's answer to ``request``: a JSON object, not yet checked any further.
+        ``traceparent`` continues the caller's trace (``gateway.observability.tracing``)."""
         url = provider_url.rstrip("/") + "/gateway/v1/fetch"
         try:
             async with self._sessions.get().post(
                 url,
                 json=request,
-                headers={"Authorization": f"Bearer {token}"},
+                headers={"Authorization": f"Bearer {token}", "traceparent": traceparent},
                 timeout=aiohttp.ClientTimeout(total=timeout),
                 # Our token goes to the address the policy knows, nowhere else.
                 allow_redirects=False,

@@ -12,6 +12,7 @@ from gateway.consents.routes import Caseworker
 from gateway.errors import PAYLOAD_TOO_LARGE, problem_responses
 from gateway.exchange import errors, service
 from gateway.exchange.models import QueryIn, QueryOut
+from gateway.observability.tracing import RequestTrace
 from gateway.release.errors import EXCHANGE_DENIED
 from gateway.runtime import RuntimeDep
 
@@ -37,6 +38,7 @@ async def query(
     body: QueryIn,
     admission: Querier,
     runtime: RuntimeDep,
+    trace: RequestTrace,
     caseworker: Caseworker = None,
 ) -> QueryOut:
     gateway = service.Gateway(
@@ -54,5 +56,6 @@ async def query(
         query=body,
         caseworker=caseworker,
         request_id=getattr(request.state, "request_id", None),
+        trace=trace,
     )
     return await service.query(gateway, asked)

@@ -36,6 +36,7 @@ from gateway.errors import GatewayError
 from gateway.exchange.errors import ProviderFailed, ProviderTimedOut
 from gateway.exchange.models import Basis, QueryIn, QueryOut
 from gateway.exchange.provider import ProviderCalls, ProviderFailure, ProviderTokens
+from gateway.observability.tracing import Trace
 from gateway.policy.model import PolicySet
 from gateway.release.core import (
     Caller,
@@ -79,6 +80,7 @@ class Asked:
     query: QueryIn
     caseworker: str | None
     request_id: str | None
+    trace: Trace  # continued in the call to the provider's system
 
 
 async def query(gateway: Gateway, asked: Asked) -> QueryOut:
@@ -130,7 +132,12 @@ class _Query:
             subject_id=subject_id,
             categories=tuple(category.value for category in dict.fromkeys(query.categories)),
             purpose=query.purpose.value,
-            caller=Caller(principal.client_id, self.asked.caseworker, self.asked.request_id),
+            caller=Caller(
+                principal.client_id,
+                self.asked.caseworker,
+                self.asked.request_id,
+                self.asked.trace.trace_id,
+            ),
             counterpart_knows=provider.id in known,
         )
         return known.get(provider.id), decide(
@@ -150,7 +157,7 @@ class _Query:
         url = handover.provider.provider_url or ""
         try:
             answer = await self.gateway.providers.fetch(
-                url, token, request, settings.provider_timeout
+                url, token, request, settings.provider_timeout, self.asked.trace.outgoing()
             )
         except ProviderFailure as failure:
             await self._record(failure.reason)

@@ -28,9 +28,11 @@ def close(
     reason: str | None = None,
     actor: str | None = None,
     by: Mapping[str, str] | None = None,
+    request: tuple[str | None, str | None] = (None, None),
 ) -> None:
     """End a pending message: delete its payload and record why (``by``: who acted, for the
-    entry's details, e.g. the portal code of a person's withdrawal)."""
+    entry's details, e.g. the portal code of a person's withdrawal; ``request``: the request
+    id and trace id of the call that ended it, if one did)."""
     message.state = state.value
     message.reason = reason
     message.closed_at = now
@@ -51,6 +53,8 @@ def close(
             reason=reason,
             consent_id=message.consent_id,
             consent_version=message.consent_version,
+            request_id=request[0],
+            trace_id=request[1],
             details={"message_id": message.id, **(by or {})},
         ),
         now=now,

@@ -28,6 +28,7 @@ from gateway.messages.models import (
     MessageOut,
     MessagePage,
 )
+from gateway.observability.tracing import RequestTrace, Trace
 from gateway.release.errors import EXCHANGE_DENIED
 from gateway.runtime import Runtime, RuntimeDep
 
@@ -52,8 +53,11 @@ def _post(runtime: Runtime) -> service.Post:
     )
 
 
-def _asked(request: Request, admission: Admission, caseworker: str | None) -> service.Asked:
-    return service.Asked(admission, caseworker, getattr(request.state, "request_id", None))
+def _asked(
+    request: Request, admission: Admission, trace: Trace, caseworker: str | None
+) -> service.Asked:
+    request_id = getattr(request.state, "request_id", None)
+    return service.Asked(admission, caseworker, request_id, trace.trace_id)
 
 
 @router.post(
@@ -68,9 +72,10 @@ async def send(
     body: MessageIn,
     admission: Sender,
     runtime: RuntimeDep,
+    trace: RequestTrace,
     caseworker: Caseworker = None,
 ) -> MessageAccepted:
-    asked = _asked(request, admission, caseworker)
+    asked = _asked(request, admission, trace, caseworker)
     return MessageAccepted(message_id=await service.send(_post(runtime), asked, body))
 
 
@@ -101,9 +106,10 @@ async def fetch(
     admission: Receiver,
     runtime: RuntimeDep,
     message_id: MessageId,
+    trace: RequestTrace,
     caseworker: Caseworker = None,
 ) -> MessageOut:
-    asked = _asked(request, admission, caseworker)
+    asked = _asked(request, admission, trace, caseworker)
     return await service.fetch(_post(runtime), asked, message_id)
 
 
@@ -118,7 +124,8 @@ async def acknowledge(
     admission: Receiver,
     runtime: RuntimeDep,
     message_id: MessageId,
+    trace: RequestTrace,
     caseworker: Caseworker = None,
 ) -> MessageAcknowledged:
-    asked = _asked(request, admission, caseworker)
+    asked = _asked(request, admission, trace, caseworker)
     return await service.acknowledge(_post(runtime), asked, message_id)

@@ -77,9 +77,10 @@ class Asked:
     admission: Admission  # the caller's client is confirmed in the request's transaction
     caseworker: str | None = None
     request_id: str | None = None
+    trace_id: str | None = None
 
     def caller(self, principal: Principal) -> Caller:
-        return Caller(principal.client_id, self.caseworker, self.request_id)
+        return Caller(principal.client_id, self.caseworker, self.request_id, self.trace_id)
 
 
 # -- sending ----------------------------------------------------------------------------------
@@ -284,8 +285,15 @@ async def acknowledge(post: Post, asked: Asked, message_id: str) -> MessageAckno
         now = datetime.now(UTC)
         _expire_if_overdue(session, post, message, now)
         if message.state == State.PENDING.value:
-            actor = principal.client_id
-            lifecycle.close(session, post.audit, message, State.ACKNOWLEDGED, now, actor=actor)
+            lifecycle.close(
+                session,
+                post.audit,
+                message,
+                State.ACKNOWLEDGED,
+                now,
+                actor=principal.client_id,
+                request=(asked.request_id, asked.trace_id),
+            )
         if message.state == State.ACKNOWLEDGED.value:
             assert message.closed_at is not None
             return MessageAcknowledged(

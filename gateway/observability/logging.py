@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 FIELDS = (
     "request_id",
+    "trace_id",
     "method",
     "route",
     "status",

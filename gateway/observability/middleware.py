@@ -1,4 +1,5 @@
-"""The envelope around every request: request id, body-size limit, access log and metrics.
+"""The envelope around every request: request id, trace, body-size limit, access log and
+metrics.
 
 Written as plain ASGI middleware so it adds almost nothing to the hot path.
 """
@@ -18,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.errors import INTERNAL_ERROR, PAYLOAD_TOO_LARGE, PROBLEM_MEDIA_TYPE, ProblemType
 from gateway.observability.metrics import Metrics
+from gateway.observability.tracing import trace_of
 
 log = logging.getLogger("gateway.access")
 
@@ -50,7 +52,9 @@ class RequestEnvelope:
 
         started = time.perf_counter()
         request_id = _request_id(scope)
-        scope.setdefault("state", {})["request_id"] = request_id
+        trace = trace_of(scope.get("headers", []))
+        state = scope.setdefault("state", {})
+        state["request_id"], state["trace"] = request_id, trace
         status_holder = {"status": 500, "started": False}
 
         async def send_with_id(message: Message) -> None:
@@ -75,7 +79,11 @@ class RequestEnvelope:
         except Exception:
             # The unexpected: logged here once (type and code locations only, see
             # observability.logging), answered as a 500 problem that carries the request id.
-            log.error("unhandled error", exc_info=True, extra={"request_id": request_id})
+            log.error(
+                "unhandled error",
+                exc_info=True,
+                extra={"request_id": request_id, "trace_id": trace.trace_id},
+            )
             if status_holder["started"]:
                 raise
             await self._problem(scope, send_with_id, request_id, INTERNAL_ERROR)
@@ -89,6 +97,7 @@ class RequestEnvelope:
                 "request",
                 extra={
                     "request_id": request_id,
+                    "trace_id": trace.trace_id,
                     "method": method,
                     "route": route,
                     "status": status,

@@ -63,6 +63,7 @@ class Caller:
     actor: str  # the calling client
     caseworker: str | None = None
     request_id: str | None = None
+    trace_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -242,6 +243,7 @@ def _event(
         decision=decision,
         reason=reason,
         request_id=handover.caller.request_id,
+        trace_id=handover.caller.trace_id,
         policy_set_digest=rules.policies.digest,
         details={key: handover.id},
         **fields,

@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from gateway.exchange.provider import ProviderCalls, ProviderFailure
+from gateway.observability.tracing import Trace
 from tests.support import run_in_new_loop, serve_app
 
 LIMIT = 4096
@@ -70,7 +71,8 @@ def _fetch(url: str, limit: int = LIMIT) -> dict[str, Any]:
     async def fetch() -> dict[str, Any]:
         calls = ProviderCalls(max_answer_bytes=limit)
         try:
-            return await calls.fetch(url, "a-token", {"exchange_id": "e-1"}, timeout=5)
+            request = {"exchange_id": "e-1"}
+            return await calls.fetch(url, "a-token", request, 5, Trace.start().outgoing())
         finally:
             await calls.close()
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.exchange.test_query import World, world  # noqa: F401  (the fixture)
+from tests.exchange.world import World
 from tests.support import start_live_server
 
 QUERY = {
@@ -24,13 +24,13 @@ QUERIES_EACH = 6
 
 
 @pytest.mark.parametrize("round_", range(3))
-def test_no_data_after_a_withdrawal_commits(world: World, round_: int):  # noqa: F811
+def test_no_data_after_a_withdrawal_commits(world: World, round_: int):
     _race(world, [world.gateway.url])
 
 
 @pytest.mark.parametrize("round_", range(3))
 def test_no_data_after_a_withdrawal_commits_on_another_instance(
-    world: World,  # noqa: F811
+    world: World,
     tmp_path: Path,
     database_url: str,
     round_: int,
@@ -44,7 +44,7 @@ def test_no_data_after_a_withdrawal_commits_on_another_instance(
         _race(world, [world.gateway.url, second.url])
 
 
-def _race(world: World, gateways: list[str]) -> None:  # noqa: F811  (not the fixture)
+def _race(world: World, gateways: list[str]) -> None:
     consent_id = world.record_consent()
     headers = world.token(world.jc)
     withdraw_headers = world.token(world.abh)

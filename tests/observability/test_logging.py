@@ -91,3 +91,19 @@ def test_an_unexpected_error_is_logged_without_its_message(
     assert any("crash" in location for location in errors[0]["traceback"])
     assert "Ayşe" not in log_lines.getvalue()
     assert "AZ-2026-0042" not in log_lines.getvalue()
+
+
+def test_each_request_line_carries_its_trace_id(http: TestClient, log_lines: io.StringIO):
+    """The caller's W3C trace id when it sent one, so a support desk finds its call; a trace
+    the gateway started otherwise (the one its provider call and audit entries carry)."""
+    trace_id = "0af7651916cd43dd8448eb211c80319c"
+    http.get("/healthz", headers={"traceparent": f"00-{trace_id}-b7ad6b7169203331-01"})
+    http.get("/healthz")
+    http.get("/test/crash", headers={"traceparent": f"00-{trace_id}-b7ad6b7169203331-01"})
+    entries = parsed(log_lines)
+    access = [e["trace_id"] for e in entries if e["logger"] == "gateway.access"]
+    assert access[0] == trace_id
+    assert access[1] != trace_id
+    assert len(access[1]) == 32
+    assert access[2] == trace_id
+    assert [e["trace_id"] for e in entries if e["level"] == "error"] == [trace_id]
