@@ -15,6 +15,7 @@ from gateway.audit.events import OPERATOR, AuditEvent, EventType
 from gateway.audit.service import AuditLog
 from gateway.cli.context import load_settings, migrated_database
 from gateway.db.engine import Database
+from gateway.demo.address import remember
 from gateway.demo.agencies import set_up
 from gateway.observability import metrics_folder
 from gateway.policy.loader import PolicyError
@@ -22,15 +23,22 @@ from gateway.runtime import load_data_files, open_audit_log, open_key_store, ope
 from gateway.schemas.registry import SchemaError
 from gateway.settings import Settings
 
+DEFAULT_PORT = 8000
+
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option(
+    "--port",
+    type=int,
+    help=f"[default: {DEFAULT_PORT}; with --demo, another free port if that one is taken]",
+)
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
 @click.option("--demo", is_flag=True, help="Register demo agencies and accept their keys.")
-def serve(host: str, port: int, workers: int, demo: bool) -> None:
+def serve(host: str, port: int | None, workers: int, demo: bool) -> None:
     """Migrate the database and serve the gateway."""
-    _port_free(host, port)  # before anything is migrated, registered or announced
+    # Before anything is migrated, registered or announced.
+    port = _demo_port(host) if demo and port is None else _port_free(host, port or DEFAULT_PORT)
     settings = load_settings()
     # Workers build their own settings from the environment: pass what the flags decided.
     if demo:
@@ -61,7 +69,9 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
     audit = open_audit_log(settings)
     _audit_policies(settings, database, audit)
     if settings.demo:
-        _announce_demo(settings, set_up(database, audit, settings.demo_dir, settings.issuer))
+        agencies = set_up(database, audit, settings.demo_dir, settings.issuer)
+        remember(settings.demo_dir, settings.issuer)
+        _announce_demo(settings, agencies)
     database.dispose()
 
     try:
@@ -110,19 +120,37 @@ def _audit_policies(settings: Settings, database: Database, audit: AuditLog) -> 
         )
 
 
-def _port_free(host: str, port: int) -> None:
-    """End the start in one line when the address is taken: uvicorn would find out only after
-    the demo's instructions were printed, and exit under a log line."""
+def _port_free(host: str, port: int) -> int:
+    """``port``, or the start ends in one line when the address is taken: uvicorn would find
+    out only after the demo's instructions were printed, and exit under a log line."""
+    try:
+        return _bind(host, port)
+    except OSError as error:
+        raise click.ClickException(
+            f"cannot listen on {host}:{port}: {os.strerror(error.errno or 0)} "
+            "(another gateway?); choose another port with --port"
+        ) from None
+
+
+def _demo_port(host: str) -> int:
+    """The demo's port: the default one, or where that is taken (another program of the
+    machine's), one the system has free, so the quick start works as written. The demo's
+    commands find it in the demo folder (``gateway.demo.address``)."""
+    try:
+        return _bind(host, DEFAULT_PORT)
+    except OSError:
+        port = _port_free(host, 0)
+        click.echo(f"Port {DEFAULT_PORT} is taken; the demo gateway takes port {port} instead.")
+        return port
+
+
+def _bind(host: str, port: int) -> int:
+    """The port a listening socket gets at ``host:port`` (0: any free one), released again."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
-        try:
-            probe.bind((host, port))
-        except OSError as error:
-            raise click.ClickException(
-                f"cannot listen on {host}:{port}: {os.strerror(error.errno or 0)} "
-                "(another gateway?); choose another port with --port"
-            ) from None
+        probe.bind((host, port))
+        return int(probe.getsockname()[1])
 
 
 def _url_host(host: str) -> str:
@@ -140,17 +168,15 @@ def _announce_demo(settings: Settings, agencies: list) -> None:
     ]
     lines += [f"  {agency.id:<26} {agency.kind.value:<22} {path.name}" for agency, path in agencies]
     first, key_file = agencies[1][0].id, agencies[1][1]
-    default_issuer = Settings.model_fields["issuer"].default
-    gateway_option = "" if settings.issuer == default_issuer else f" --gateway {settings.issuer}"
     lines += [
         "",
         "Try it (in another terminal, in this folder):",
-        f"  TOKEN=$(gateway demo token {first}{gateway_option})",
+        f"  TOKEN=$(gateway demo token {first})",
         f'  curl -s -H "Authorization: Bearer $TOKEN" {settings.issuer}/v1/me',
         "",
         "The demo story (consent, query, case-conference invitation, withdrawal, refusal),"
         " then the audit check:",
-        f"  python -m gateway.demo.story{gateway_option}",
+        "  python -m gateway.demo.story",
         "  gateway audit verify",
         "",
         f"The person's portal: {settings.issuer}/portal/ (sign in with the portal code the"

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from gateway.client import AgencyKey, ExchangeDenied, GatewayClient, TokenSource
+from gateway.demo.address import demo_settings
 from gateway.demo.agencies import key_path
 from gateway.demo.cases import CASES, REFERENCES
-from gateway.settings import Settings
 from gateway.simulator.inbox import receive
 
 ABH, JC, JA = "koeln-auslaenderbehoerde", "koeln-jobcenter", "koeln-jugendamt"
@@ -29,9 +29,13 @@ QUESTION = (ABH, REFERENCES[JC], ["residence_status"], "labour_market_integratio
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--gateway", help="the gateway's base URL (default: GATEWAY_ISSUER)")
+    parser.add_argument(
+        "--gateway",
+        help="the gateway's base URL (default: GATEWAY_ISSUER, else the demo gateway started "
+        "in this folder)",
+    )
     options = parser.parse_args()
-    settings = Settings(**({"issuer": options.gateway} if options.gateway else {}))
+    settings = demo_settings(options.gateway)
     tell(settings.issuer, settings.token_endpoint, settings.demo_dir)
 
 

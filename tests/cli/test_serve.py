@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -52,17 +53,22 @@ def gateway_command(*args: str, cwd: Path, database_url: str) -> subprocess.Comp
 
 @contextmanager
 def serving(
-    *args: str, cwd: Path, database_url: str, name: str, env: dict[str, str] | None = None
+    *args: str,
+    cwd: Path,
+    database_url: str,
+    name: str,
+    env: dict[str, str] | None = None,
+    port: int | None = None,
 ) -> Iterator[Server]:
     """``gateway serve ARGS`` on a free port, until the block ends; killed whatever happens.
-    ``env``: settings added to the command's environment."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
+    ``env``: settings added to the command's environment. ``port``: 0 to let the command
+    choose (without ``--port``): the test reads the port from what it prints."""
+    port = free_port() if port is None else port
     log = cwd / f"{name}.log"
     with log.open("w") as output:
         # A session of its own, so that uvicorn's worker processes go down with it.
         process = subprocess.Popen(
-            [sys.executable, "-m", "gateway", "serve", "--port", str(port), *args],
+            [sys.executable, "-m", "gateway", "serve", *_port_option(port), *args],
             cwd=cwd,
             env=command_env(database_url) | (env or {}),
             stdout=output,
@@ -70,6 +76,7 @@ def serving(
             start_new_session=True,
         )
     try:
+        url = f"http://127.0.0.1:{port or _chosen_port(process, log)}"
         wait_until_ready(process, url, log)
         yield Server(url, process, log)
         process.terminate()
@@ -82,6 +89,22 @@ def serving(
             # Workers outlive a parent that died abruptly: end whatever is left of the session.
             with suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
+
+
+def _port_option(port: int) -> tuple[str, ...]:
+    return ("--port", str(port)) if port else ()
+
+
+def _chosen_port(process: subprocess.Popen, log: Path) -> int:
+    """The port the demo gateway announced it took (``http://127.0.0.1:PORT/v1/me``)."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if found := re.search(r"http://127\.0\.0\.1:(\d+)/v1/me", log.read_text()):
+            return int(found.group(1))
+        if process.poll() is not None:
+            pytest.fail(f"gateway serve exited with {process.returncode}:\n{log.read_text()}")
+        time.sleep(0.1)
+    pytest.fail(f"gateway serve announced no address in {START_TIMEOUT} s:\n{log.read_text()}")
 
 
 def wait_until_ready(process: subprocess.Popen, url: str, log: Path) -> None:
@@ -237,3 +260,48 @@ def test_serve_on_a_taken_port_ends_in_one_line_before_doing_anything(
     assert "--port" in result.stderr
     assert "Try it" not in result.stdout  # no instructions for a gateway that never ran
     assert not (tmp_path / "gateway-demo").exists()  # nothing registered, no demo keys
+
+
+@contextmanager
+def port_taken(port: int) -> Iterator[None]:
+    """``port`` on 127.0.0.1 taken for the block: by this test, or by whatever holds it now."""
+    with socket.socket() as holder:
+        with suppress(OSError):  # taken already: all the better
+            holder.bind(("127.0.0.1", port))
+            holder.listen()
+        yield
+
+
+def test_the_quick_start_works_as_written_with_port_8000_taken(database_url: str, tmp_path: Path):
+    """The README's commands, none naming a port: the demo takes a free one and says so, and
+    ``gateway demo url``, ``gateway demo token`` and the story find it in the demo folder."""
+    with (
+        port_taken(8000),
+        serving("--demo", cwd=tmp_path, database_url=database_url, name="demo", port=0) as server,
+    ):
+        assert not server.url.endswith(":8000")
+        announced = server.log.read_text()
+        assert "Port 8000 is taken; the demo gateway takes port" in announced
+        assert "--gateway" not in announced  # the printed commands work as they are
+
+        url = gateway_command("demo", "url", cwd=tmp_path, database_url=database_url)
+        assert url.stdout.strip() == server.url
+        fetched = gateway_command(
+            "demo", "token", "koeln-jobcenter", cwd=tmp_path, database_url=database_url
+        )
+        assert fetched.returncode == 0, fetched.stderr
+        token = fetched.stdout.strip()
+        me = httpx.get(f"{server.url}/v1/me", headers={"Authorization": f"Bearer {token}"})
+        assert me.status_code == 200, me.text
+
+        story = subprocess.run(
+            [sys.executable, "-m", "gateway.demo.story"],
+            cwd=tmp_path,
+            env=command_env(database_url),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert story.returncode == 0, story.stdout + story.stderr
+        assert "9. check the audit log" in story.stdout
