@@ -65,7 +65,9 @@ RELEASED = {"title", "valid_until", "employment_permitted", "residence_obligatio
 pytestmark = pytest.mark.timeout(600)
 
 
-def run(command: list[str], cwd: Path, timeout: float, *, check: bool = True) -> Any:
+def run(
+    command: list[str], cwd: Path, timeout: float, *, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     """Runs a tool; when it fails (and ``check``) or hangs, fails the test showing its output."""
     environment = os.environ | {"NO_COLOR": "1", "npm_config_update_notifier": "false"}
     shown = " ".join(command)
@@ -121,13 +123,15 @@ def workspace(node_project: Path, tmp_path: Path) -> Path:
 
 def generate_types(workspace: Path, gateway: LiveServer) -> None:
     """The types of the document the live gateway serves, as an integrator generates them
-    (`npx openapi-typescript URL -o FILE`; the installed command itself, without npx's second
-    of start-up)."""
+    (`npx openapi-typescript URL -o FILE`; the installed command itself, without npx's
+    start-up)."""
     document = f"{gateway.url}/openapi.json"
     run([str(BIN / "openapi-typescript"), document, "-o", "generated/gateway.ts"], workspace, 120)
 
 
-def compile_project(workspace: Path, project: str = ".", *, check: bool = True) -> Any:
+def compile_project(
+    workspace: Path, project: str = ".", *, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     return run([str(BIN / "tsc"), "-p", project, "--pretty", "false"], workspace, 120, check=check)
 
 
@@ -165,7 +169,7 @@ def world(database_url: str, tmp_path: Path) -> Iterator[World]:
             abh = clients.agency(ABH, AgencyKind.FOREIGNERS_OFFICE, key=new_ed25519())
             jc = clients.agency(JC, AgencyKind.JOB_CENTRE, key=new_es256())
             with gateway.runtime.database.transaction() as session:
-                session.get(Agency, ABH).provider_url = provider_url
+                session.get_one(Agency, ABH).provider_url = provider_url
             yield World(gateway, abh, jc)
 
 
