@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from gateway import __doc__ as description
 from gateway.audit.publisher import Publisher
 from gateway.audit.routes import router as audit_router
+from gateway.auth.models import TOKEN_REQUEST
 from gateway.auth.routes import router as auth_router
 from gateway.consents.routes import forms_router, notices_router
 from gateway.consents.routes import router as consents_router
@@ -148,9 +149,11 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         title=app.title, version=app.version, description=app.description, routes=app.routes
     )
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    # Named though no route's signature declares them: every error's body, the token form.
     schemas["ProblemDetail"] = ProblemDetail.model_json_schema(
         ref_template="#/components/schemas/{model}"
     )
+    schemas["TokenRequest"] = TOKEN_REQUEST
     problem = {
         "description": "Problem details (RFC 9457)",
         "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemDetail"}}},

@@ -75,3 +75,30 @@ def test_operation_ids_are_unique_short_and_stable(http: TestClient):
     assert not [operation_id for operation_id in ids if "_v1_" in operation_id]
     assert document["paths"]["/v1/exchanges"]["post"]["operationId"] == "query"
     assert document["paths"]["/v1/consent-forms"]["get"]["operationId"] == "list_consent_forms"
+
+
+def test_every_structured_body_is_a_named_component(http: TestClient):
+    """Generated clients (Java, .NET, TypeScript) name their classes after components: every
+    JSON or form body, asked or answered, is a `$ref` to one with a plain, stable name (not
+    FastAPI's `Body_...`, `Response ...` or pydantic's `-Input`/`-Output`). A body that is
+    plain text (a signed note, CSV, JSON lines, metrics) is a string and needs no name."""
+    document = http.get("/openapi.json").json()
+    components = document["components"]["schemas"]
+    anonymous, dangling = [], []
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            bodies = {"request": operation.get("requestBody", {})} | operation["responses"]
+            for status, body in bodies.items():
+                for media_type, content in body.get("content", {}).items():
+                    schema = content["schema"]
+                    where = f"{method} {path} {status} {media_type}"
+                    if "$ref" in schema:
+                        if schema["$ref"].removeprefix("#/components/schemas/") not in components:
+                            dangling.append(where)
+                    elif schema != {"type": "string"}:
+                        anonymous.append(where)
+    assert anonymous == []
+    assert dangling == []
+    assert [name for name in components if not re.fullmatch(r"[A-Z][A-Za-z0-9]*", name)] == []
+    token = document["paths"]["/oauth/token"]["post"]["requestBody"]["content"]
+    assert token["application/x-www-form-urlencoded"]["schema"]["$ref"].endswith("/TokenRequest")

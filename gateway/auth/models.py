@@ -2,7 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
+
+# The token endpoint's form, as the OpenAPI document names it (component `TokenRequest`). No
+# model parses it: the route reads the form itself, so that a bad request gets an RFC 6749
+# error body, not a 422 problem.
+TOKEN_REQUEST: dict[str, Any] = {
+    "title": "TokenRequest",
+    "description": "RFC 6749 §4.4.2 access token request (client credentials), the client "
+    "authenticated by an RFC 7523 assertion (private_key_jwt) or by HTTP Basic "
+    "(client_secret_basic, then without the client_assertion fields).",
+    "type": "object",
+    "required": ["grant_type"],
+    "properties": {
+        "grant_type": {"type": "string", "enum": ["client_credentials"]},
+        "scope": {"type": "string"},
+        "client_assertion_type": {
+            "type": "string",
+            "enum": ["urn:ietf:params:oauth:client-assertion-type:jwt-bearer"],
+        },
+        "client_assertion": {"type": "string"},
+    },
+}
 
 
 class TokenAnswer(BaseModel):

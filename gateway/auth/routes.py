@@ -29,19 +29,7 @@ _TOKEN_FORM = {
         "required": True,
         "content": {
             "application/x-www-form-urlencoded": {
-                "schema": {
-                    "type": "object",
-                    "required": ["grant_type"],
-                    "properties": {
-                        "grant_type": {"type": "string", "enum": ["client_credentials"]},
-                        "scope": {"type": "string"},
-                        "client_assertion_type": {
-                            "type": "string",
-                            "enum": ["urn:ietf:params:oauth:client-assertion-type:jwt-bearer"],
-                        },
-                        "client_assertion": {"type": "string"},
-                    },
-                }
+                "schema": {"$ref": "#/components/schemas/TokenRequest"}
             }
         },
     }

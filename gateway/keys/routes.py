@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from gateway.keys.models import JwkSet
 from gateway.runtime import RuntimeDep
 
 router = APIRouter(tags=["auth"])
@@ -15,7 +14,7 @@ router = APIRouter(tags=["auth"])
 @router.get(
     "/.well-known/jwks.json",
     summary="The gateway's public signing keys (JWK set)",
-    response_model=dict[str, list[dict[str, Any]]],
+    response_model=JwkSet,
 )
 def jwks(runtime: RuntimeDep) -> JSONResponse:
     # Short caching: after a rotation, verifiers should see the new key within a minute.

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Any
+
+from pydantic import BaseModel, Field, RootModel
 
 
 class SchemaSummary(BaseModel):
@@ -17,3 +19,7 @@ class SchemaList(BaseModel):
     digest: str = Field(
         description="SHA-256 over the canonical form of every schema file, to compare gateways."
     )
+
+
+class CategorySchema(RootModel[dict[str, Any]]):
+    """A category's JSON Schema (draft 2020-12), as the gateway validates with it."""

@@ -10,7 +10,7 @@ from gateway.auth.dependencies import INSUFFICIENT_SCOPE, INVALID_TOKEN, Princip
 from gateway.auth.scopes import Scope
 from gateway.errors import problem_responses
 from gateway.schemas import service
-from gateway.schemas.models import SchemaList
+from gateway.schemas.models import CategorySchema, SchemaList
 from gateway.schemas.registry import SchemaSet
 from gateway.schemas.service import SCHEMA_NOT_FOUND
 
@@ -41,7 +41,7 @@ def list_schemas(principal: Reader, schemas: Schemas) -> SchemaList:
 @router.get(
     "/{category}",
     summary="The JSON Schema (draft 2020-12) of a category: the latest version, or the one asked",
-    response_model=dict[str, Any],
+    response_model=CategorySchema,
     responses=problem_responses(*_AUTH, SCHEMA_NOT_FOUND),
 )
 def read_schema(
