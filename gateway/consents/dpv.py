@@ -129,11 +129,7 @@ def record(
     """The consent's record as of ``now``; ``reference`` is how the reader knows the person
     (its own file reference), or None for no identifier at all."""
     versions = repository.versions(session, consent.id)
-    grants = _all_grants(versions)
-    agency_ids = {consent.recorded_by} | {
-        agency for grant in grants for agency in (grant["from"], grant["to"])
-    }
-    agencies = registry.agencies(session, *sorted(agency_ids))
+    agencies = registry.agencies(session, *_parties(consent, _all_grants(versions)))
     return document(consent, versions, agencies, issuer=issuer, now=now, reference=reference)
 
 
@@ -153,7 +149,6 @@ def document(
     status = status_at(Status(current.status), current.valid_until, now)
     grants = _all_grants(versions)
     withdrawn_alone = _withdrawn_alone(versions, grants, names)
-    parties = {consent.recorded_by} | {a for grant in grants for a in (grant["from"], grant["to"])}
     portal = f"{base}/portal/"
     return DpvConsentRecord(
         context=CONTEXT,
@@ -167,7 +162,7 @@ def document(
         data_subject=DpvDataSubject(
             id=names.data_subject, type="dpv:DataSubject", identifier=reference
         ),
-        jurisdiction="loc:DE",
+        jurisdiction="loc:DE",  # German agencies under German law (the agency kinds)
         applicable_law="legal-eu:law-GDPR",
         legal_basis=_LEGAL_BASIS,
         notice=_notice(first.notice),
@@ -182,7 +177,8 @@ def document(
             )
         ],
         entities=[
-            _agency(agency_id, agencies.get(agency_id), names) for agency_id in sorted(parties)
+            _agency(agency_id, agencies.get(agency_id), names)
+            for agency_id in _parties(consent, grants)
         ],
         processes=[
             DpvProcess(
@@ -226,6 +222,12 @@ def _all_grants(versions: Sequence[ConsentVersion]) -> list[dict[str, Any]]:
     for version in versions:
         found += [grant for grant in version.grants if grant not in found]
     return found
+
+
+def _parties(consent: ConsentRecord, grants: list[dict[str, Any]]) -> list[str]:
+    """The agencies the record names: the recorder and every agency of a grant."""
+    named = {consent.recorded_by} | {a for grant in grants for a in (grant["from"], grant["to"])}
+    return sorted(named)
 
 
 def _purpose(code: str) -> DpvTerm:
