@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -211,3 +211,133 @@ class ConsentForm(BaseModel):
 
 class ConsentFormList(BaseModel):
     forms: list[ConsentForm]
+
+
+# -- the consent record as W3C DPV JSON-LD (built by ``dpv.py``) ----------------------------
+
+
+class LinkedNode(BaseModel):
+    """A JSON-LD node: each field is a property named by its compact IRI (the alias)."""
+
+    model_config = ConfigDict(extra="forbid", serialize_by_alias=True)
+
+
+class DpvTerm(LinkedNode):
+    """A purpose or a data category: the gateway's own term, of DPV's class, and the DPV
+    concept it falls under where there is one."""
+
+    id: str = Field(serialization_alias="@id")
+    type: str = Field(serialization_alias="@type")
+    broader: str | None = Field(default=None, serialization_alias="skos:broader")
+
+
+class DpvAgency(LinkedNode):
+    id: str = Field(serialization_alias="@id")
+    type: list[str] = Field(
+        serialization_alias="@type", description="dpv:PublicSectorBody and its kind."
+    )
+    identifier: str = Field(serialization_alias="dpv:hasIdentifier", description="The agency's id.")
+    name: str = Field(serialization_alias="dpv:hasName")
+
+
+class DpvDataSubject(LinkedNode):
+    id: str = Field(serialization_alias="@id")
+    type: str = Field(serialization_alias="@type")
+    identifier: str | None = Field(
+        default=None,
+        serialization_alias="dct:identifier",
+        description="The calling agency's own reference for the person (never another's).",
+    )
+
+
+class DpvGiver(LinkedNode):
+    """Someone other than the person who gave the consent (a guardian, a confiding person)."""
+
+    type: list[str] = Field(serialization_alias="@type")
+
+
+class DpvUntil(LinkedNode):
+    type: str = Field(serialization_alias="@type")  # dpv:UntilTimeDuration
+    value: datetime = Field(serialization_alias="rdf:value")
+
+
+class DpvPeriod(LinkedNode):
+    type: str = Field(serialization_alias="@type")  # dct:PeriodOfTime
+    start: datetime = Field(serialization_alias="dcat:startDate")
+    end: datetime = Field(serialization_alias="dcat:endDate")
+
+
+class DpvStatus(LinkedNode):
+    """A consent event: given, withdrawn or expired."""
+
+    type: str = Field(serialization_alias="@type")
+    at: datetime = Field(serialization_alias="dpv:isIndicatedAtTime")
+    indicated_by: list[str | DpvGiver] | None = Field(
+        default=None, serialization_alias="dpv:isIndicatedBy"
+    )
+    method: str | None = Field(default=None, serialization_alias="dpv:hasIndicationMethod")
+    implemented_by: str | None = Field(
+        default=None, serialization_alias="dpv:isImplementedByEntity"
+    )
+    duration: DpvUntil | None = Field(default=None, serialization_alias="dpv:hasDuration")
+    period: DpvPeriod | None = Field(default=None, serialization_alias="dct:temporal")
+    document_sha256: Sha256 | None = Field(default=None, serialization_alias="gw:documentSha256")
+
+
+class DpvProcess(LinkedNode):
+    """One grant: what one agency may give another, for what."""
+
+    id: str = Field(serialization_alias="@id")
+    type: str = Field(serialization_alias="@type")
+    purposes: list[DpvTerm] = Field(serialization_alias="dpv:hasPurpose")
+    personal_data: list[DpvTerm] = Field(serialization_alias="dpv:hasPersonalData")
+    processing: str = Field(serialization_alias="dpv:hasProcessing")
+    controllers: list[str] = Field(serialization_alias="dpv:hasDataController")
+    recipients: list[str] = Field(serialization_alias="dpv:hasRecipient")
+    statuses: list[DpvStatus] | None = Field(
+        default=None,
+        serialization_alias="dpv:hasConsentStatus",
+        description="Only for a grant withdrawn on its own; the others share the record's.",
+    )
+
+
+class DpvNotice(LinkedNode):
+    id: str = Field(serialization_alias="@id")
+    type: str = Field(serialization_alias="@type")
+    language: str = Field(serialization_alias="dct:language")
+    text_sha256: Sha256 | None = Field(default=None, serialization_alias="gw:textSha256")
+    interpreter_language: str | None = Field(
+        default=None, serialization_alias="gw:interpreterLanguage"
+    )
+
+
+class DpvControl(LinkedNode):
+    type: list[str] = Field(serialization_alias="@type")
+    exercised_at: str = Field(serialization_alias="dpv:isExercisedAt")
+    description: str = Field(serialization_alias="dct:description")
+
+
+class DpvConsentRecord(LinkedNode):
+    """The consent record in the W3C Data Privacy Vocabulary's profile of ISO/IEC TS 27560
+    (https://w3id.org/dpv/guides/consent-27560), JSON-LD with its context inline."""
+
+    context: dict[str, Any] = Field(serialization_alias="@context")
+    id: str = Field(serialization_alias="@id")
+    type: str = Field(serialization_alias="@type")
+    identifier: str = Field(serialization_alias="dct:identifier", description="The consent's id.")
+    conforms_to: str = Field(serialization_alias="dct:conformsTo")
+    created: datetime = Field(serialization_alias="dct:created")
+    version: int = Field(
+        serialization_alias="gw:version", description="The consent's current version."
+    )
+    status: Status = Field(serialization_alias="gw:status")
+    data_subject: DpvDataSubject = Field(serialization_alias="dpv:hasDataSubject")
+    jurisdiction: str = Field(serialization_alias="dpv:hasJurisdiction")
+    applicable_law: str = Field(serialization_alias="dpv:hasApplicableLaw")
+    legal_basis: list[str] = Field(serialization_alias="dpv:hasLegalBasis")
+    notice: DpvNotice = Field(serialization_alias="dpv:hasNotice")
+    consent_control: DpvControl = Field(serialization_alias="dpv:hasConsentControl")
+    rights: list[DpvControl] = Field(serialization_alias="dpv:hasRight")
+    entities: list[DpvAgency] = Field(serialization_alias="dpv:hasEntity")
+    processes: list[DpvProcess] = Field(serialization_alias="dpv:hasProcess")
+    statuses: list[DpvStatus] = Field(serialization_alias="dpv:hasConsentStatus")

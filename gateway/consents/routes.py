@@ -7,10 +7,11 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi.responses import JSONResponse
 
 from gateway.auth.dependencies import INSUFFICIENT_SCOPE, INVALID_TOKEN, Principal, require_scope
 from gateway.auth.scopes import Scope
-from gateway.consents import forms, notices, recording, service
+from gateway.consents import dpv, forms, notices, recording, service
 from gateway.consents.errors import (
     CONSENT_NOT_ACTIVE,
     CONSENT_NOT_FOUND,
@@ -24,6 +25,7 @@ from gateway.consents.models import (
     ConsentIn,
     ConsentList,
     ConsentOut,
+    DpvConsentRecord,
     NoticeAck,
     NoticeList,
     NoticeOut,
@@ -129,6 +131,26 @@ def read(principal: Reader, session: DbSession, consent_id: ConsentId) -> Consen
 )
 def receipt(principal: Reader, session: DbSession, consent_id: ConsentId) -> Receipt:
     return service.receipt(session, principal, consent_id)
+
+
+class JsonLdResponse(JSONResponse):
+    media_type = dpv.MEDIA_TYPE
+
+
+@router.get(
+    "/{consent_id}/record",
+    summary="The consent record as W3C DPV JSON-LD (the DPV profile of ISO/IEC TS 27560)",
+    response_model=DpvConsentRecord,
+    response_class=JsonLdResponse,
+    responses=problem_responses(*_AUTH, CONSENT_NOT_FOUND),
+)
+def read_record(
+    principal: Reader, session: DbSession, runtime: RuntimeDep, consent_id: ConsentId
+) -> JsonLdResponse:
+    document = service.record_document(
+        session, principal, consent_id, runtime.settings.issuer, datetime.now(UTC)
+    )
+    return JsonLdResponse(document.model_dump(mode="json", exclude_none=True))
 
 
 @router.post(

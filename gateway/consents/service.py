@@ -16,7 +16,7 @@ from consent.model import Grant, GrantChange, Status, WithdrawalChannel, status_
 from gateway.audit.events import PERSON, AuditEvent, EventType
 from gateway.audit.service import AuditLog
 from gateway.auth.dependencies import Principal
-from gateway.consents import portal_codes, repository
+from gateway.consents import dpv, portal_codes, repository
 from gateway.consents.effects import Withdrawal, WithdrawalEffects
 from gateway.consents.errors import (
     ConsentNotActive,
@@ -27,6 +27,7 @@ from gateway.consents.errors import (
 from gateway.consents.models import (
     ConsentList,
     ConsentOut,
+    DpvConsentRecord,
     GrantIn,
     GrantOut,
     PortalCode,
@@ -66,6 +67,25 @@ def list_for_reference(
         session, subject[principal.client_id], principal.client_id
     )
     return ConsentList(consents=[_out(session, c, principal, now) for c in consents])
+
+
+def record_document(
+    session: Session, principal: Principal, consent_id: str, issuer: str, now: datetime
+) -> DpvConsentRecord:
+    """The consent as a W3C DPV consent record, for an agency party to it: the person appears
+    by the caller's own reference, as in ``read``."""
+    consent = _visible(session, principal, consent_id)
+    own = repository.references_of(session, consent.subject_id).get(principal.client_id)
+    return dpv.record(session, consent, issuer=issuer, now=now, reference=own)
+
+
+def own_record_document(
+    session: Session, subject_id: str, consent_id: str, issuer: str, now: datetime
+) -> DpvConsentRecord:
+    """One of the person's own consents as a W3C DPV consent record (the portal's download):
+    without any agency's reference for them."""
+    consent = _of_subject(session, subject_id, consent_id)
+    return dpv.record(session, consent, issuer=issuer, now=now, reference=None)
 
 
 def receipt(session: Session, principal: Principal, consent_id: str) -> Receipt:

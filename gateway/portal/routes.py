@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from gateway.consents import dpv
 from gateway.db.session import DbSession, WritingSession
 from gateway.portal import history, labels, service, views
 from gateway.runtime import Runtime, RuntimeDep
@@ -162,6 +163,18 @@ def receipt_page(
         datetime.now(UTC),
     )
     return _page(request, "receipt", language, person, {"view": view, "section": "consents"})
+
+
+@router.get("/consents/{consent_id}/record")
+def record_download(
+    session: DbSession, runtime: RuntimeDep, person: Person, consent_id: str
+) -> Response:
+    download = service.record_file(session, runtime, person, consent_id)
+    return Response(
+        download.body,
+        media_type=dpv.MEDIA_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{download.filename}"'},
+    )
 
 
 @router.get("/consents/{consent_id}/withdraw")

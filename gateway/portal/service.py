@@ -8,8 +8,9 @@ as long as its code lets its holder in.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from sqlalchemy.orm import Session
@@ -147,6 +148,23 @@ def person(session: Session, runtime: Runtime, page_session: PageSession, now: d
         raise SignInRequired(Realm.PORTAL)
     issuer = views.agencies(session, {code.issued_by})[code.issued_by]
     return Person(code, issuer, page_session)
+
+
+@dataclass(frozen=True)
+class Download:
+    filename: str
+    body: bytes
+
+
+def record_file(session: Session, runtime: Runtime, person: Person, consent_id: str) -> Download:
+    """One of the person's consents as a W3C DPV consent record (JSON-LD), to keep or to hand
+    to whoever helps them: without any agency's reference for them, as the pages show none."""
+    document = consent_service.own_record_document(
+        session, person.subject_id, consent_id, runtime.settings.issuer, datetime.now(UTC)
+    )
+    body = json.dumps(document.model_dump(mode="json", exclude_none=True), ensure_ascii=False)
+    # The name is the stored consent's id, never the address's text.
+    return Download(f"consent-{document.identifier}.jsonld", body.encode())
 
 
 class Notice(StrEnum):
