@@ -18,8 +18,11 @@ from gateway.lifecycle import service
 from gateway.lifecycle.periods import Periods
 from gateway.lifecycle.service import Batches, Report
 from gateway.runtime import Runtime
+from tests.adversarial.conftest import city
 from tests.lifecycle.seed import ABH, JA, JC, SA
 from tests.support import Clients
+
+__all__ = ["city"]  # the live gateway of the adversarial tests, for the proof of erasure
 
 
 @pytest.fixture
