@@ -24,6 +24,8 @@ from gateway.dpo.routes import router as dpo_router
 from gateway.errors import PROBLEM_MEDIA_TYPE, ProblemDetail, install_error_handlers
 from gateway.exchange.routes import router as exchange_router
 from gateway.keys.routes import router as keys_router
+from gateway.lifecycle.chore import LifecycleChore
+from gateway.lifecycle.periods import Periods
 from gateway.messages import service as messages
 from gateway.messages.routes import router as messages_router
 from gateway.meta.routes import router as meta_router
@@ -74,6 +76,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                         runtime.audit,
                         runtime.policies,
                         settings.monitoring_min_cell,
+                    ),
+                    LifecycleChore(
+                        runtime.database,
+                        runtime.audit,
+                        Periods.of(settings, runtime.policies),
+                        interval=settings.lifecycle_interval,
+                        batch=settings.lifecycle_batch,
+                        pause=settings.lifecycle_pause,
                     ),
                 ],
             )

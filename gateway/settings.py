@@ -65,6 +65,40 @@ class Settings(BaseSettings):
         "agreed; a portal code lets its holder in while the consent it was issued with is "
         "active or within this period.",
     )
+    release_retention_fallback_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=3650,
+        description="Days a release ledger row is kept when its flow is not in the active "
+        "policy set (removed or renamed since, or recorded before the ledger named flows). "
+        "Unset: the longest retention of any flow in the active set.",
+    )
+    message_record_days: int = Field(
+        default=90,
+        ge=1,
+        le=3650,
+        description="Days a closed message's metadata (sender, recipient, state, dates) is "
+        "kept after it was acknowledged, withheld or expired; its payload is gone at closing.",
+    )
+    lifecycle_interval: float = Field(
+        default=3600.0,
+        ge=0,
+        description="Seconds between runs of the lifecycle chore in each gateway process "
+        "(with the background chores); 0 turns it off (`gateway lifecycle run` still works).",
+    )
+    lifecycle_batch: int = Field(
+        default=500,
+        ge=1,
+        le=10000,
+        description="Rows the lifecycle erases per transaction.",
+    )
+    lifecycle_pause: float = Field(
+        default=0.0,
+        ge=0,
+        le=60,
+        description="Seconds the lifecycle waits between two batches, so that other writers "
+        "get the database in between.",
+    )
     provider_timeout: float = Field(
         default=5.0, gt=0, le=60, description="Seconds a providing agency's system may take."
     )

@@ -41,6 +41,8 @@ class EventType(StrEnum):
     DPO_ACCESS_REPORT = "dpo.access_report"
     INDICATORS_AGGREGATED = "indicators.aggregated"
     INDICATORS_READ = "indicators.read"
+    # A batch of data whose period ran out, erased: counts and pseudonyms, never references.
+    LIFECYCLE_ERASED = "lifecycle.erased"
 
 
 class Decision(StrEnum):

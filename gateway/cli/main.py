@@ -17,6 +17,7 @@ from gateway.demo.cli import demo_group
 from gateway.dpo.cli import add_user, disable_user, reset_totp
 from gateway.errors import DatabaseUnavailable
 from gateway.keys.cli import keys_group
+from gateway.lifecycle.cli import lifecycle_group
 from gateway.monitoring.cli import aggregate_command
 from gateway.policy.cli import policy_group
 
@@ -66,6 +67,7 @@ for command in (
     monitoring_group,
     keys_group,
     audit_group,
+    lifecycle_group,
     policy_group,
     demo_group,
     client_key,

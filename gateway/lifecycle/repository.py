@@ -1,0 +1,311 @@
+"""All SQL of the lifecycle: which rows are due, taken a batch at a time, and their erasure.
+
+Every batch is chosen with ``FOR UPDATE SKIP LOCKED`` (PostgreSQL): several gateway instances
+running the lifecycle at once each take rows the others do not hold, and a row another one
+erased is gone once it commits, so no row is erased (or counted) twice. SQLite renders no
+locking clause; its writers hold the database's write lock from their start anyway
+(``BEGIN IMMEDIATE``), so two batches never overlap there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    delete,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+    tuple_,
+)
+from sqlalchemy.orm import Session
+
+from gateway.consents.notices_tables import WithdrawalNotice
+from gateway.consents.tables import (
+    ConsentParty,
+    ConsentPermission,
+    ConsentRecord,
+    ConsentVersion,
+    PortalCode,
+)
+from gateway.db.engine import Database
+from gateway.messages.tables import Message, State
+from gateway.release.tables import Release
+from gateway.subjects.tables import Subject, SubjectReference
+from gateway.web.tables import LoginFailures, WebSession
+
+PORTAL_REALM = "portal"  # gateway.web.sessions.Realm.PORTAL, whose sessions name a code's issue
+
+
+def _count(session: Session, query: Select[Any] | Select[str, str]) -> int:
+    return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+
+
+def _deleted(session: Session, statement: Any) -> int:
+    return int(session.execute(statement).rowcount or 0)  # type: ignore[attr-defined]
+
+
+# -- the release ledger ------------------------------------------------------------------------
+
+
+def _releases_due(flows: Mapping[str, datetime], fallback_before: datetime) -> ColumnElement[bool]:
+    """Rows of a known flow released before its cut-off, and rows of a flow the active policy
+    set no longer has (or never named) released before the fallback cut-off."""
+    known = [
+        and_(Release.policy_flow == name, Release.released_at < before)
+        for name, before in flows.items()
+    ]
+    unknown = or_(Release.policy_flow.is_(None), Release.policy_flow.not_in(list(flows)))
+    return or_(*known, and_(unknown, Release.released_at < fallback_before))
+
+
+def releases_due(
+    session: Session, flows: Mapping[str, datetime], fallback_before: datetime, limit: int
+) -> Sequence[tuple[str, str, str]]:
+    """(id, category, subject id) of up to ``limit`` due ledger rows, locked."""
+    rows = session.execute(
+        select(Release.id, Release.category, Release.subject_id)
+        .where(_releases_due(flows, fallback_before))
+        .order_by(Release.released_at, Release.id, Release.category)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return [(row[0], row[1], row[2]) for row in rows]
+
+
+def count_releases_due(
+    session: Session, flows: Mapping[str, datetime], fallback_before: datetime
+) -> int:
+    return _count(session, select(Release.id).where(_releases_due(flows, fallback_before)))
+
+
+def erase_releases(session: Session, keys: Sequence[tuple[str, str]]) -> int:
+    return _deleted(
+        session, delete(Release).where(tuple_(Release.id, Release.category).in_(list(keys)))
+    )
+
+
+# -- closed messages ---------------------------------------------------------------------------
+
+
+def _messages_due(before: datetime) -> ColumnElement[bool]:
+    return and_(Message.state != State.PENDING.value, Message.closed_at < before)
+
+
+def messages_due(session: Session, before: datetime, limit: int) -> Sequence[tuple[str, str]]:
+    """(id, subject id) of up to ``limit`` messages closed before ``before``, locked."""
+    rows = session.execute(
+        select(Message.id, Message.subject_id)
+        .where(_messages_due(before))
+        .order_by(Message.closed_at, Message.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+def count_messages_due(session: Session, before: datetime) -> int:
+    return _count(session, select(Message.id).where(_messages_due(before)))
+
+
+def erase_messages(session: Session, ids: Sequence[str]) -> int:
+    return _deleted(session, delete(Message).where(Message.id.in_(list(ids))))
+
+
+# -- ended consents ----------------------------------------------------------------------------
+
+
+def _consents_due(before: datetime) -> Select[str, str]:
+    """Consents whose current version ended (withdrawn: its end; expired: its validity's end)
+    before ``before``, with no withdrawal notice still unanswered and no message still
+    waiting under them."""
+    ends = func.coalesce(ConsentVersion.ended_at, ConsentVersion.valid_until)
+    open_notice = exists().where(
+        WithdrawalNotice.consent_id == ConsentRecord.id,
+        WithdrawalNotice.acknowledged_at.is_(None),
+    )
+    waiting = exists().where(
+        Message.consent_id == ConsentRecord.id, Message.state == State.PENDING.value
+    )
+    query = (
+        select(ConsentRecord.id, ConsentRecord.subject_id)
+        .join(
+            ConsentVersion,
+            (ConsentVersion.consent_id == ConsentRecord.id)
+            & (ConsentVersion.version == ConsentRecord.current_version),
+        )
+        .where(ends < before, ~open_notice, ~waiting)
+    )
+    return query
+
+
+def consents_due(session: Session, before: datetime, limit: int) -> Sequence[tuple[str, str]]:
+    """(consent id, subject id) of up to ``limit`` consents past their proof period, locked."""
+    rows = session.execute(
+        _consents_due(before)
+        .order_by(ConsentRecord.id)
+        .limit(limit)
+        .with_for_update(of=ConsentRecord, skip_locked=True)
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+def count_consents_due(session: Session, before: datetime) -> int:
+    return _count(session, _consents_due(before))
+
+
+def erase_consents(session: Session, ids: Sequence[str]) -> dict[str, int]:
+    """Erase the consents with everything recorded about them: versions (with receipts and
+    evidence), permission rows, parties, portal codes (and portal sessions opened with
+    them), withdrawal notices. How many rows of each went."""
+    wanted = list(ids)
+    codes = list(session.scalars(select(PortalCode.id).where(PortalCode.consent_id.in_(wanted))))
+    sessions = _deleted(
+        session,
+        delete(WebSession).where(
+            WebSession.realm == PORTAL_REALM, WebSession.principal.in_(codes) if codes else false()
+        ),
+    )
+    return {
+        "portal_sessions": sessions,
+        "portal_codes": _deleted(
+            session, delete(PortalCode).where(PortalCode.consent_id.in_(wanted))
+        ),
+        "permissions": _deleted(
+            session, delete(ConsentPermission).where(ConsentPermission.consent_id.in_(wanted))
+        ),
+        "versions": _deleted(
+            session, delete(ConsentVersion).where(ConsentVersion.consent_id.in_(wanted))
+        ),
+        "parties": _deleted(
+            session, delete(ConsentParty).where(ConsentParty.consent_id.in_(wanted))
+        ),
+        "notices": _deleted(
+            session, delete(WithdrawalNotice).where(WithdrawalNotice.consent_id.in_(wanted))
+        ),
+        "consents": _deleted(session, delete(ConsentRecord).where(ConsentRecord.id.in_(wanted))),
+    }
+
+
+# -- persons -----------------------------------------------------------------------------------
+
+
+def _persons_due() -> Select[Any]:
+    """Persons of whom nothing is left: no consent (in any state), no ledger row, no message."""
+    return select(Subject.id).where(
+        ~exists().where(ConsentRecord.subject_id == Subject.id),
+        ~exists().where(PortalCode.subject_id == Subject.id),
+        ~exists().where(Release.subject_id == Subject.id),
+        ~exists().where(Message.subject_id == Subject.id),
+    )
+
+
+def persons_due(session: Session, limit: int) -> Sequence[str]:
+    """Up to ``limit`` persons of whom nothing is left, locked."""
+    return list(
+        session.scalars(
+            _persons_due().order_by(Subject.id).limit(limit).with_for_update(skip_locked=True)
+        )
+    )
+
+
+def count_persons_due(session: Session) -> int:
+    return _count(session, _persons_due())
+
+
+def erase_persons(session: Session, ids: Sequence[str]) -> dict[str, int]:
+    wanted = list(ids)
+    return {
+        "references": _deleted(
+            session, delete(SubjectReference).where(SubjectReference.subject_id.in_(wanted))
+        ),
+        "persons": _deleted(session, delete(Subject).where(Subject.id.in_(wanted))),
+    }
+
+
+# -- page sessions and sign-in throttles -------------------------------------------------------
+
+
+def _sessions_due(idle_before: datetime, started_before: datetime) -> ColumnElement[bool]:
+    return or_(WebSession.last_seen_at < idle_before, WebSession.created_at < started_before)
+
+
+def _throttles_due(first_before: datetime, now: datetime) -> ColumnElement[bool]:
+    """Failures counted longer ago than the lock-out period, and no lock holding now."""
+    return and_(
+        LoginFailures.first_at < first_before,
+        or_(LoginFailures.locked_until.is_(None), LoginFailures.locked_until <= now),
+    )
+
+
+def sessions_due(
+    session: Session, idle_before: datetime, started_before: datetime, limit: int
+) -> Sequence[str]:
+    return list(
+        session.scalars(
+            select(WebSession.token_hash)
+            .where(_sessions_due(idle_before, started_before))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+
+
+def count_sessions_due(session: Session, idle_before: datetime, started_before: datetime) -> int:
+    return _count(
+        session, select(WebSession.token_hash).where(_sessions_due(idle_before, started_before))
+    )
+
+
+def erase_sessions(session: Session, token_hashes: Sequence[str]) -> int:
+    return _deleted(
+        session, delete(WebSession).where(WebSession.token_hash.in_(list(token_hashes)))
+    )
+
+
+def throttles_due(
+    session: Session, first_before: datetime, now: datetime, limit: int
+) -> Sequence[str]:
+    return list(
+        session.scalars(
+            select(LoginFailures.key)
+            .where(_throttles_due(first_before, now))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+
+
+def count_throttles_due(session: Session, first_before: datetime, now: datetime) -> int:
+    return _count(session, select(LoginFailures.key).where(_throttles_due(first_before, now)))
+
+
+def erase_throttles(session: Session, keys: Sequence[str]) -> int:
+    return _deleted(session, delete(LoginFailures).where(LoginFailures.key.in_(list(keys))))
+
+
+# -- storage -----------------------------------------------------------------------------------
+
+
+def truncate_wal(database: Database) -> bool:
+    """SQLite: copy the write-ahead log into the database file and truncate it, so that the
+    pages erased rows were on (secure_delete zeroes them in the file) leave the log too.
+    Whether it was done: a reader still on an older snapshot keeps it for the next run.
+    PostgreSQL: nothing (see the README on what its WAL keeps)."""
+    if database.engine.dialect.name != "sqlite":
+        return False
+    connection = database.engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        busy, _, _ = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        cursor.close()
+    finally:
+        connection.close()
+    return not busy
