@@ -148,8 +148,9 @@ def _confided_problem(flow: Flow) -> str | None:
         return None
     if not flow.legal_basis.is_consent:
         return (
-            "confided data passes only with the confiding person's consent (§ 65 SGB VIII), "
-            "so only a flow whose legal_basis is consent can be marked confided"
+            "only a flow whose legal_basis is consent can be marked confided: the mark asks "
+            "for the confiding person's consent (§ 65 Abs. 1 Satz 1 Nr. 1 SGB VIII); a statute "
+            "that allows passing confided data is named as the legal basis instead"
         )
     if unreleased := sorted(flow.confided.categories - set(flow.fields)):
         return f"confided names {', '.join(unreleased)}, which the flow does not release"
