@@ -28,6 +28,15 @@ class GiverRule(StrEnum):
 
 GUARDIANS = frozenset({GiverRole.LEGAL_GUARDIAN, GiverRole.CUSTODIAN})
 
+# Each rule in words, as refusals explain it (no personal data: the rule, not the case).
+EXPLAINED = {
+    GiverRule.GUARDIAN_REQUIRED: "a person under 15 does not consent alone (§ 36 SGB I): a "
+    "legal_guardian or custodian must be among given_by",
+    GiverRule.CONFIDING_PERSON_REQUIRED: "data confided to the youth welfare office passes "
+    "only with the consent of the person who confided it (§ 65 SGB VIII): a confiding_person "
+    "must be among given_by",
+}
+
 
 def needs_guardian(age_band: AgeBand, givers: Collection[GiverRole]) -> bool:
     """Whether a consent for a person of this age band lacks the guardian or custodian it

@@ -80,7 +80,7 @@ _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 def consent_body(references: dict[str, str], *grants: dict[str, Any], **changes: Any) -> dict:
     now = datetime.now(UTC)
     body = {
-        "subject": {"references": references},
+        "subject": {"references": references, "age_band": "adult"},
         "given_by": [{"role": "data_subject"}],
         "grants": list(grants or (RESIDENCE,)),
         "valid_from": (now - timedelta(minutes=5)).isoformat(),

@@ -59,7 +59,7 @@ def record(runtime: Runtime, provider: str, recipient: str, category: str, purpo
     references = {agency: f"{agency}-1" for agency in (provider, recipient)}
     body = ConsentIn.model_validate(
         {
-            "subject": {"references": references},
+            "subject": {"references": references, "age_band": "minor_under_15"},
             "given_by": [{"role": "legal_guardian"}],
             "grants": [
                 {"from": provider, "to": recipient, "categories": [category], "purposes": [purpose]}
