@@ -72,6 +72,7 @@ def _version(consent_id: str) -> dict[str, object]:
         "valid_until": NOW + timedelta(days=300),
         "grants": [],
         "given_by": ["data_subject"],
+        "subject_age_band": "adult",
         "notice": {},
         "evidence": {},
         "recorded_at": NOW,

@@ -399,7 +399,7 @@ def _bearer(tokens: TokenSource | None) -> dict[str, str]:
 def _record_consent(jobcenter: GatewayClient, references: dict[str, str], now: datetime) -> None:
     jobcenter.record_consent(
         {
-            "subject": {"references": references},
+            "subject": {"references": references, "age_band": "adult"},
             "given_by": [{"role": "data_subject"}],
             "grants": [
                 {

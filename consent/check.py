@@ -1,7 +1,9 @@
 """The consent check every exchange goes through.
 
 For (provider agency, recipient agency, subject, category, purpose, time) it returns either a
-``VerifiedConsent``, which only this module can make, or a ``Denial`` with its reason.
+``VerifiedConsent``, which only this module can make, or a ``Denial`` with its reason. Data the
+policy marks as confided (§ 65 SGB VIII) is covered only by a consent its confiding person gave
+(``consent.givers``).
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from consent.model import Status
+from consent.givers import GiverRule, covers_confided
+from consent.model import GiverRole, Status
 
 
 class DenialReason(StrEnum):
@@ -20,6 +23,9 @@ class DenialReason(StrEnum):
     CONSENT_EXPIRED = "consent_expired"
     PURPOSE_NOT_COVERED = "purpose_not_covered"
     CATEGORY_NOT_COVERED = "category_not_covered"
+    # A consent covers the data, but the data was confided and its confiding person did not
+    # give that consent.
+    CONFIDING_PERSON_REQUIRED = GiverRule.CONFIDING_PERSON_REQUIRED.value
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,9 @@ class Permission:
     status: Status  # as stored: active, withdrawn or superseded
     valid_from: datetime
     valid_until: datetime
+    # Who gave the version. Read only when the question is about confided data; empty (which
+    # covers no confided data) when not read.
+    given_by: frozenset[GiverRole] = frozenset()
 
 
 _ISSUED = object()  # only check() holds it: a VerifiedConsent cannot be made elsewhere
@@ -72,11 +81,14 @@ def check(
     category: str,
     purpose: str,
     at: datetime,
+    confided: bool = False,
 ) -> VerifiedConsent | Denial:
     """Decide from the subject's permissions between ``provider`` and ``recipient``.
 
     ``permissions`` may hold more (other pairs); only this pair's count. A consent valid now
-    that covers the request permits. Otherwise the reason explains, in this order: a consent
+    that covers the request permits, if the data is ``confided`` only one its confiding person
+    gave (the permissions must then carry ``given_by``). Otherwise the reason explains, in this
+    order: consents valid now cover it but none was given by the confiding person; a consent
     that covered exactly this has expired, or was withdrawn (wholly or this permission); a
     consent valid now for this pair lacks the purpose, or the category; there is none.
     """
@@ -85,11 +97,14 @@ def check(
         p for p in pair if p.status is Status.ACTIVE and p.valid_from <= at < p.valid_until
     ]
     covering = [p for p in valid_now if p.category == category and p.purpose == purpose]
-    if covering:
-        best = max(covering, key=lambda p: (p.valid_until, p.consent_id, p.version))
+    entitled = [p for p in covering if not confided or covers_confided(p.given_by)]
+    if entitled:
+        best = max(entitled, key=lambda p: (p.valid_until, p.consent_id, p.version))
         return VerifiedConsent(
             best.consent_id, best.version, provider, recipient, category, purpose, at, _ISSUED
         )
+    if covering:
+        return Denial(DenialReason.CONFIDING_PERSON_REQUIRED)
     once = [p for p in pair if p.category == category and p.purpose == purpose]
     if any(p.status is Status.ACTIVE and at >= p.valid_until for p in once):
         return Denial(DenialReason.CONSENT_EXPIRED)

@@ -21,12 +21,23 @@ class Status(StrEnum):
 
 
 class GiverRole(StrEnum):
-    """Who gave the consent (for minors or persons under guardianship, not the person alone)."""
+    """Who gave the consent (for minors or persons under guardianship, not the person alone).
+    ``consent.givers`` says when which role must be among them."""
 
     DATA_SUBJECT = "data_subject"
-    LEGAL_GUARDIAN = "legal_guardian"
-    CUSTODIAN = "custodian"
-    CONFIDING_PERSON = "confiding_person"
+    LEGAL_GUARDIAN = "legal_guardian"  # Vormund, or Betreuer of an adult
+    CUSTODIAN = "custodian"  # a parent with custody (Personensorge)
+    CONFIDING_PERSON = "confiding_person"  # who confided the data (§ 65 SGB VIII)
+
+
+class AgeBand(StrEnum):
+    """How old the person was when the consent was recorded, only as finely as the rules on
+    who may consent need it: no birth date, which would be more than they need."""
+
+    ADULT = "adult"
+    # § 36 SGB I: from 15, a person may apply for and receive social benefits alone.
+    MINOR_15_TO_17 = "minor_15_to_17"
+    MINOR_UNDER_15 = "minor_under_15"  # a legal guardian or custodian consents too
 
 
 class EvidenceChannel(StrEnum):

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import uvicorn
+import yaml
 from joserfc import jwt
 from joserfc.jwk import ECKey, OKPKey
 from sqlalchemy import create_engine, text
@@ -33,6 +34,7 @@ from gateway.app import create_app
 from gateway.audit.service import AuditLog
 from gateway.db.engine import Database
 from gateway.db.migrate import upgrade
+from gateway.policy.loader import META_SCHEMA, REFERENCE_POLICIES
 from gateway.release import ledger
 from gateway.release.tables import Kind
 from gateway.runtime import Runtime
@@ -125,6 +127,26 @@ def named_in(references: dict[str, str], grants: list[dict[str, Any]]) -> dict[s
     """The references of the agencies the grants name (a consent may give no others)."""
     named = {grant[side] for grant in grants for side in ("from", "to")}
     return {agency: reference for agency, reference in references.items() if agency in named}
+
+
+CONFIDED_FLOW = "jugendamt-to-jobcenter-support"
+CONFIDED_CITATION = "§ 65 Abs. 1 Satz 1 Nr. 1 SGB VIII"
+
+
+def confided_policies(
+    folder: Path, flow_id: str = CONFIDED_FLOW, categories: list[str] | None = None
+) -> Path:
+    """A copy of the reference policy set in ``folder`` (created) with one flow marked as
+    carrying data confided to the youth welfare office (all its categories, or these)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / META_SCHEMA).write_text((REFERENCE_POLICIES / META_SCHEMA).read_text())
+    document = yaml.safe_load((REFERENCE_POLICIES / "reference.yaml").read_text())
+    (flow,) = [flow for flow in document["flows"] if flow["id"] == flow_id]
+    flow["confided"] = {"citation": CONFIDED_CITATION}
+    if categories is not None:
+        flow["confided"]["categories"] = categories
+    (folder / "reference.yaml").write_text(yaml.safe_dump(document, allow_unicode=True))
+    return folder
 
 
 def token_form(assertion: str, scope: str | None = None, **extra: str) -> dict[str, str]:

@@ -19,6 +19,16 @@ REFERENCE_CONFLICT = problem_type(
     "The references given do not fit together with the persons the gateway knows (they name "
     "different persons, or yours differs from the one you gave before). Nothing was recorded.",
 )
+CONSENT_GIVER_MISSING = problem_type(
+    "consent-giver-missing",
+    "Consent giver missing",
+    422,
+    "Someone who must give this consent is not among `given_by`, so nothing was recorded. "
+    "`reason` names the rule: `guardian_required` (the person is under 15, § 36 SGB I: a "
+    "`legal_guardian` or `custodian` must be among `given_by`) or `confiding_person_required` "
+    "(a grant covers data the policy marks as confided to the youth welfare office, § 65 SGB "
+    "VIII: the `confiding_person` must be among `given_by`); `errors` points at each problem.",
+)
 CONSENT_NOT_ACTIVE = problem_type(
     "consent-not-active",
     "Consent not active",
@@ -48,6 +58,10 @@ class ConsentNotFound(GatewayError):
 
 class ReferenceConflict(GatewayError):
     kind: ClassVar[ProblemType] = REFERENCE_CONFLICT
+
+
+class ConsentGiverMissing(GatewayError):
+    kind: ClassVar[ProblemType] = CONSENT_GIVER_MISSING
 
 
 class ConsentNotActive(GatewayError):

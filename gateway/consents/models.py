@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from consent.model import EvidenceChannel, GiverRole, Status, WithdrawalChannel
+from consent.model import AgeBand, EvidenceChannel, GiverRole, Status, WithdrawalChannel
 from consent.vocabulary import Category, Purpose
 
 AgencyId = Annotated[
@@ -49,6 +49,14 @@ class SubjectIn(Strict):
         max_length=16,
         description="Each agency involved, with its own file reference for the person.",
     )
+    age_band: AgeBand = Field(
+        description="How old the person is when the consent is recorded, as far as who may "
+        "consent depends on it (no birth date): `adult`; `minor_15_to_17`, who may consent "
+        "alone (§ 36 SGB I); `minor_under_15`, for whom a `legal_guardian` or `custodian` must "
+        "be among `given_by` (otherwise 422 `consent-giver-missing`, reason "
+        "`guardian_required`). Stored with the consent; a birthday later changes nothing "
+        "recorded."
+    )
 
 
 class Giver(Strict):
@@ -78,7 +86,14 @@ class EvidenceIn(Strict):
 
 class ConsentIn(Strict):
     subject: SubjectIn
-    given_by: list[Giver] = Field(min_length=1, max_length=4)
+    given_by: list[Giver] = Field(
+        min_length=1,
+        max_length=4,
+        description="Who gave the consent. For a person under 15 (`subject.age_band`) a "
+        "`legal_guardian` or `custodian` must be among them; where a grant covers data the "
+        "policy marks as confided to the youth welfare office (§ 65 SGB VIII), the "
+        "`confiding_person`. Otherwise 422 `consent-giver-missing` with the rule as `reason`.",
+    )
     grants: list[GrantIn] = Field(min_length=1, max_length=32)
     valid_from: TimeOrDay = Field(
         description="From this time, or from the start of this day (the deployment's time zone)."
@@ -119,6 +134,10 @@ class ConsentOut(BaseModel):
     version: int
     status: Status
     subject_ref: str | None = Field(description="The caller's own reference for the person.")
+    subject_age_band: AgeBand | None = Field(
+        description="The person's age band when the consent was recorded; null for consents "
+        "recorded before the gateway asked for it."
+    )
     given_by: list[GiverRole]
     grants: list[GrantOut]
     valid_from: datetime

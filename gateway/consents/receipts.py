@@ -41,6 +41,9 @@ def receipt_payload(version: ConsentVersion, issued_at: datetime) -> dict[str, A
         "notice": version.notice,
         "evidence": version.evidence,
     }
+    if version.subject_age_band is not None:
+        # Why these persons gave it: a person under 15 does not consent alone.
+        payload["subject_age_band"] = version.subject_age_band
     if version.ended_at is not None:
         payload["ended_at"] = _time(version.ended_at)
         payload["withdrawal_channel"] = version.withdrawal_channel

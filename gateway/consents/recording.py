@@ -18,6 +18,7 @@ from gateway.agencies.tables import Agency
 from gateway.audit.events import AuditEvent, Decision, EventType
 from gateway.consents import portal_codes, repository
 from gateway.consents.errors import ReferenceConflict
+from gateway.consents.givers import check_givers
 from gateway.consents.models import ConsentIn, GrantIn, Recorded
 from gateway.consents.tables import ConsentRecord, ConsentVersion
 from gateway.consents.versions import Context, audit_change, grant_document, store_version
@@ -31,7 +32,8 @@ def record(session: Session, context: Context, body: ConsentIn) -> Recorded:
     """Record a consent; refuse, writing nothing, anything that does not hold together."""
     recorder = context.principal.client_id
     valid_from, valid_until = period(body, context.time_zone)
-    _check_consent(session, context, body, valid_from, valid_until)
+    agencies = _check_consent(session, context, body, valid_from, valid_until)
+    check_givers(context, body, agencies)
     notice = _notice(body)
     subject_id = _subject(session, context, body.subject.references)
 
@@ -53,6 +55,7 @@ def record(session: Session, context: Context, body: ConsentIn) -> Recorded:
         valid_until=valid_until,
         grants=[grant_document(grant) for grant in _merged(body.grants)],
         given_by=sorted({giver.role.value for giver in body.given_by}),
+        subject_age_band=body.subject.age_band.value,
         notice=notice,
         evidence=body.evidence.model_dump(mode="json"),
         recorded_at=context.now,
@@ -99,7 +102,8 @@ def _moment(text: str, field: str, zone: ZoneInfo, *, next_day: bool) -> datetim
 
 def _check_consent(
     session: Session, context: Context, body: ConsentIn, valid_from: datetime, valid_until: datetime
-) -> None:
+) -> dict[str, Agency]:
+    """Refuse what does not hold together; otherwise every agency the consent names."""
     errors: list[dict[str, str]] = []
     now, recorder = context.now, context.principal.client_id
     if valid_until <= valid_from:
@@ -139,6 +143,7 @@ def _check_consent(
         errors += _grant_problems(index, grant, references, agencies, context.policies)
     if errors:
         raise InvalidRequest("the consent cannot be recorded", errors=errors)
+    return agencies
 
 
 def _grant_problems(

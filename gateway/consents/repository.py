@@ -9,7 +9,7 @@ from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from consent.check import Permission
-from consent.model import Status
+from consent.model import GiverRole, Status
 from gateway.consents.notices_tables import WithdrawalNotice
 from gateway.consents.tables import (
     ConsentParty,
@@ -234,12 +234,14 @@ def consents_of_subject_for(
 
 
 def permissions(
-    session: Session, subject_id: str, provider: str, recipient: str
+    session: Session, subject_id: str, provider: str, recipient: str, *, given_by: bool = False
 ) -> list[Permission]:
     """The subject's permissions from ``provider`` to ``recipient``, with their versions' state:
-    one indexed lookup, whatever the number of consents in the registry."""
+    one indexed lookup, whatever the number of consents in the registry. With ``given_by``,
+    also who gave each version (needed for confided data only, so read only then)."""
     rows = session.connection().execute(
-        _PERMISSIONS, {"subject_id": subject_id, "provider": provider, "recipient": recipient}
+        _PERMISSIONS_GIVEN_BY if given_by else _PERMISSIONS,
+        {"subject_id": subject_id, "provider": provider, "recipient": recipient},
     )
     return [
         Permission(
@@ -252,6 +254,7 @@ def permissions(
             status=Status(row.status),
             valid_from=row.valid_from,
             valid_until=row.valid_until,
+            given_by=frozenset(map(GiverRole, row.given_by)) if given_by else frozenset(),
         )
         for row in rows
     ]
@@ -284,6 +287,7 @@ _PERMISSIONS = (
     )
     .where(_BETWEEN)
 )
+_PERMISSIONS_GIVEN_BY = _PERMISSIONS.add_columns(_version.c.given_by)
 _LOCK_BETWEEN = (
     select(_record.c.id)
     .where(_record.c.id.in_(select(_permission.c.consent_id).where(_BETWEEN)))

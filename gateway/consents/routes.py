@@ -13,6 +13,7 @@ from gateway.auth.dependencies import INSUFFICIENT_SCOPE, INVALID_TOKEN, Princip
 from gateway.auth.scopes import Scope
 from gateway.consents import dpv, forms, notices, recording, service
 from gateway.consents.errors import (
+    CONSENT_GIVER_MISSING,
     CONSENT_NOT_ACTIVE,
     CONSENT_NOT_FOUND,
     NOTICE_ANSWERED,
@@ -93,7 +94,9 @@ WriterContext = Annotated[Context, Depends(_writer_context)]
     status_code=201,
     summary="Record a consent the person gave",
     response_model=Recorded,
-    responses=problem_responses(*_AUTH, REFERENCE_CONFLICT, PAYLOAD_TOO_LARGE),
+    responses=problem_responses(
+        *_AUTH, REFERENCE_CONFLICT, CONSENT_GIVER_MISSING, PAYLOAD_TOO_LARGE
+    ),
 )
 def record(body: ConsentIn, context: WriterContext, session: DbSession) -> Recorded:
     return recording.record(session, context, body)

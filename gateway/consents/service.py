@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
-from consent.model import Grant, GrantChange, Status, WithdrawalChannel, status_at
+from consent.model import AgeBand, Grant, GrantChange, Status, WithdrawalChannel, status_at
 from gateway.audit.events import PERSON, AuditEvent, EventType
 from gateway.audit.service import AuditLog
 from gateway.auth.dependencies import Principal
@@ -177,6 +177,7 @@ def _out(
         version=current.version,
         status=status_at(Status(current.status), current.valid_until, now),
         subject_ref=own,
+        subject_age_band=_age_band(current.subject_age_band),
         given_by=current.given_by,
         grants=[
             GrantOut(
@@ -203,6 +204,10 @@ def _out(
             for v in versions
         ],
     )
+
+
+def _age_band(stored: str | None) -> AgeBand | None:
+    return AgeBand(stored) if stored is not None else None
 
 
 # -- withdrawing ----------------------------------------------------------------------------
@@ -331,6 +336,7 @@ def _withdraw(
             valid_until=current.valid_until,
             grants=remaining,
             given_by=current.given_by,
+            subject_age_band=current.subject_age_band,
             notice=current.notice,
             evidence=current.evidence,
             recorded_at=now,

@@ -39,6 +39,9 @@ class ConsentVersion(Base):
     valid_until: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     grants: Mapped[list] = mapped_column(JSON)
     given_by: Mapped[list] = mapped_column(JSON)
+    # The person's age band when the consent was recorded (consent.model.AgeBand), which decides
+    # who must give it; None for versions recorded before the gateway asked (migration 0014).
+    subject_age_band: Mapped[str | None] = mapped_column(String(16))
     notice: Mapped[dict] = mapped_column(JSON)
     evidence: Mapped[dict] = mapped_column(JSON)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -106,7 +106,10 @@ def tell(
 
 def _consent(now: datetime) -> dict[str, Any]:
     return {
-        "subject": {"references": {agency: REFERENCES[agency] for agency in (JC, ABH, JA)}},
+        "subject": {
+            "references": {agency: REFERENCES[agency] for agency in (JC, ABH, JA)},
+            "age_band": "adult",
+        },
         "given_by": [{"role": "data_subject"}],
         "grants": [
             {

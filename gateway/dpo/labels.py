@@ -19,6 +19,8 @@ _TERMS: dict[str, dict[str, str]] = {
         "category_not_covered": N_("category not covered"),
         "unknown_subject": N_("person unknown"),
         "agency_disabled": N_("agency disabled"),
+        "confiding_person_required": N_("the confiding person's consent is missing"),
+        "guardian_required": N_("a guardian's or custodian's consent is missing"),
         "provider_invalid_response": N_("invalid answer from the provider"),
         "provider_timeout": N_("provider did not answer in time"),
     },

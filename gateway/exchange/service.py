@@ -51,7 +51,7 @@ from gateway.release.core import (
     release,
 )
 from gateway.release.decision import Deny
-from gateway.release.errors import ExchangeDenied
+from gateway.release.errors import ExchangeDenied, refused
 from gateway.release.tables import Kind
 from gateway.schemas.registry import SchemaSet
 from gateway.settings import Settings
@@ -178,12 +178,12 @@ class _Query:
         )
         if isinstance(outcome, Deny):
             reason = outcome.reason.value
-            raise ExchangeDenied(f"the exchange was refused: {reason}", reason=reason)
+            raise ExchangeDenied(refused("the exchange was refused", reason), reason=reason)
         return _answer(self.exchange_id, outcome)
 
     async def _refuse(self, reason: str) -> NoReturn:
         await self._record(reason)
-        raise ExchangeDenied(f"the exchange was refused: {reason}", reason=reason)
+        raise ExchangeDenied(refused("the exchange was refused", reason), reason=reason)
 
     async def _record(self, reason: str) -> None:
         """A refusal, committed though the request fails."""

@@ -46,7 +46,7 @@ from gateway.messages.tables import Message, State
 from gateway.policy.model import PolicySet
 from gateway.release.core import Caller, Handover, Released, Rules, lock, parties, release
 from gateway.release.decision import Deny
-from gateway.release.errors import ExchangeDenied
+from gateway.release.errors import ExchangeDenied, refused
 from gateway.release.tables import Kind
 from gateway.schemas.registry import SchemaSet
 from gateway.settings import Settings
@@ -117,7 +117,7 @@ async def send(post: Post, asked: Asked, body: MessageIn) -> str:
     outcome = await post.commits.run(accept)
     if isinstance(outcome, Deny):
         reason = outcome.reason.value
-        raise ExchangeDenied(f"the message was refused: {reason}", reason=reason)
+        raise ExchangeDenied(refused("the message was refused", reason), reason=reason)
     return message_id
 
 
@@ -271,7 +271,7 @@ async def fetch(post: Post, asked: Asked, message_id: str) -> MessageOut:
 
     fetched = await post.commits.run(hand_over)
     if isinstance(fetched, str):
-        raise MessageGone(f"the message is gone: {fetched}", reason=fetched)
+        raise MessageGone(refused("the message is gone", fetched), reason=fetched)
     return fetched
 
 

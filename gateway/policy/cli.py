@@ -31,6 +31,12 @@ def check(folder: Path | None) -> None:
         f"valid: {len(policies.flows)} flows in {', '.join(policies.files)}; "
         f"digest {policies.digest}"
     )
+    for flow in policies.flows:
+        if flow.confided is not None:
+            click.echo(
+                f"confided: {flow.name} {', '.join(sorted(flow.confided.categories))} "
+                f"({flow.confided.citation}): only with the confiding person's consent"
+            )
 
 
 @policy_group.command("explain")
@@ -63,4 +69,9 @@ def explain_command(
     if answer.allowed:
         click.echo(f"released fields: {', '.join(answer.released_fields)}")
         for flow in answer.flows:
-            click.echo(f"flow: {flow.policy_id}/{flow.id} (retention {flow.retention_days} days)")
+            mark = flow.confided
+            marked = mark is not None and category in mark.categories
+            note = f", confided: {mark.citation}" if mark is not None and marked else ""
+            click.echo(
+                f"flow: {flow.policy_id}/{flow.id} (retention {flow.retention_days} days{note})"
+            )

@@ -16,7 +16,7 @@ import jsonschema_rs
 import rfc8785
 import yaml
 
-from gateway.policy.model import ANY_KIND, Flow, LegalBasis, PolicySet
+from gateway.policy.model import ANY_KIND, Confided, Flow, LegalBasis, PolicySet
 
 META_SCHEMA = "policy.schema.json"
 # The reference set ships inside the package (a link to the repository's policies/ folder).
@@ -57,6 +57,9 @@ def load_policies(folder: Path) -> PolicySet:
             line = _line_at(node, ("flows", index))
             if key in seen:
                 raise PolicyError(path.name, line, f"flow {key} is also defined in {seen[key]}")
+            if (unfit := _confided_problem(flow)) is not None:
+                where = _line_at(node, ("flows", index, "confided"))
+                raise PolicyError(path.name, where, f"flow {key}: {unfit}")
             for earlier in flows:
                 if (overlap := _overlap(earlier, flow)) is not None:
                     raise PolicyError(
@@ -125,9 +128,33 @@ def _flows(document: dict[str, Any]) -> list[Flow]:
                 legal_basis=LegalBasis(None if basis == "consent" else basis["statute"]),
                 retention_days=raw["retention_days"],
                 cross_municipality=raw.get("cross_municipality", False),
+                confided=_confided(raw),
             )
         )
     return flows
+
+
+def _confided(raw: dict[str, Any]) -> Confided | None:
+    """A flow's mark of confided data: on the categories it names, or on all of the flow's."""
+    marked = raw.get("confided")
+    if marked is None:
+        return None
+    return Confided(marked["citation"], frozenset(marked.get("categories", raw["categories"])))
+
+
+def _confided_problem(flow: Flow) -> str | None:
+    """What does not hold together in a flow's mark of confided data, or None."""
+    if flow.confided is None:
+        return None
+    if not flow.legal_basis.is_consent:
+        return (
+            "only a flow whose legal_basis is consent can be marked confided: the mark asks "
+            "for the confiding person's consent (§ 65 Abs. 1 Satz 1 Nr. 1 SGB VIII); a statute "
+            "that allows passing confided data is named as the legal basis instead"
+        )
+    if unreleased := sorted(flow.confided.categories - set(flow.fields)):
+        return f"confided names {', '.join(unreleased)}, which the flow does not release"
+    return None
 
 
 def _describe(error: jsonschema_rs.ValidationError) -> str:

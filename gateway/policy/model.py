@@ -23,6 +23,17 @@ class LegalBasis:
 
 
 @dataclass(frozen=True)
+class Confided:
+    """Data a person confided to the youth welfare office for personal and educational help
+    (§ 65 SGB VIII): it passes only with that person's consent, so only a consent with a
+    ``confiding_person`` among its givers covers it. ``citation`` names the rule as the policy
+    does; ``categories`` are the flow's categories the mark covers."""
+
+    citation: str
+    categories: frozenset[str]
+
+
+@dataclass(frozen=True)
 class Flow:
     policy_id: str
     id: str
@@ -33,6 +44,7 @@ class Flow:
     legal_basis: LegalBasis
     retention_days: int
     cross_municipality: bool = False
+    confided: Confided | None = None
 
     @property
     def name(self) -> str:
@@ -46,6 +58,12 @@ class Flow:
             and category in self.fields
             and purpose in self.purposes
         )
+
+    def confided_in(self, category: str) -> Confided | None:
+        """The mark of confided data on this category of the flow, if it has one."""
+        if self.confided is not None and category in self.confided.categories:
+            return self.confided
+        return None
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,18 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from consent.vocabulary import AgencyKind, Category, Purpose
 
 
+class ConfidedOut(BaseModel):
+    """Data confided to the youth welfare office for personal and educational help (§ 65 SGB
+    VIII): it passes only with the consent of the person who confided it."""
+
+    citation: str = Field(description="The rule, as the policy names it.")
+    categories: list[str] = Field(
+        description="The flow's categories the mark covers: a consent covers them only when "
+        "`confiding_person` is among its `given_by`, when it is recorded and at every exchange "
+        "(otherwise refused with reason `confiding_person_required`)."
+    )
+
+
 class FlowOut(BaseModel):
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
 
@@ -19,6 +31,9 @@ class FlowOut(BaseModel):
     legal_basis: str
     retention_days: int
     cross_municipality: bool
+    confided: ConfidedOut | None = Field(
+        default=None, description="Set when the flow carries data confided (§ 65 SGB VIII)."
+    )
 
 
 class PolicySetOut(BaseModel):
@@ -57,6 +72,11 @@ class ProcessingActivity(BaseModel):
     legal_basis: str
     retention_days: int
     within_municipality_only: bool
+    confided: ConfidedOut | None = Field(
+        default=None,
+        description="Set when the activity discloses data confided to the youth welfare office "
+        "(§ 65 SGB VIII), which needs the consent of the person who confided it.",
+    )
 
 
 class RecordsOfProcessing(BaseModel):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from gateway.policy.model import Flow, PolicySet
+from gateway.policy.model import Confided, Flow, PolicySet
 from gateway.policy.models import (
+    ConfidedOut,
     ExplainIn,
     Explanation,
     FlowOut,
@@ -24,7 +25,14 @@ def flow_out(flow: Flow) -> FlowOut:
         legal_basis=str(flow.legal_basis),
         retention_days=flow.retention_days,
         cross_municipality=flow.cross_municipality,
+        confided=confided_out(flow.confided),
     )
+
+
+def confided_out(confided: Confided | None) -> ConfidedOut | None:
+    if confided is None:
+        return None
+    return ConfidedOut(citation=confided.citation, categories=sorted(confided.categories))
 
 
 def policy_set(policies: PolicySet) -> PolicySetOut:
@@ -56,10 +64,18 @@ def explain(policies: PolicySet, question: ExplainIn) -> Explanation:
             flows=[],
         )
     bases = sorted({str(flow.legal_basis) for flow in flows})
+    citations = sorted({c.citation for flow in flows if (c := flow.confided_in(category))})
+    confided = (
+        f" The data is confided ({'; '.join(citations)}): only a consent its confiding person "
+        "gave covers it (confiding_person among given_by)."
+        if citations
+        else ""
+    )
     return Explanation(
         allowed=True,
         explanation=f"Allowed for {what} on the basis of {' or '.join(bases)}"
-        + (" when the person's consent covers it at the time." if "consent" in bases else "."),
+        + (" when the person's consent covers it at the time." if "consent" in bases else ".")
+        + confided,
         released_fields=sorted({field for flow in flows for field in flow.fields[category]}),
         flows=[flow_out(flow) for flow in flows],
     )
@@ -78,6 +94,7 @@ def records_of_processing(policies: PolicySet) -> RecordsOfProcessing:
                 legal_basis=str(flow.legal_basis),
                 retention_days=flow.retention_days,
                 within_municipality_only=not flow.cross_municipality,
+                confided=confided_out(flow.confided),
             )
             for flow in policies.flows
         ],

@@ -59,6 +59,10 @@ REASONS = {
     "category_not_covered": N_("You had not agreed to share this information."),
     "unknown_subject": N_("The other office has no file about you."),
     "agency_disabled": N_("One of the offices may not use the system at the moment."),
+    "confiding_person_required": N_(
+        "This was told to the youth welfare office in confidence, and the person who told it "
+        "had not agreed to share it."
+    ),
     "provider_timeout": N_("The other office's system did not answer in time."),
     "provider_unreachable": N_("The other office's system could not be reached."),
     "provider_invalid_response": N_("The other office's system sent wrong data."),

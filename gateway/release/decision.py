@@ -1,6 +1,7 @@
 """The decision every release goes through: deny by default; permit only when a policy flow
 allows this provider kind to give this category to this recipient kind for this purpose, and
-its legal basis holds now (a statute named in the flow, or a consent that covers exactly this).
+its legal basis holds now (a statute named in the flow, or a consent that covers exactly this;
+for data the flow marks as confided, one the confiding person gave).
 
 The consents are read once for all categories of a release: one indexed lookup of the person's
 permissions between the two agencies, whatever the number of consents in the registry."""
@@ -31,6 +32,9 @@ class Reason(StrEnum):
     CATEGORY_NOT_COVERED = "category_not_covered"
     UNKNOWN_SUBJECT = "unknown_subject"
     AGENCY_DISABLED = "agency_disabled"
+    # The data is confided (§ 65 SGB VIII) and no covering consent was given by the person who
+    # confided it (the flow may have been marked after the consent was recorded).
+    CONFIDING_PERSON_REQUIRED = "confiding_person_required"
 
 
 @dataclass(frozen=True)
@@ -73,7 +77,11 @@ def decide_all(
         else:
             consented[category] = flow
     if consented:
-        permissions = consents.permissions(session, subject_id, provider.id, recipient.id)
+        confided = {category for category, flow in consented.items() if flow.confided_in(category)}
+        # Who gave each consent is read only when it matters: for confided data.
+        permissions = consents.permissions(
+            session, subject_id, provider.id, recipient.id, given_by=bool(confided)
+        )
         for category, flow in consented.items():
             result = check(
                 permissions,
@@ -82,6 +90,7 @@ def decide_all(
                 category=category,
                 purpose=purpose,
                 at=at,
+                confided=category in confided,
             )
             decided[category] = (
                 Deny(Reason(result.reason.value))

@@ -80,7 +80,7 @@ _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 def consent_body(references: dict[str, str], *grants: dict[str, Any], **changes: Any) -> dict:
     now = datetime.now(UTC)
     body = {
-        "subject": {"references": references},
+        "subject": {"references": references, "age_band": "adult"},
         "given_by": [{"role": "data_subject"}],
         "grants": list(grants or (RESIDENCE,)),
         "valid_from": (now - timedelta(minutes=5)).isoformat(),
@@ -218,12 +218,23 @@ def csrf_token(html: str) -> str:
 
 
 @pytest.fixture
-def city(database_url: str, tmp_path: Path) -> Iterator[City]:
+def policy_dir() -> Path | None:
+    """The policy folder the city's gateway runs with: the reference set unless a module says
+    otherwise."""
+    return None
+
+
+@pytest.fixture
+def city(database_url: str, tmp_path: Path, policy_dir: Path | None) -> Iterator[City]:
     """A live gateway (plain http on 127.0.0.1, so page cookies are not marked Secure), the
     offices registered, and the foreigners' office's and the job centre's systems answering
     from ``city.cases``."""
     with start_live_server(
-        database_url, tmp_path / "gateway", provider_timeout=2.0, cookie_secure=False
+        database_url,
+        tmp_path / "gateway",
+        provider_timeout=2.0,
+        cookie_secure=False,
+        policy_dir=policy_dir,
     ) as gateway:
         clients = gateway.clients
         offices = {agency: clients.agency(agency, kind) for agency, kind in KINDS.items()}

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from consent.check import Denial, DenialReason, Permission, VerifiedConsent, check
-from consent.model import Status
+from consent.model import GiverRole, Status
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 ABH, JC, SA = "koeln-auslaenderbehoerde", "koeln-jobcenter", "koeln-sozialamt"
@@ -29,15 +29,36 @@ def permission(
     version: int = 1,
     provider: str = ABH,
     recipient: str = JC,
+    given_by: frozenset[GiverRole] = frozenset({GiverRole.DATA_SUBJECT}),
 ) -> Permission:
     return Permission(
-        consent_id, version, provider, recipient, category, purpose, status, NOW + start, NOW + end
+        consent_id,
+        version,
+        provider,
+        recipient,
+        category,
+        purpose,
+        status,
+        NOW + start,
+        NOW + end,
+        given_by,
     )
 
 
-def decide(*permissions: Permission, category: str = RESIDENCE, purpose: str = LABOUR):
+def decide(
+    *permissions: Permission,
+    category: str = RESIDENCE,
+    purpose: str = LABOUR,
+    confided: bool = False,
+):
     return check(
-        permissions, provider=ABH, recipient=JC, category=category, purpose=purpose, at=NOW
+        permissions,
+        provider=ABH,
+        recipient=JC,
+        category=category,
+        purpose=purpose,
+        at=NOW,
+        confided=confided,
     )
 
 
@@ -80,6 +101,35 @@ def test_each_denial_names_its_reason(permissions, reason):
     assert decide(*permissions) == Denial(reason)
 
 
+CONFIDING = frozenset({GiverRole.DATA_SUBJECT, GiverRole.CONFIDING_PERSON})
+
+
+def test_confided_data_is_covered_only_by_a_consent_its_confiding_person_gave():
+    assert decide(permission(), confided=True) == Denial(DenialReason.CONFIDING_PERSON_REQUIRED)
+    assert isinstance(decide(permission(given_by=CONFIDING), confided=True), VerifiedConsent)
+    # The same consents, for data nobody confided: the person's own consent covers it.
+    assert isinstance(decide(permission(), confided=False), VerifiedConsent)
+
+
+def test_of_two_covering_consents_the_confiding_persons_permits_confided_data():
+    result = decide(
+        permission(consent_id="c1", end=timedelta(days=600)),  # lasts longer, but not theirs
+        permission(consent_id="c2", given_by=CONFIDING),
+        confided=True,
+    )
+    assert isinstance(result, VerifiedConsent)
+    assert result.consent_id == "c2"
+
+
+def test_a_confiding_persons_consent_that_ended_is_named_as_ended_not_as_missing():
+    """The reason says what the caller can do: a consent of theirs ran out, so ask again."""
+    ended = permission(given_by=CONFIDING, end=timedelta(days=-1))
+    assert decide(ended, confided=True) == Denial(DenialReason.CONSENT_EXPIRED)
+    assert decide(ended, permission(consent_id="c2"), confided=True) == Denial(
+        DenialReason.CONFIDING_PERSON_REQUIRED
+    )
+
+
 def test_a_newer_version_that_still_covers_permits():
     result = decide(permission(status=Status.SUPERSEDED), permission(version=2))
     assert isinstance(result, VerifiedConsent)
@@ -90,6 +140,7 @@ PAIRS = st.sampled_from([(ABH, JC), (ABH, SA), (SA, JC)])
 CATEGORIES = st.sampled_from([RESIDENCE, BENEFIT])
 PURPOSES = st.sampled_from([LABOUR, CASE])
 STATUSES = st.sampled_from([Status.ACTIVE, Status.WITHDRAWN, Status.SUPERSEDED])
+GIVERS = st.frozensets(st.sampled_from(list(GiverRole)), min_size=1)
 DAYS = st.integers(-400, 400).map(lambda days: timedelta(days=days))
 
 
@@ -107,22 +158,30 @@ def permissions(draw: st.DrawFn) -> Permission:
         status=draw(STATUSES),
         valid_from=NOW + start,
         valid_until=NOW + start + draw(st.integers(1, 800).map(lambda d: timedelta(days=d))),
+        given_by=draw(GIVERS),
     )
 
 
-@given(st.lists(permissions(), max_size=12), PAIRS, CATEGORIES, PURPOSES)
+@given(st.lists(permissions(), max_size=12), PAIRS, CATEGORIES, PURPOSES, st.booleans())
 def test_permits_exactly_what_an_active_unexpired_permission_covers(
-    stored, pair, category, purpose
+    stored, pair, category, purpose, confided
 ):
     provider, recipient = pair
     result = check(
-        stored, provider=provider, recipient=recipient, category=category, purpose=purpose, at=NOW
+        stored,
+        provider=provider,
+        recipient=recipient,
+        category=category,
+        purpose=purpose,
+        at=NOW,
+        confided=confided,
     )
     covered = any(
         p.status is Status.ACTIVE
         and p.valid_from <= NOW < p.valid_until
         and (p.provider, p.recipient, p.category, p.purpose)
         == (provider, recipient, category, purpose)
+        and (not confided or GiverRole.CONFIDING_PERSON in p.given_by)
         for p in stored
     )
     assert isinstance(result, VerifiedConsent) == covered

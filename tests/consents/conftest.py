@@ -73,5 +73,9 @@ def consent_body(**changes: Any) -> dict[str, Any]:
     }
     body.update(changes)
     references = body["subject"]["references"]
-    body["subject"] = {**body["subject"], "references": named_in(references, body["grants"])}
+    body["subject"] = {
+        "age_band": "adult",
+        **body["subject"],
+        "references": named_in(references, body["grants"]),
+    }
     return body

@@ -1,12 +1,15 @@
-"""A state machine over the real registry (database included): record, withdraw a grant,
-withdraw everything, let time pass. After every step the check permits exactly what an active,
-unexpired grant covers."""
+"""A state machine over the real registry (database included): record (for persons of every
+age band, given by various persons), withdraw a grant, withdraw everything, let time pass.
+A recording for a child under 15 without a guardian or custodian is refused and changes
+nothing. After every step the check permits exactly what an active, unexpired grant covers,
+and confided data only where the confiding person gave that consent."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import product
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -20,9 +23,10 @@ from hypothesis.stateful import (
 )
 
 from consent.check import VerifiedConsent, check
+from consent.model import AgeBand, GiverRole
 from gateway.auth.dependencies import Principal
 from gateway.consents import recording, repository, service
-from gateway.consents.errors import ConsentNotActive
+from gateway.consents.errors import ConsentGiverMissing, ConsentNotActive
 from gateway.consents.models import ConsentIn, GrantIn, WithdrawIn
 from gateway.consents.versions import Context
 from gateway.runtime import Runtime
@@ -50,6 +54,7 @@ class ModelConsent:
     consent_id: str
     grants: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]]
     valid_until: datetime
+    givers: frozenset[GiverRole]
     withdrawn: bool = False
 
 
@@ -57,11 +62,14 @@ class ModelConsent:
 class Model:
     consents: list[ModelConsent] = field(default_factory=list)
 
-    def covers(self, question: tuple[str, str, str, str], now: datetime) -> bool:
+    def covers(
+        self, question: tuple[str, str, str, str], now: datetime, confided: bool = False
+    ) -> bool:
         provider, recipient, category, purpose = question
         return any(
             not consent.withdrawn
             and now < consent.valid_until
+            and (not confided or GiverRole.CONFIDING_PERSON in consent.givers)
             and any(
                 (g[0], g[1]) == (provider, recipient) and category in g[2] and purpose in g[3]
                 for g in consent.grants
@@ -106,16 +114,21 @@ def test_the_registry_permits_exactly_what_active_grants_cover(runtime: Runtime)
         @rule(
             grants=st.lists(st.sampled_from(CATALOGUE), min_size=1, max_size=3, unique=True),
             days=st.integers(1, 200),
+            band=st.sampled_from(list(AgeBand)),
+            givers=st.frozensets(st.sampled_from(list(GiverRole)), min_size=1),
         )
-        def record(self, grants, days):
+        def record(self, grants, days, band, givers):
             if not any(JC in (g[0], g[1]) for g in grants):
                 grants = [*grants, CATALOGUE[1]]
             valid_until = self.now + timedelta(days=days)
             documents = [grant_in(g).model_dump(by_alias=True) for g in grants]
             body = ConsentIn.model_validate(
                 {
-                    "subject": {"references": named_in(self.references, documents)},
-                    "given_by": [{"role": "data_subject"}],
+                    "subject": {
+                        "references": named_in(self.references, documents),
+                        "age_band": band,
+                    },
+                    "given_by": [{"role": role} for role in sorted(givers)],
                     "grants": documents,
                     "valid_from": (self.now - timedelta(days=1)).isoformat(),
                     "valid_until": valid_until.isoformat(),
@@ -123,9 +136,21 @@ def test_the_registry_permits_exactly_what_active_grants_cover(runtime: Runtime)
                     "evidence": {"channel": "in_person_recorded"},
                 }
             )
-            with runtime.database.transaction() as session:
-                recorded = recording.record(session, self.context(), body)
-            self.model.consents.append(ModelConsent(recorded.consent_id, list(grants), valid_until))
+            # § 36 SGB I: a child under 15 consents only with a guardian or custodian.
+            alone = band is AgeBand.MINOR_UNDER_15 and not givers & {
+                GiverRole.LEGAL_GUARDIAN,
+                GiverRole.CUSTODIAN,
+            }
+            try:
+                with runtime.database.transaction() as session:
+                    recorded = recording.record(session, self.context(), body)
+            except ConsentGiverMissing:
+                assert alone
+                return
+            assert not alone
+            self.model.consents.append(
+                ModelConsent(recorded.consent_id, list(grants), valid_until, givers)
+            )
 
         @precondition(lambda self: self.model.consents)
         @rule(data=st.data())
@@ -171,16 +196,18 @@ def test_the_registry_permits_exactly_what_active_grants_cover(runtime: Runtime)
                 subject = subject_of(session, JC, self.references[JC])
                 if subject is None:
                     return
-                for question in QUESTIONS:
+                for question, confided in product(QUESTIONS, (False, True)):
                     provider, recipient, category, purpose = question
+                    stored = repository.permissions(
+                        session, subject, provider, recipient, given_by=confided
+                    )
                     result = check(
-                        repository.permissions(session, subject, provider, recipient),
-                        provider=provider, recipient=recipient, category=category,
-                        purpose=purpose, at=self.now,
+                        stored, provider=provider, recipient=recipient, category=category,
+                        purpose=purpose, at=self.now, confided=confided,
                     )  # fmt: skip
                     assert isinstance(result, VerifiedConsent) == self.model.covers(
-                        question, self.now
-                    ), (question, result)
+                        question, self.now, confided
+                    ), (question, confided, result)
 
     run_state_machine_as_test(
         Registry,

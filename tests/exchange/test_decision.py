@@ -20,7 +20,7 @@ from gateway.policy.loader import REFERENCE_POLICIES, load_policies
 from gateway.release.decision import Deny, Permit, Reason, decide_all
 from gateway.runtime import Runtime
 from gateway.subjects.repository import subject_of
-from tests.support import Clients
+from tests.support import Clients, confided_policies
 
 NOW = datetime.now(UTC)
 FORM = "cross-agency-case-management"
@@ -55,12 +55,21 @@ def city(clients: Clients) -> Clients:
     return clients
 
 
-def record(runtime: Runtime, provider: str, recipient: str, category: str, purpose: str) -> str:
+def record(
+    runtime: Runtime,
+    provider: str,
+    recipient: str,
+    category: str,
+    purpose: str,
+    givers: tuple[str, ...] = ("legal_guardian",),
+) -> str:
+    """A consent for a child, given by its guardian unless ``givers`` says otherwise, recorded
+    under the runtime's policies; the person's id."""
     references = {agency: f"{agency}-1" for agency in (provider, recipient)}
     body = ConsentIn.model_validate(
         {
-            "subject": {"references": references},
-            "given_by": [{"role": "legal_guardian"}],
+            "subject": {"references": references, "age_band": "minor_under_15"},
+            "given_by": [{"role": role} for role in givers],
             "grants": [
                 {"from": provider, "to": recipient, "categories": [category], "purposes": [purpose]}
             ],
@@ -248,3 +257,50 @@ def test_several_categories_are_decided_each_on_one_reading_of_the_consents(runt
     assert isinstance(decided["residence_status"], Permit)
     assert decided["benefit_status"] == Deny(Reason.NO_POLICY)  # no flow at all
     assert len([s for s in statements if "consent_permissions" in s]) == 1
+
+
+@pytest.mark.usefixtures("city")
+def test_confided_data_needs_a_consent_its_confiding_person_gave(runtime: Runtime, tmp_path):
+    """The policy marks the youth welfare office's support data as confided after the child's
+    guardian consented: that consent covers it no longer; the confiding person's does."""
+    jugendamt, jobcentre = AGENCY_OF[AgencyKind.YOUTH_WELFARE_OFFICE], "koeln-jobcenter"
+    question = (jugendamt, jobcentre)
+    support = ("youth_welfare_support", "case_management")
+    subject = record(runtime, *question, *support)  # under the reference set: nothing marked
+    marked = load_policies(confided_policies(tmp_path))
+    assert isinstance(ask(runtime, *question, subject, *support), Permit)
+    assert ask(runtime, *question, subject, *support, marked) == Deny(
+        Reason.CONFIDING_PERSON_REQUIRED
+    )
+    record(runtime, *question, *support, givers=("legal_guardian", "confiding_person"))
+    permitted = ask(runtime, *question, subject, *support, marked)
+    assert isinstance(permitted, Permit)
+    assert permitted.consent is not None
+    # Data of the same consents that nobody confided is decided as before.
+    contact = ("case_contact", "case_management")
+    record(runtime, *question, *contact)
+    assert isinstance(ask(runtime, *question, subject, *contact, marked), Permit)
+
+
+@pytest.mark.usefixtures("city")
+def test_who_gave_a_consent_is_read_only_for_confided_data(runtime: Runtime, tmp_path):
+    """The common case, no confided data, reads the permissions as before and nothing more."""
+    jugendamt, jobcentre = AGENCY_OF[AgencyKind.YOUTH_WELFARE_OFFICE], "koeln-jobcenter"
+    subject = record(runtime, jugendamt, jobcentre, "youth_welfare_support", "case_management")
+    marked = load_policies(confided_policies(tmp_path))
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        if "consent_permissions" in statement:
+            statements.append(statement)
+
+    event.listen(runtime.database.engine, "before_cursor_execute", count)
+    try:
+        for policies in (runtime.policies, marked):
+            ask(runtime, jugendamt, jobcentre, subject, "youth_welfare_support",
+                "case_management", policies)  # fmt: skip
+    finally:
+        event.remove(runtime.database.engine, "before_cursor_execute", count)
+    plain, confided = statements
+    assert "given_by" not in plain
+    assert "given_by" in confided

@@ -66,7 +66,7 @@ class World:
     ) -> dict[str, Any]:
         now = datetime.now(UTC)
         return {
-            "subject": {"references": {JC: "JC-4711", ABH: "ABH-0815"}},
+            "subject": {"references": {JC: "JC-4711", ABH: "ABH-0815"}, "age_band": "adult"},
             "given_by": [{"role": "data_subject"}],
             "grants": [{"from": ABH, "to": JC, "categories": list(categories),
                         "purposes": list(purposes)}],

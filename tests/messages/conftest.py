@@ -37,7 +37,10 @@ def consent_body(
 ) -> dict[str, Any]:
     now = datetime.now(UTC)
     return {
-        "subject": {"references": named_in(references or REFERENCES, grants or [INVITATION_GRANT])},
+        "subject": {
+            "references": named_in(references or REFERENCES, grants or [INVITATION_GRANT]),
+            "age_band": "adult",
+        },
         "given_by": [{"role": "data_subject"}],
         "grants": grants or [INVITATION_GRANT],
         "valid_from": (now - timedelta(minutes=5)).isoformat(),

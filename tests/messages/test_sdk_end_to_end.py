@@ -56,7 +56,10 @@ RESIDENCE_GRANT = {
 def consent(*grants: dict[str, Any]) -> dict[str, Any]:
     now = datetime.now(UTC)
     return {
-        "subject": {"references": named_in({JC: JC_REF, JA: JA_REF, ABH: ABH_REF}, list(grants))},
+        "subject": {
+            "references": named_in({JC: JC_REF, JA: JA_REF, ABH: ABH_REF}, list(grants)),
+            "age_band": "adult",
+        },
         "given_by": [{"role": "data_subject"}],
         "grants": list(grants),
         "valid_from": (now - timedelta(minutes=1)).isoformat(),

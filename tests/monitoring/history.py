@@ -96,7 +96,10 @@ class History:
         agencies = {recorder} | {g.provider for g in grants} | {g.recipient for g in grants}
         body = ConsentIn.model_validate(
             {
-                "subject": {"references": {a: reference(person, a) for a in agencies}},
+                "subject": {
+                    "references": {a: reference(person, a) for a in agencies},
+                    "age_band": "adult",
+                },
                 "given_by": [{"role": "data_subject"}],
                 "grants": [grant.document() for grant in grants],
                 "valid_from": (when - timedelta(minutes=1)).isoformat(),

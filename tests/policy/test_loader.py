@@ -11,6 +11,8 @@ from click.testing import CliRunner
 
 from gateway.cli.main import cli
 from gateway.policy.loader import PolicyError, load_policies
+from gateway.policy.model import Confided
+from tests.support import CONFIDED_CITATION, CONFIDED_FLOW, confided_policies
 
 REFERENCE = Path(__file__).parents[2] / "policies"
 
@@ -199,3 +201,63 @@ def test_flows_for_other_purposes_or_kinds_do_not_overlap(folder: Path):
         "    legal_basis: {statute: '§ 87 Abs. 1 AufenthG'}\n    retention_days: 30\n"
     )
     assert len(load_policies(folder).flows) == 9
+
+
+def test_a_flow_marked_confided_covers_all_its_categories_or_those_it_names(tmp_path: Path):
+    whole = load_policies(confided_policies(tmp_path / "whole"))
+    (flow,) = [flow for flow in whole.flows if flow.id == CONFIDED_FLOW]
+    assert flow.confided == Confided(CONFIDED_CITATION, frozenset({"youth_welfare_support"}))
+    assert flow.confided_in("youth_welfare_support") == flow.confided
+    assert all(other.confided is None for other in whole.flows if other is not flow)
+
+    some = load_policies(
+        confided_policies(tmp_path / "some", "case-contacts-and-conferences", ["case_contact"])
+    )
+    (flow,) = [flow for flow in some.flows if flow.id == "case-contacts-and-conferences"]
+    assert flow.confided_in("case_contact") is not None
+    assert flow.confided_in("case_conference") is None
+    assert some.digest != whole.digest != load_policies(REFERENCE).digest
+
+
+MARKED = (
+    "policy_id: p\nversion: 1\nflows:\n  - id: f\n    from: youth_welfare_office\n"
+    "    to: job_centre\n    categories: {{youth_welfare_support: [status]}}\n"
+    "    purposes: [case_management]\n    legal_basis: {basis}\n    retention_days: 5\n"
+    "    confided:\n{confided}"
+)
+
+
+@pytest.mark.parametrize(
+    ("basis", "confided", "line", "problem"),
+    [
+        ("{statute: '§ 65 Abs. 1 Satz 1 Nr. 2 SGB VIII'}", "      citation: '§ 65 SGB VIII'\n",
+         12, "only a flow whose legal_basis is consent can be marked confided"),
+        ("consent", "      citation: '§ 65 SGB VIII'\n      categories: [case_contact]\n",
+         12, "confided names case_contact, which the flow does not release"),
+        ("consent", "      categories: [youth_welfare_support]\n", 12, "citation"),
+        ("consent", "      citation: ''\n", 12, "shorter than 3 characters"),
+        ("consent", "      citation: '§ 65 SGB VIII'\n      categories: [counselling_notes]\n",
+         13, '"counselling_notes" is not one of'),
+        ("consent", "      citation: '§ 65 SGB VIII'\n      confiding_person: optional\n",
+         12, "confiding_person"),
+    ],
+)  # fmt: skip
+def test_a_mark_of_confided_data_that_does_not_hold_is_refused_naming_file_and_line(
+    folder: Path, basis: str, confided: str, line: int, problem: str
+):
+    (folder / "marked.yaml").write_text(MARKED.format(basis=basis, confided=confided))
+    with pytest.raises(PolicyError) as refused:
+        load_policies(folder)
+    assert (refused.value.file, refused.value.line) == ("marked.yaml", line)
+    assert problem in str(refused.value)
+
+
+def test_policy_check_names_the_flows_that_carry_confided_data(tmp_path: Path):
+    checked = CliRunner().invoke(cli, ["policy", "check", str(confided_policies(tmp_path))])
+    assert checked.exit_code == 0, checked.output
+    assert (
+        f"confided: reference/{CONFIDED_FLOW} youth_welfare_support ({CONFIDED_CITATION}): "
+        "only with the confiding person's consent"
+    ) in checked.output
+    reference = CliRunner().invoke(cli, ["policy", "check", str(REFERENCE)])
+    assert "confided" not in reference.output

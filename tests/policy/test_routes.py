@@ -6,18 +6,7 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-from gateway.agencies.tables import ClientRole
 from gateway.cli.main import cli
-from tests.support import Clients, client_assertion, token_form
-
-
-@pytest.fixture
-def dpo(http: TestClient, clients: Clients) -> dict[str, str]:
-    client = clients.other("city-dpo", ClientRole.DPO)
-    form = token_form(client_assertion(client.id, client.key, "http://localhost/oauth/token"))
-    return {
-        "Authorization": f"Bearer {http.post('/oauth/token', data=form).json()['access_token']}"
-    }
 
 
 def test_the_active_set_is_listed_with_its_digest(http: TestClient, dpo, runtime):

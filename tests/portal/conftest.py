@@ -74,7 +74,10 @@ def register_offices(runtime: Runtime) -> dict[str, RegisteredClient]:
 def consent_body(references: dict[str, str], *grants: dict[str, Any]) -> dict[str, Any]:
     now = datetime.now(UTC)
     return {
-        "subject": {"references": named_in(references, list(grants or (RESIDENCE, BENEFITS)))},
+        "subject": {
+            "references": named_in(references, list(grants or (RESIDENCE, BENEFITS))),
+            "age_band": "adult",
+        },
         "given_by": [{"role": "data_subject"}],
         "grants": list(grants or (RESIDENCE, BENEFITS)),
         "valid_from": (now - timedelta(minutes=5)).isoformat(),
