@@ -79,6 +79,13 @@ def _empty_all_tables(url: str) -> None:
 
 
 @pytest.fixture
+def policy_dir() -> Path | None:
+    """The policy folder a live city's gateway runs with (``tests.adversarial.conftest.city``):
+    the reference set unless a module overrides this fixture."""
+    return None
+
+
+@pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
         database_url=database_url,

@@ -218,13 +218,6 @@ def csrf_token(html: str) -> str:
 
 
 @pytest.fixture
-def policy_dir() -> Path | None:
-    """The policy folder the city's gateway runs with: the reference set unless a module says
-    otherwise."""
-    return None
-
-
-@pytest.fixture
 def city(database_url: str, tmp_path: Path, policy_dir: Path | None) -> Iterator[City]:
     """A live gateway (plain http on 127.0.0.1, so page cookies are not marked Secure), the
     offices registered, and the foreigners' office's and the job centre's systems answering

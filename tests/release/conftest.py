@@ -3,6 +3,6 @@ the Köln offices and their provider systems (``city``)."""
 
 from __future__ import annotations
 
-from tests.adversarial.conftest import city, policy_dir
+from tests.adversarial.conftest import city
 
-__all__ = ["city", "policy_dir"]
+__all__ = ["city"]

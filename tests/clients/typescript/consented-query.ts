@@ -111,6 +111,7 @@ async function main(configFile: string): Promise<void> {
             [recorder.client_id]: recorder.reference,
             [requester.client_id]: requester.reference,
           },
+          age_band: "adult",
         },
         given_by: [{ role: "data_subject" }],
         grants: [
