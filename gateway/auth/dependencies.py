@@ -6,11 +6,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
-from fastapi import Request
+from fastapi import Request, Security
+from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
+from fastapi.security import OAuth2
 
 from gateway.agencies import repository as registry
 from gateway.agencies.repository import KnownClient
-from gateway.auth.scopes import Scope
+from gateway.auth.scopes import SCOPE_DESCRIPTIONS, Scope
 from gateway.auth.tokens import InvalidAccessToken
 from gateway.errors import GatewayError, ProblemType, problem_type
 from gateway.runtime import Runtime, RuntimeDep
@@ -55,6 +57,29 @@ class InsufficientScope(GatewayError):
         )
 
 
+# The gateway's access tokens as the OpenAPI document names them: FastAPI lists this scheme,
+# and each guard's scope, in every guarded operation's security requirement. It only reads
+# the Authorization header; the guards below judge it (and answer with problem+json).
+ACCESS_TOKEN = OAuth2(
+    flows=OAuthFlows(
+        clientCredentials=OAuthFlowClientCredentials(
+            tokenUrl="/oauth/token",
+            scopes={scope.value: text for scope, text in SCOPE_DESCRIPTIONS.items()},
+        )
+    ),
+    scheme_name="access_token",
+    description="An access token from the token endpoint (OAuth 2.0 client credentials; the "
+    "client authenticates with private_key_jwt or client_secret_basic), sent as "
+    "`Authorization: Bearer <token>`. No valid token: 401; a token without the operation's "
+    "scope: 403.",
+    auto_error=False,
+)
+
+
+def _demanded(scope: Scope | None) -> list[str]:
+    return [scope.value] if scope is not None else []
+
+
 @dataclass(frozen=True)
 class Principal:
     """The authenticated caller: a registry client, and its agency if it is one."""
@@ -70,8 +95,12 @@ def require_scope(scope: Scope | None) -> Callable[..., Principal]:
     """A dependency admitting callers whose token is valid now and carries ``scope``
     (any valid token when ``scope`` is None)."""
 
-    def authenticate(request: Request, runtime: RuntimeDep) -> Principal:
-        client_id, granted = _verified(request, runtime, scope)
+    def authenticate(
+        request: Request,
+        runtime: RuntimeDep,
+        authorization: str | None = Security(ACCESS_TOKEN, scopes=_demanded(scope)),
+    ) -> Principal:
+        client_id, granted = _verified(request, authorization, runtime, scope)
         # A short read of its own, not the request's transaction: a writing request must not
         # hold the (SQLite) write lock while it authenticates, nor before it needs it.
         with runtime.database.transaction(read_only=True) as session:
@@ -101,20 +130,24 @@ def admit(scope: Scope) -> Callable[..., Awaitable[Admission]]:
     loop, and the client in the service's first transaction (``Admission.confirm_as``). The same
     checks as ``require_scope``, without a transaction and a worker thread of their own."""
 
-    async def admission(request: Request, runtime: RuntimeDep) -> Admission:
-        client_id, granted = _verified(request, runtime, scope)
+    async def admission(
+        request: Request,
+        runtime: RuntimeDep,
+        authorization: str | None = Security(ACCESS_TOKEN, scopes=_demanded(scope)),
+    ) -> Admission:
+        client_id, granted = _verified(request, authorization, runtime, scope)
         return Admission(client_id, granted, runtime.settings.demo)
 
     return admission
 
 
 def _verified(
-    request: Request, runtime: Runtime, scope: Scope | None
+    request: Request, authorization: str | None, runtime: Runtime, scope: Scope | None
 ) -> tuple[str, frozenset[str]]:
     """The client id and scopes of the request's bearer token, if it is valid now and
     carries ``scope``."""
     try:
-        claims = runtime.tokens.verify(_bearer_token(request))
+        claims = runtime.tokens.verify(_bearer_token(authorization))
     except InvalidAccessToken as invalid:
         raise InvalidToken(str(invalid)) from None
     granted = frozenset(str(claims.get("scope", "")).split())
@@ -136,9 +169,8 @@ def _principal(client: KnownClient | None, granted: frozenset[str], demo: bool) 
     )
 
 
-def _bearer_token(request: Request) -> str:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
+def _bearer_token(authorization: str | None) -> str:
+    scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise InvalidToken("a bearer token is required")
     return token.strip()
