@@ -41,6 +41,9 @@ _TOKEN_FORM = {
                         },
                         "client_assertion": {"type": "string"},
                     },
+                    # RFC 6749 §3.2: other parameters are ignored, but none may be sent more
+                    # than once, and a form value sent once is one string.
+                    "additionalProperties": {"type": "string"},
                 }
             }
         },

@@ -330,6 +330,21 @@ def test_repeated_parameters_are_refused(http: TestClient, clients: Clients):
     assert (response.status_code, response.json()["error"]) == (400, "invalid_request")
 
 
+def test_unknown_parameters_are_ignored_each_sent_once_as_the_document_says(
+    http: TestClient, clients: Clients
+):
+    """RFC 6749 §3.2: unrecognised parameters are ignored; the document allows them as single
+    strings only (an array would be the same parameter repeated, which is refused)."""
+    agency = clients.agency()
+    form = token_form(client_assertion(agency.id, agency.key, TOKEN_ENDPOINT))
+    status, _ = request_token(http, form | {"resource": "https://elsewhere.example"})
+    assert status == 200
+    document = http.get("/openapi.json").json()
+    content = document["paths"]["/oauth/token"]["post"]["requestBody"]["content"]
+    schema = content["application/x-www-form-urlencoded"]["schema"]
+    assert schema["additionalProperties"] == {"type": "string"}
+
+
 def test_refused_requests_issue_nothing_and_store_no_jti(
     http: TestClient, clients: Clients, database: Database
 ):
