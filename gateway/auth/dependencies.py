@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from fastapi import Request, Security
-from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
-from fastapi.security import OAuth2
+from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
+from fastapi.security.base import SecurityBase
 
 from gateway.agencies import repository as registry
 from gateway.agencies.repository import KnownClient
@@ -57,23 +57,31 @@ class InsufficientScope(GatewayError):
         )
 
 
-# The gateway's access tokens as the OpenAPI document names them: FastAPI lists this scheme,
-# and each guard's scope, in every guarded operation's security requirement. It only reads
-# the Authorization header; the guards below judge it (and answer with problem+json).
-ACCESS_TOKEN = OAuth2(
-    flows=OAuthFlows(
-        clientCredentials=OAuthFlowClientCredentials(
-            tokenUrl="/oauth/token",
-            scopes={scope.value: text for scope, text in SCOPE_DESCRIPTIONS.items()},
+class _AccessToken(SecurityBase):
+    """The gateway's access tokens as the OpenAPI document names them: FastAPI lists this
+    scheme, and each guard's scope, in every guarded operation's security requirement. It
+    only hands over the Authorization header; the guards below judge it (with problem+json)."""
+
+    def __init__(self) -> None:
+        scopes = "".join(
+            f"\n- `{scope.value}`: {text}" for scope, text in SCOPE_DESCRIPTIONS.items()
         )
-    ),
-    scheme_name="access_token",
-    description="An access token from the token endpoint (OAuth 2.0 client credentials; the "
-    "client authenticates with private_key_jwt or client_secret_basic), sent as "
-    "`Authorization: Bearer <token>`. No valid token: 401; a token without the operation's "
-    "scope: 403.",
-    auto_error=False,
-)
+        self.model = HTTPBearerModel(
+            bearerFormat="JWT",
+            description="An RFC 9068 access token from `POST /oauth/token` (OAuth 2.0 client "
+            "credentials; the client authenticates with private_key_jwt or client_secret_basic; "
+            "RFC 8414 metadata at `/.well-known/oauth-authorization-server`), sent as "
+            "`Authorization: Bearer <token>`. Each operation names the scope it needs (none "
+            "named: any valid token). No valid token: 401; a token without the scope: 403. "
+            f"\n\nScopes:{scopes}",
+        )
+        self.scheme_name = "access_token"
+
+    async def __call__(self, request: Request) -> str | None:
+        return request.headers.get("authorization")
+
+
+ACCESS_TOKEN = _AccessToken()
 
 
 def _demanded(scope: Scope | None) -> list[str]:
