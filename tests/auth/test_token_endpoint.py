@@ -311,6 +311,22 @@ def test_no_client_authentication_is_refused(http: TestClient):
     assert (response.status_code, response.json()["error"]) == (401, "invalid_client")
 
 
+def test_a_bearer_header_authenticates_nothing_here_and_is_ignored(
+    http: TestClient, clients: Clients
+):
+    """Only HTTP Basic is client authentication at the token endpoint; an old access token
+    that an HTTP client attaches to every request is no second method (schemathesis sent one
+    with an assertion and got 400). Basic with an assertion stays refused (test_hardening)."""
+    agency = clients.agency()
+    form = token_form(client_assertion(agency.id, agency.key, TOKEN_ENDPOINT))
+    status, body = request_token(http, form, headers={"Authorization": "Bearer old"})
+    assert status == 200, body
+    status, body = request_token(
+        http, {"grant_type": "client_credentials"}, headers={"Authorization": "Bearer old"}
+    )
+    assert (status, body["error"]) == (401, "invalid_client")
+
+
 def test_json_body_is_refused(http: TestClient, clients: Clients):
     agency = clients.agency()
     form = token_form(client_assertion(agency.id, agency.key, TOKEN_ENDPOINT))
