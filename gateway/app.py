@@ -24,6 +24,7 @@ from gateway.errors import PROBLEM_MEDIA_TYPE, ProblemDetail, install_error_hand
 from gateway.exchange.routes import router as exchange_router
 from gateway.keys.routes import router as keys_router
 from gateway.messages import service as messages
+from gateway.messages.openapi import state_payload_schemas
 from gateway.messages.routes import router as messages_router
 from gateway.meta.routes import router as meta_router
 from gateway.monitoring.aggregation import aggregate_due
@@ -165,6 +166,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             responses.setdefault("default", problem)
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
+    state_payload_schemas(document, app.state.schemas)
     app.openapi_schema = document
     return document
 
