@@ -15,6 +15,7 @@ from gateway import __doc__ as description
 from gateway.audit.publisher import Publisher
 from gateway.audit.routes import router as audit_router
 from gateway.auth.routes import router as auth_router
+from gateway.consents.openapi import state_shipped_forms
 from gateway.consents.routes import forms_router, notices_router
 from gateway.consents.routes import router as consents_router
 from gateway.consents.service import sweep_expiries
@@ -167,6 +168,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
     state_payload_schemas(document, app.state.schemas)
+    state_shipped_forms(document)
     app.openapi_schema = document
     return document
 
