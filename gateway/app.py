@@ -16,6 +16,7 @@ from gateway.audit.publisher import Publisher
 from gateway.audit.routes import router as audit_router
 from gateway.auth.models import TOKEN_REQUEST
 from gateway.auth.routes import router as auth_router
+from gateway.consents.openapi import state_shipped_forms
 from gateway.consents.routes import forms_router, notices_router
 from gateway.consents.routes import router as consents_router
 from gateway.consents.service import sweep_expiries
@@ -27,6 +28,7 @@ from gateway.keys.routes import router as keys_router
 from gateway.lifecycle.chore import LifecycleChore
 from gateway.lifecycle.periods import Periods
 from gateway.messages import service as messages
+from gateway.messages.openapi import state_payload_schemas
 from gateway.messages.routes import router as messages_router
 from gateway.meta.routes import router as meta_router
 from gateway.monitoring.aggregation import aggregate_due
@@ -178,6 +180,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             responses.setdefault("default", problem)
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
+    state_payload_schemas(document, app.state.schemas)
+    state_shipped_forms(document)
     app.openapi_schema = document
     return document
 

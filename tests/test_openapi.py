@@ -7,6 +7,8 @@ import re
 from fastapi.testclient import TestClient
 from openapi_spec_validator import validate
 
+from gateway.auth.scopes import ALL_SCOPES
+
 
 def test_the_served_openapi_document_is_valid(http: TestClient):
     document = http.get("/openapi.json").json()
@@ -102,3 +104,50 @@ def test_every_structured_body_is_a_named_component(http: TestClient):
     assert [name for name in components if not re.fullmatch(r"[A-Z][A-Za-z0-9]*", name)] == []
     token = document["paths"]["/oauth/token"]["post"]["requestBody"]["content"]
     assert token["application/x-www-form-urlencoded"]["schema"]["$ref"].endswith("/TokenRequest")
+
+
+PUBLIC = {
+    ("POST", "/oauth/token"),
+    ("GET", "/.well-known/oauth-authorization-server"),
+    ("GET", "/.well-known/jwks.json"),
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
+    ("GET", "/problems/{slug}"),
+}
+
+
+def _security(document: dict) -> dict[tuple[str, str], list | None]:
+    return {
+        (method.upper(), path): operation.get("security")
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+    }
+
+
+def test_each_guarded_operation_names_the_scope_it_demands(http: TestClient):
+    """Generated clients (and schemathesis's ignored_auth check) learn from the document which
+    operations need a token, where to get it and with which scope."""
+    document = http.get("/openapi.json").json()
+    scheme = document["components"]["securitySchemes"]["access_token"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+    assert "/oauth/token" in scheme["description"]
+    assert all(f"`{scope.value}`" in scheme["description"] for scope in ALL_SCOPES)
+    security = _security(document)
+    assert {operation for operation, needs in security.items() if needs is None} == PUBLIC
+    assert security[("POST", "/v1/exchanges")] == [{"access_token": ["exchange:query"]}]
+    assert security[("GET", "/v1/audit/entries")] == [{"access_token": ["audit:read"]}]
+    assert security[("GET", "/v1/consent-forms")] == [{"access_token": []}]  # any valid token
+
+
+def test_every_operation_the_document_guards_refuses_a_request_without_a_token(
+    http: TestClient,
+):
+    document = http.get("/openapi.json").json()
+    for (method, path), needs in _security(document).items():
+        if needs is None:
+            continue
+        concrete = re.sub(r"\{[^}]+\}", "00000000-0000-4000-8000-000000000000", path)
+        response = http.request(method, concrete)
+        assert response.status_code == 401, f"{method} {path}"
+        assert response.headers["content-type"] == "application/problem+json"

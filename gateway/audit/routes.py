@@ -14,6 +14,7 @@ from gateway.audit.models import AccessReport, AuditPage, ConsistencyProof, Incl
 from gateway.audit.query import EntryFilter
 from gateway.auth.dependencies import INSUFFICIENT_SCOPE, INVALID_TOKEN, Principal, require_scope
 from gateway.auth.scopes import Scope
+from gateway.dates import DAY
 from gateway.db.session import DbSession, WritingSession
 from gateway.errors import InvalidRequest, problem_responses
 from gateway.runtime import RuntimeDep
@@ -29,7 +30,7 @@ Word = Annotated[str | None, Query(pattern=r"^[a-z_]{1,48}$")]
 # A time as RFC 3339 writes it, its offset optional (none: UTC, as the CLI reads it). Stated
 # as a pattern, so that the document says what the server takes: no bare dates, no numbers.
 _MOMENT = (
-    r"^[1-9]\d{3}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d"
+    rf"^{DAY}T([01]\d|2[0-3]):[0-5]\d"
     r"(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)?$"
 )
 
@@ -64,7 +65,7 @@ def _utc(text: str | None, name: str) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError:  # the pattern holds, the date does not (a 30 February)
+    except ValueError:  # the pattern admits only real days; this is the server's own check
         raise InvalidRequest(errors=[{"path": f"/query/{name}", "message": "not a time"}]) from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 

@@ -6,11 +6,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
-from fastapi import Request
+from fastapi import Request, Security
+from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
+from fastapi.security.base import SecurityBase
 
 from gateway.agencies import repository as registry
 from gateway.agencies.repository import KnownClient
-from gateway.auth.scopes import Scope
+from gateway.auth.scopes import SCOPE_DESCRIPTIONS, Scope
 from gateway.auth.tokens import InvalidAccessToken
 from gateway.errors import GatewayError, ProblemType, problem_type
 from gateway.runtime import Runtime, RuntimeDep
@@ -55,6 +57,37 @@ class InsufficientScope(GatewayError):
         )
 
 
+class _AccessToken(SecurityBase):
+    """The gateway's access tokens as the OpenAPI document names them: FastAPI lists this
+    scheme, and each guard's scope, in every guarded operation's security requirement. It
+    only hands over the Authorization header; the guards below judge it (with problem+json)."""
+
+    def __init__(self) -> None:
+        scopes = "".join(
+            f"\n- `{scope.value}`: {text}" for scope, text in SCOPE_DESCRIPTIONS.items()
+        )
+        self.model = HTTPBearerModel(
+            bearerFormat="JWT",
+            description="An RFC 9068 access token from `POST /oauth/token` (OAuth 2.0 client "
+            "credentials; the client authenticates with private_key_jwt or client_secret_basic; "
+            "RFC 8414 metadata at `/.well-known/oauth-authorization-server`), sent as "
+            "`Authorization: Bearer <token>`. Each operation names the scope it needs (none "
+            "named: any valid token). No valid token: 401; a token without the scope: 403. "
+            f"\n\nScopes:{scopes}",
+        )
+        self.scheme_name = "access_token"
+
+    async def __call__(self, request: Request) -> str | None:
+        return request.headers.get("authorization")
+
+
+ACCESS_TOKEN = _AccessToken()
+
+
+def _demanded(scope: Scope | None) -> list[str]:
+    return [scope.value] if scope is not None else []
+
+
 @dataclass(frozen=True)
 class Principal:
     """The authenticated caller: a registry client, and its agency if it is one."""
@@ -70,8 +103,12 @@ def require_scope(scope: Scope | None) -> Callable[..., Principal]:
     """A dependency admitting callers whose token is valid now and carries ``scope``
     (any valid token when ``scope`` is None)."""
 
-    def authenticate(request: Request, runtime: RuntimeDep) -> Principal:
-        client_id, granted = _verified(request, runtime, scope)
+    def authenticate(
+        request: Request,
+        runtime: RuntimeDep,
+        authorization: str | None = Security(ACCESS_TOKEN, scopes=_demanded(scope)),
+    ) -> Principal:
+        client_id, granted = _verified(request, authorization, runtime, scope)
         # A short read of its own, not the request's transaction: a writing request must not
         # hold the (SQLite) write lock while it authenticates, nor before it needs it.
         with runtime.database.transaction(read_only=True) as session:
@@ -101,20 +138,24 @@ def admit(scope: Scope) -> Callable[..., Awaitable[Admission]]:
     loop, and the client in the service's first transaction (``Admission.confirm_as``). The same
     checks as ``require_scope``, without a transaction and a worker thread of their own."""
 
-    async def admission(request: Request, runtime: RuntimeDep) -> Admission:
-        client_id, granted = _verified(request, runtime, scope)
+    async def admission(
+        request: Request,
+        runtime: RuntimeDep,
+        authorization: str | None = Security(ACCESS_TOKEN, scopes=_demanded(scope)),
+    ) -> Admission:
+        client_id, granted = _verified(request, authorization, runtime, scope)
         return Admission(client_id, granted, runtime.settings.demo)
 
     return admission
 
 
 def _verified(
-    request: Request, runtime: Runtime, scope: Scope | None
+    request: Request, authorization: str | None, runtime: Runtime, scope: Scope | None
 ) -> tuple[str, frozenset[str]]:
     """The client id and scopes of the request's bearer token, if it is valid now and
     carries ``scope``."""
     try:
-        claims = runtime.tokens.verify(_bearer_token(request))
+        claims = runtime.tokens.verify(_bearer_token(authorization))
     except InvalidAccessToken as invalid:
         raise InvalidToken(str(invalid)) from None
     granted = frozenset(str(claims.get("scope", "")).split())
@@ -136,9 +177,8 @@ def _principal(client: KnownClient | None, granted: frozenset[str], demo: bool) 
     )
 
 
-def _bearer_token(request: Request) -> str:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
+def _bearer_token(authorization: str | None) -> str:
+    scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise InvalidToken("a bearer token is required")
     return token.strip()

@@ -25,6 +25,9 @@ TOKEN_REQUEST: dict[str, Any] = {
         },
         "client_assertion": {"type": "string"},
     },
+    # RFC 6749 §3.2: other parameters are ignored, but none may be sent more than once, and a
+    # form value sent once is one string.
+    "additionalProperties": {"type": "string"},
 }
 
 

@@ -35,6 +35,20 @@ ROLE_SCOPES: dict[ClientRole, frozenset[Scope]] = {
 
 ALL_SCOPES = frozenset(Scope)
 
+# What each scope lets a client do, as the OpenAPI document tells integrators.
+SCOPE_DESCRIPTIONS: dict[Scope, str] = {
+    Scope.CONSENT_WRITE: "Record and withdraw consents, correct the agency's own reference, "
+    "issue portal codes.",
+    Scope.CONSENT_READ: "Read the consents the agency is party to; read and answer its "
+    "withdrawal notices.",
+    Scope.EXCHANGE_QUERY: "Ask another agency for data about a person (queries).",
+    Scope.EXCHANGE_SEND: "Send messages to another agency.",
+    Scope.EXCHANGE_RECEIVE: "Read and acknowledge the agency's own messages.",
+    Scope.AUDIT_READ: "Read and verify the audit log (data-protection officers).",
+    Scope.POLICY_READ: "Read the policies, records of processing and category schemas.",
+    Scope.MONITORING_READ: "Read the disclosure-controlled monitoring indicators.",
+}
+
 
 def scope_string(scopes: frozenset[Scope] | set[Scope]) -> str:
     return " ".join(sorted(scopes))

@@ -131,10 +131,14 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
 
     def __call__(self, query_client: Any, request: OAuth2Request) -> Any:
         # RFC 6749 §2.3: a client must not use more than one authentication method per request.
-        if request.form.get("client_assertion") and request.headers.get("Authorization"):
+        # Here the Authorization header authenticates a client only as HTTP Basic
+        # (client_secret_basic); another scheme (a bearer token that some HTTP clients attach
+        # to every request) authenticates nothing at this endpoint and is ignored.
+        scheme = request.headers.get("Authorization", "").partition(" ")[0]
+        if request.form.get("client_assertion") and scheme.lower() == "basic":
             raise InvalidRequestError(
                 description="Use one client authentication method: a client assertion or "
-                "the Authorization header, not both."
+                "HTTP Basic, not both."
             )
         return super().__call__(query_client, request)
 

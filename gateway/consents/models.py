@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from consent.model import AgeBand, EvidenceChannel, GiverRole, Status, WithdrawalChannel
 from consent.vocabulary import Category, Purpose
+from gateway.dates import DAY
 
 AgencyId = Annotated[
     str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$|^[a-z0-9]$")
@@ -27,12 +28,12 @@ Reference = Annotated[
 ]
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 # An RFC 3339 time with its offset, or a plain date (YYYY-MM-DD) as the signed form says it,
-# meaning that whole day in the deployment's time zone. A pattern, not pydantic's datetime,
-# which would also read a bare number as seconds since 1970.
+# meaning that whole day in the deployment's time zone; only days the calendar has. A pattern,
+# not pydantic's datetime, which would also read a bare number as seconds since 1970.
 TimeOrDay = Annotated[
     str,
     StringConstraints(
-        pattern=r"^[1-9]\d{3}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
+        pattern=rf"^{DAY}"
         r"(T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?(Z|[+-]([01]\d|2[0-3]):[0-5]\d))?$"
     ),
 ]

@@ -311,6 +311,22 @@ def test_no_client_authentication_is_refused(http: TestClient):
     assert (response.status_code, response.json()["error"]) == (401, "invalid_client")
 
 
+def test_a_bearer_header_authenticates_nothing_here_and_is_ignored(
+    http: TestClient, clients: Clients
+):
+    """Only HTTP Basic is client authentication at the token endpoint; an old access token
+    that an HTTP client attaches to every request is no second method (schemathesis sent one
+    with an assertion and got 400). Basic with an assertion stays refused (test_hardening)."""
+    agency = clients.agency()
+    form = token_form(client_assertion(agency.id, agency.key, TOKEN_ENDPOINT))
+    status, body = request_token(http, form, headers={"Authorization": "Bearer old"})
+    assert status == 200, body
+    status, body = request_token(
+        http, {"grant_type": "client_credentials"}, headers={"Authorization": "Bearer old"}
+    )
+    assert (status, body["error"]) == (401, "invalid_client")
+
+
 def test_json_body_is_refused(http: TestClient, clients: Clients):
     agency = clients.agency()
     form = token_form(client_assertion(agency.id, agency.key, TOKEN_ENDPOINT))
@@ -328,6 +344,22 @@ def test_repeated_parameters_are_refused(http: TestClient, clients: Clients):
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
     assert (response.status_code, response.json()["error"]) == (400, "invalid_request")
+
+
+def test_unknown_parameters_are_ignored_each_sent_once_as_the_document_says(
+    http: TestClient, clients: Clients
+):
+    """RFC 6749 §3.2: unrecognised parameters are ignored; the document allows them as single
+    strings only (an array would be the same parameter repeated, which is refused)."""
+    agency = clients.agency()
+    form = token_form(client_assertion(agency.id, agency.key, TOKEN_ENDPOINT))
+    status, _ = request_token(http, form | {"resource": "https://elsewhere.example"})
+    assert status == 200
+    document = http.get("/openapi.json").json()
+    content = document["paths"]["/oauth/token"]["post"]["requestBody"]["content"]
+    reference = content["application/x-www-form-urlencoded"]["schema"]["$ref"]
+    schema = document["components"]["schemas"][reference.rsplit("/", 1)[1]]
+    assert schema["additionalProperties"] == {"type": "string"}
 
 
 def test_refused_requests_issue_nothing_and_store_no_jti(
