@@ -77,6 +77,10 @@ def test_operation_ids_are_unique_short_and_stable(http: TestClient):
     assert not [operation_id for operation_id in ids if "_v1_" in operation_id]
     assert document["paths"]["/v1/exchanges"]["post"]["operationId"] == "query"
     assert document["paths"]["/v1/consent-forms"]["get"]["operationId"] == "list_consent_forms"
+    # Each says what it does on its own, as a method of a generated client (no bare `read`).
+    assert document["paths"]["/v1/consents"]["post"]["operationId"] == "record_consent"
+    assert document["paths"]["/v1/messages/{message_id}"]["get"]["operationId"] == "fetch_message"
+    assert document["paths"]["/v1/audit/key"]["get"]["operationId"] == "audit_key"
 
 
 def test_every_structured_body_is_a_named_component(http: TestClient):

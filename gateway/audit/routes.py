@@ -79,7 +79,7 @@ Filter = Annotated[EntryFilter, Depends(_filter)]
     response_model=AuditPage,
     responses=problem_responses(*_AUTH_ERRORS),
 )
-def entries(
+def list_audit_entries(
     dpo: Dpo,
     session: DbSession,
     criteria: Filter,
@@ -98,7 +98,7 @@ def entries(
         **problem_responses(*_AUTH_ERRORS, reports.NO_CHECKPOINT, validation=False),
     },
 )
-def checkpoint(dpo: Dpo, session: DbSession) -> PlainTextResponse:
+def audit_checkpoint(dpo: Dpo, session: DbSession) -> PlainTextResponse:
     return PlainTextResponse(reports.latest_checkpoint(session))
 
 
@@ -111,7 +111,7 @@ def checkpoint(dpo: Dpo, session: DbSession) -> PlainTextResponse:
         **problem_responses(*_AUTH_ERRORS, validation=False),
     },
 )
-def key(dpo: Dpo, runtime: RuntimeDep) -> PlainTextResponse:
+def audit_key(dpo: Dpo, runtime: RuntimeDep) -> PlainTextResponse:
     return PlainTextResponse(runtime.audit.verifier.vkey() + "\n")
 
 
@@ -121,7 +121,7 @@ def key(dpo: Dpo, runtime: RuntimeDep) -> PlainTextResponse:
     response_model=InclusionProof,
     responses=problem_responses(*_AUTH_ERRORS),
 )
-def inclusion_proof(
+def audit_inclusion_proof(
     dpo: Dpo,
     session: DbSession,
     index: Annotated[int, Query(ge=0)],
@@ -136,7 +136,7 @@ def inclusion_proof(
     response_model=ConsistencyProof,
     responses=problem_responses(*_AUTH_ERRORS),
 )
-def consistency_proof(
+def audit_consistency_proof(
     dpo: Dpo,
     session: DbSession,
     first: Annotated[int, Query(ge=1)],
@@ -159,7 +159,7 @@ def consistency_proof(
         **problem_responses(*_AUTH_ERRORS),
     },
 )
-def export(
+def export_audit(
     request: Request,
     dpo: Dpo,
     runtime: RuntimeDep,

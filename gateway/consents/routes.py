@@ -98,7 +98,7 @@ WriterContext = Annotated[Context, Depends(_writer_context)]
         *_AUTH, REFERENCE_CONFLICT, CONSENT_GIVER_MISSING, PAYLOAD_TOO_LARGE
     ),
 )
-def record(body: ConsentIn, context: WriterContext, session: DbSession) -> Recorded:
+def record_consent(body: ConsentIn, context: WriterContext, session: DbSession) -> Recorded:
     return recording.record(session, context, body)
 
 
@@ -122,7 +122,7 @@ def list_consents(
     response_model=ConsentOut,
     responses=problem_responses(*_AUTH, CONSENT_NOT_FOUND),
 )
-def read(principal: Reader, session: DbSession, consent_id: ConsentId) -> ConsentOut:
+def read_consent(principal: Reader, session: DbSession, consent_id: ConsentId) -> ConsentOut:
     return service.read(session, principal, consent_id, datetime.now(UTC))
 
 
@@ -132,7 +132,7 @@ def read(principal: Reader, session: DbSession, consent_id: ConsentId) -> Consen
     response_model=Receipt,
     responses=problem_responses(*_AUTH, CONSENT_NOT_FOUND),
 )
-def receipt(principal: Reader, session: DbSession, consent_id: ConsentId) -> Receipt:
+def consent_receipt(principal: Reader, session: DbSession, consent_id: ConsentId) -> Receipt:
     return service.receipt(session, principal, consent_id)
 
 
@@ -147,7 +147,7 @@ class JsonLdResponse(JSONResponse):
     response_class=JsonLdResponse,
     responses=problem_responses(*_AUTH, CONSENT_NOT_FOUND),
 )
-def read_record(
+def consent_record(
     principal: Reader, session: DbSession, runtime: RuntimeDep, consent_id: ConsentId
 ) -> JsonLdResponse:
     document = service.record_document(
@@ -162,7 +162,7 @@ def read_record(
     response_model=ConsentOut,
     responses=problem_responses(*_AUTH, CONSENT_NOT_FOUND, CONSENT_NOT_ACTIVE),
 )
-def withdraw(
+def withdraw_consent(
     body: WithdrawIn,
     context: WriterContext,
     session: DbSession,

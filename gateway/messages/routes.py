@@ -67,7 +67,7 @@ def _asked(
     response_model=MessageAccepted,
     responses=problem_responses(*_AUTH, EXCHANGE_DENIED, PAYLOAD_TOO_LARGE),
 )
-async def send(
+async def send_message(
     request: Request,
     body: MessageIn,
     admission: Sender,
@@ -85,7 +85,7 @@ async def send(
     response_model=MessagePage,
     responses=problem_responses(*_AUTH),
 )
-def inbox(
+def list_messages(
     principal: Reader,
     session: DbSession,
     state: InboxState = InboxState.PENDING,
@@ -101,7 +101,7 @@ def inbox(
     response_model=MessageOut,
     responses=problem_responses(*_AUTH, MESSAGE_NOT_FOUND, MESSAGE_GONE, MESSAGE_UNREADABLE),
 )
-async def fetch(
+async def fetch_message(
     request: Request,
     admission: Receiver,
     runtime: RuntimeDep,
@@ -119,7 +119,7 @@ async def fetch(
     response_model=MessageAcknowledged,
     responses=problem_responses(*_AUTH, MESSAGE_NOT_FOUND, MESSAGE_GONE),
 )
-async def acknowledge(
+async def acknowledge_message(
     request: Request,
     admission: Receiver,
     runtime: RuntimeDep,

@@ -24,7 +24,7 @@ _AUTH = problem_responses(INVALID_TOKEN, INSUFFICIENT_SCOPE)
     response_model=PolicySetOut,
     responses=_AUTH,
 )
-def policies(reader: Reader, runtime: RuntimeDep) -> PolicySetOut:
+def list_policies(reader: Reader, runtime: RuntimeDep) -> PolicySetOut:
     return service.policy_set(runtime.policies)
 
 
@@ -34,7 +34,7 @@ def policies(reader: Reader, runtime: RuntimeDep) -> PolicySetOut:
     response_model=Explanation,
     responses=_AUTH,
 )
-def explain(question: ExplainIn, reader: Reader, runtime: RuntimeDep) -> Explanation:
+def explain_policy(question: ExplainIn, reader: Reader, runtime: RuntimeDep) -> Explanation:
     return service.explain(runtime.policies, question)
 
 
@@ -44,5 +44,5 @@ def explain(question: ExplainIn, reader: Reader, runtime: RuntimeDep) -> Explana
     response_model=RecordsOfProcessing,
     responses=_AUTH,
 )
-def records(reader: Reader, runtime: RuntimeDep) -> RecordsOfProcessing:
+def records_of_processing(reader: Reader, runtime: RuntimeDep) -> RecordsOfProcessing:
     return service.records_of_processing(runtime.policies)

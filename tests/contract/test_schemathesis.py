@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.contract.world import ABH, DPO, JA, JC, SA, World, seeded_gateway
@@ -112,6 +113,14 @@ def _config(world: World, caller: str, folder: Path) -> Path:
         # the job centre reads by id, it must not (schemathesis's object_level_authorization).
         tables["auth"]["wfc"]["peers"] = users
     text = CONFIG.read_text(encoding="utf-8") + "\n" + _toml(tables) + _seeded(world)
+    named = {
+        operation_id
+        for entry in tomllib.loads(text)["operations"]
+        for operation_id in entry["include-operation-id"]
+    }
+    document = httpx.get(f"{world.gateway.url}/openapi.json").json()
+    known = {op["operationId"] for item in document["paths"].values() for op in item.values()}
+    assert named <= known, f"the configuration names no such operation: {named - known}"
     path = folder / "schemathesis.toml"
     path.write_text(text, encoding="utf-8")
     return path
@@ -148,10 +157,10 @@ def _seeded(world: World) -> str:
     }
     # What the fuzzer may change gets objects of its own (Yusuf's consent, a spare message).
     changing = {
-        ("withdraw", "set_own_reference", "reissue_portal_code"): {
+        ("withdraw_consent", "set_own_reference", "reissue_portal_code"): {
             "path.consent_id": "spare_consent"
         },
-        ("acknowledge",): {"path.message_id": "spare_message"},
+        ("acknowledge_message",): {"path.message_id": "spare_message"},
     }
     text = _toml({"dictionaries": {name: {"values": ids} for name, ids in dictionaries.items()}})
     text += _toml({"parameters": {key: _binding(name) for key, name in every.items()}})
