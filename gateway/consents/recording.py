@@ -212,7 +212,7 @@ def _subject(session: Session, context: Context, references: dict[str, str]) -> 
     by another reference) are refused, never merged, in an answer that names no agency; the
     refusal is audited without linking anybody."""
     recorder = context.principal.client_id
-    known = repository.subjects_of(session, references)
+    known = repository.subjects_of(session, references, hold=True)
     subjects = set(known.values())
     if len(subjects) > 1:
         raise _conflict(context)

@@ -21,15 +21,23 @@ from gateway.consents.tables import (
 from gateway.subjects.tables import Subject, SubjectReference
 
 
-def subjects_of(session: Session, references: dict[str, str]) -> dict[str, str]:
-    """agency id -> subject id, for the references the gateway already knows."""
+def subjects_of(
+    session: Session, references: dict[str, str], *, hold: bool = False
+) -> dict[str, str]:
+    """agency id -> subject id, for the references the gateway already knows.
+
+    ``hold``: for a change that will attach something to these persons, their rows are held
+    (``FOR KEY SHARE``) until it commits, so the lifecycle cannot erase them meanwhile; one
+    the lifecycle is erasing is waited for, and then is not found."""
     found: dict[str, str] = {}
     for agency_id, reference in references.items():
-        subject = session.scalar(
-            select(SubjectReference.subject_id).where(
-                SubjectReference.agency_id == agency_id, SubjectReference.reference == reference
-            )
+        query = select(SubjectReference.subject_id).where(
+            SubjectReference.agency_id == agency_id, SubjectReference.reference == reference
         )
+        if hold:
+            query = query.join(Subject, Subject.id == SubjectReference.subject_id)
+            query = query.with_for_update(key_share=True, of=Subject)
+        subject = session.scalar(query)
         if subject is not None:
             found[agency_id] = subject
     return found

@@ -120,7 +120,7 @@ def set_own_reference(
     party to. An agency can never set another agency's reference."""
     consent = _visible(session, context.principal, consent_id, for_update=True)
     agency = context.principal.client_id
-    named = repository.subjects_of(session, {agency: reference})
+    named = repository.subjects_of(session, {agency: reference}, hold=True)
     if named and named[agency] != consent.subject_id:
         raise ReferenceConflict("this reference already names another person")
     if not named:
