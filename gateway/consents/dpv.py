@@ -118,6 +118,15 @@ _WITHDRAWAL = (
 )
 
 
+# The person's age band when the consent was recorded (None before it was asked): a minor is
+# a dpv:Child, whose consent a guardian or custodian gives under 15 (§ 36 SGB I).
+_SUBJECT_TYPES: dict[str, str | list[str]] = {
+    "adult": ["dpv:DataSubject", "dpv:Adult"],
+    "minor_15_to_17": ["dpv:DataSubject", "dpv:Child"],
+    "minor_under_15": ["dpv:DataSubject", "dpv:Child"],
+}
+
+
 def record(
     session: Session,
     consent: ConsentRecord,
@@ -160,7 +169,9 @@ def document(
         version=current.version,
         status=status,
         data_subject=DpvDataSubject(
-            id=names.data_subject, type="dpv:DataSubject", identifier=reference
+            id=names.data_subject,
+            type=_SUBJECT_TYPES.get(first.subject_age_band or "", "dpv:DataSubject"),
+            identifier=reference,
         ),
         jurisdiction="loc:DE",  # German agencies under German law (the agency kinds)
         applicable_law="legal-eu:law-GDPR",

@@ -262,7 +262,11 @@ class DpvAgency(LinkedNode):
 
 class DpvDataSubject(LinkedNode):
     id: str = Field(serialization_alias="@id")
-    type: str = Field(serialization_alias="@type")
+    type: str | list[str] = Field(
+        serialization_alias="@type",
+        description="dpv:DataSubject, with dpv:Adult or dpv:Child where the recording stated "
+        "the person's age band.",
+    )
     identifier: str | None = Field(
         default=None,
         serialization_alias="dct:identifier",

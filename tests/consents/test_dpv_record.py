@@ -30,6 +30,7 @@ DPV_TERMS = {
     "PublicSectorBody", "WithdrawConsent", "DataSubjectRight", "ConsentGiven",
     "ConsentWithdrawn", "ConsentExpired", "UntilTimeDuration", "GuardianOfDataSubject",
     "ServiceProvision", "ServiceAccessDetermination", "Share", "ExplicitlyExpressedConsent",
+    "Adult", "Child",
     "hasDataSubject", "hasJurisdiction", "hasApplicableLaw", "hasLegalBasis", "hasNotice",
     "hasConsentControl", "isExercisedAt", "hasRight", "hasEntity", "hasIdentifier", "hasName",
     "hasProcess", "hasPurpose", "hasPersonalData", "hasProcessing", "hasDataController",
@@ -104,7 +105,7 @@ def test_the_record_expands_offline_into_what_the_guide_requires(http, as_agency
     assert guide.ids(record, DCT + "conformsTo") == [guide.PROFILE]
     assert guide.values(record, DCT + "identifier") == [consent_id]
     [subject] = record[DPV + "hasDataSubject"]
-    assert subject["@type"] == [DPV + "DataSubject"]
+    assert subject["@type"] == [DPV + "DataSubject", DPV + "Adult"]  # recorded as an adult
     [notice] = record[DPV + "hasNotice"]
     assert notice["@type"] == [DPV + "ConsentNotice"]
     assert guide.values(notice, DCT + "language") == [FORM["language"]]
@@ -217,6 +218,19 @@ def test_a_given_consent_says_who_gave_it_how_and_for_how_long(http, as_agency):
     assert document["dpv:hasNotice"]["gw:interpreterLanguage"] == "ar"
     assert re.fullmatch(r"[0-9a-f]{64}", document["dpv:hasNotice"]["gw:textSha256"])
     assert not any("dpv:hasConsentStatus" in process for process in document["dpv:hasProcess"])
+
+
+@pytest.mark.parametrize(
+    ("age_band", "kind"),
+    [("adult", "dpv:Adult"), ("minor_15_to_17", "dpv:Child"), ("minor_under_15", "dpv:Child")],
+)
+def test_the_person_is_an_adult_or_a_child_as_recorded(http, as_agency, age_band, kind):
+    body = consent_body(given_by=[{"role": "data_subject"}, {"role": "legal_guardian"}])
+    body["subject"]["age_band"] = age_band
+    response = http.post("/v1/consents", json=body, headers=as_agency(JC))
+    assert response.status_code == 201, response.text
+    document = record_of(http, as_agency, response.json()["consent_id"])
+    assert document["dpv:hasDataSubject"]["@type"] == ["dpv:DataSubject", kind]
 
 
 def test_a_withdrawn_consent_shows_given_then_withdrawn(http, as_agency):
