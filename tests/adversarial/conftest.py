@@ -225,7 +225,7 @@ def city(database_url: str, tmp_path: Path, policy_dir: Path | None) -> Iterator
     with start_live_server(
         database_url,
         tmp_path / "gateway",
-        provider_timeout=2.0,
+        provider_timeout=30.0,  # never late here, however loaded the machine
         cookie_secure=False,
         policy_dir=policy_dir,
     ) as gateway:

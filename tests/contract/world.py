@@ -110,7 +110,7 @@ def seeded_gateway(database_url: str, folder: Path) -> Iterator[World]:
     # Tokens for an hour: the run is given its tokens once, and a deep one outlasts five minutes.
     with (
         start_live_server(
-            database_url, folder, provider_timeout=2.0, access_token_lifetime=3600
+            database_url, folder, provider_timeout=30.0, access_token_lifetime=3600
         ) as gateway,
         _provider(gateway) as provider_url,
     ):
