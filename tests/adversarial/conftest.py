@@ -27,6 +27,7 @@ from gateway.agencies.tables import Agency, ClientRole
 from gateway.audit.service import decode
 from gateway.audit.tables import AuditEntry
 from gateway.simulator.app import provider_app
+from tests.exchange import world
 from tests.support import (
     LiveServer,
     RegisteredClient,
@@ -59,15 +60,7 @@ BENEFITS = {"from": JC, "to": SA, "categories": ["benefit_status"],
 CONTACTS = {"from": JC, "to": JA, "categories": ["case_contact", "case_conference"],
             "purposes": ["case_management"]}  # fmt: skip
 
-RESIDENCE_STATUS = {
-    "title": "residence_permit",
-    "legal_provision": "§ 25 Abs. 2 AufenthG",
-    "valid_from": "2024-03-01",
-    "valid_until": "2027-02-28",
-    "employment_permitted": "yes",
-    "residence_obligation": "koeln",
-    "integration_course_obligation": True,
-}
+RESIDENCE_STATUS = world.RESIDENCE  # the foreigners' office's file on a person
 CONFERENCE = {
     "starts_at": "2026-12-03T10:00:00+01:00",
     "location": "Jobcenter Köln, Raum 2.14",

@@ -35,6 +35,7 @@ from consent.vocabulary import AgencyKind
 from gateway.agencies.tables import Agency
 from gateway.audit.tables import AuditEntry
 from gateway.simulator.app import provider_app
+from tests.exchange.world import RELEASED, RESIDENCE
 from tests.support import (
     LiveServer,
     RegisteredClient,
@@ -49,17 +50,6 @@ INSTALLED = PROJECT / "node_modules" / ".installed-from-lock"
 BIN = PROJECT / "node_modules" / ".bin"
 ABH, JC = "koeln-auslaenderbehoerde", "koeln-jobcenter"
 ABH_REF, JC_REF = "ABH-2024/0815", "JC-4711"
-RESIDENCE = {
-    "title": "residence_permit",
-    "legal_provision": "§ 25 Abs. 2 AufenthG",
-    "valid_from": "2024-03-01",
-    "valid_until": "2027-02-28",
-    "employment_permitted": "yes",
-    "residence_obligation": "koeln",
-    "integration_course_obligation": True,
-}
-# What the reference policy releases to a job centre.
-RELEASED = {"title", "valid_until", "employment_permitted", "residence_obligation"}
 
 # Enough for a cold `npm ci` over a slow network; a cached run takes seconds.
 pytestmark = pytest.mark.timeout(600)
