@@ -17,6 +17,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page
 
+from gateway.client import AgencyKey, GatewayClient, TokenSource
 from gateway.subjects.repository import subject_of
 from tests.browser.conftest import serious_violations
 from tests.portal.conftest import (
@@ -172,12 +173,17 @@ def test_a_person_says_what_an_office_passed_on_is_wrong_and_sees_the_answer(sit
     assert serious_violations(page) == []
 
     assert offices.rectifications(JC) == []  # the recipient is not told
-    (notice,) = offices.rectifications(ABH)
-    assert notice["subject_ref"] == AMIRA[ABH]
-    assert notice["text"] == "Meine Erlaubnis gilt bis 2027."
-    answer = {"outcome": "not_corrected", "reason": "Die Verlängerung liegt uns nicht vor."}
-    acked = offices.post(f"/v1/rectifications/{notice['rectification_id']}/ack", answer, ABH)
-    assert acked.status_code == 200, acked.text
+    agency = offices.registered[ABH]
+    tokens = TokenSource(site.token_endpoint, AgencyKey(agency.id, agency.key))
+    with GatewayClient(site.url, tokens) as foreigners_office:  # its system, through the SDK
+        (notice,) = foreigners_office.rectifications()
+        assert notice["subject_ref"] == AMIRA[ABH]
+        assert notice["text"] == "Meine Erlaubnis gilt bis 2027."
+        reason = "Die Verlängerung liegt uns nicht vor."
+        foreigners_office.acknowledge_rectification(
+            notice["rectification_id"], "not_corrected", reason
+        )
+        assert foreigners_office.rectifications() == []
 
     page.click('nav.languages a[hreflang="ar"]')
     release = page.locator("main section.release").inner_text()
