@@ -37,6 +37,7 @@ from gateway.observability.logging import configure_logging
 from gateway.observability.middleware import RequestEnvelope
 from gateway.policy.routes import router as policy_router
 from gateway.portal.routes import router as portal_router
+from gateway.rectifications.routes import router as rectifications_router
 from gateway.runtime import Runtime
 from gateway.schemas.routes import router as schemas_router
 from gateway.settings import Settings
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         keys_router,
         consents_router,
         notices_router,
+        rectifications_router,
         forms_router,
         policy_router,
         schemas_router,

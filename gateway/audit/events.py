@@ -16,6 +16,10 @@ class EventType(StrEnum):
     CONSENT_EXPIRED = "consent.expired"
     REFERENCE_SET = "subject.reference_set"
     NOTICE_ACKNOWLEDGED = "notice.acknowledged"
+    # A person flagged information passed on about them as wrong (Art. 16 GDPR); the text, if
+    # any, only as the payload's keyed digest.
+    RECTIFICATION_REQUESTED = "rectification.requested"
+    RECTIFICATION_ANSWERED = "rectification.answered"
     MESSAGE_SENT = "message.sent"
     MESSAGE_FETCHED = "message.fetched"
     MESSAGE_ACKNOWLEDGED = "message.acknowledged"

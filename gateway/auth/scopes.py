@@ -40,7 +40,7 @@ SCOPE_DESCRIPTIONS: dict[Scope, str] = {
     Scope.CONSENT_WRITE: "Record and withdraw consents, correct the agency's own reference, "
     "issue portal codes.",
     Scope.CONSENT_READ: "Read the consents the agency is party to; read and answer its "
-    "withdrawal notices.",
+    "withdrawal notices and rectification notices.",
     Scope.EXCHANGE_QUERY: "Ask another agency for data about a person (queries).",
     Scope.EXCHANGE_SEND: "Send messages to another agency.",
     Scope.EXCHANGE_RECEIVE: "Read and acknowledge the agency's own messages.",

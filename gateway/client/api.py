@@ -182,6 +182,21 @@ class GatewayClient:
         body = {"outcome": outcome, "legal_reason": legal_reason}
         return self._call("POST", f"/v1/notices/{notice_id}/ack", json=body)
 
+    def rectifications(self, *, include_answered: bool = False) -> list[dict[str, Any]]:
+        """Rectification notices: information this agency provided that the person says is
+        wrong, each with this agency's own reference and the person's text (while open)."""
+        state = "all" if include_answered else "open"
+        answer = self._call("GET", "/v1/rectifications", params={"state": state})
+        return list(answer["rectifications"])
+
+    def acknowledge_rectification(
+        self, rectification_id: str, outcome: str, reason: str | None = None
+    ) -> dict[str, Any]:
+        """``outcome`` is ``corrected``, or ``not_corrected`` with the ``reason`` the person is
+        shown."""
+        body = {"outcome": outcome} | ({"reason": reason} if reason is not None else {})
+        return self._call("POST", f"/v1/rectifications/{rectification_id}/ack", json=body)
+
     def close(self) -> None:
         self._http.close()
         self._tokens.close()

@@ -10,6 +10,7 @@ from gateway.dpo import tables as _dpo  # noqa: F401
 from gateway.messages import tables as _messages  # noqa: F401
 from gateway.meta import tables as _meta  # noqa: F401
 from gateway.monitoring import tables as _monitoring  # noqa: F401
+from gateway.rectifications import tables as _rectifications  # noqa: F401
 from gateway.release import tables as _releases  # noqa: F401
 from gateway.subjects import tables as _subjects  # noqa: F401
 from gateway.web import tables as _web  # noqa: F401

@@ -37,6 +37,7 @@ from gateway.consents.tables import (
 )
 from gateway.db.engine import Database
 from gateway.messages.tables import Message, State
+from gateway.rectifications.tables import Rectification
 from gateway.release.tables import Release
 from gateway.subjects.tables import Subject, SubjectReference
 from gateway.web.tables import LoginFailures, WebSession
@@ -134,6 +135,9 @@ def _consents_due(before: datetime) -> Select[str, str]:
     waiting = exists().where(
         Message.consent_id == ConsentRecord.id, Message.state == State.PENDING.value
     )
+    unanswered = exists().where(
+        Rectification.consent_id == ConsentRecord.id, Rectification.answered_at.is_(None)
+    )
     query = (
         select(ConsentRecord.id, ConsentRecord.subject_id)
         .join(
@@ -141,7 +145,7 @@ def _consents_due(before: datetime) -> Select[str, str]:
             (ConsentVersion.consent_id == ConsentRecord.id)
             & (ConsentVersion.version == ConsentRecord.current_version),
         )
-        .where(ends < before, ~open_notice, ~waiting)
+        .where(ends < before, ~open_notice, ~waiting, ~unanswered)
     )
     return query
 
@@ -164,7 +168,8 @@ def count_consents_due(session: Session, before: datetime) -> int:
 def erase_consents(session: Session, ids: Sequence[str]) -> dict[str, int]:
     """Erase the consents with everything recorded about them: versions (with receipts and
     evidence), permission rows, parties, portal codes (and portal sessions opened with
-    them), withdrawal notices. How many rows of each went."""
+    them), withdrawal notices, answered rectification notices about what was released under
+    them. How many rows of each went."""
     wanted = list(ids)
     codes = list(session.scalars(select(PortalCode.id).where(PortalCode.consent_id.in_(wanted))))
     sessions = _deleted(
@@ -190,6 +195,9 @@ def erase_consents(session: Session, ids: Sequence[str]) -> dict[str, int]:
         "notices": _deleted(
             session, delete(WithdrawalNotice).where(WithdrawalNotice.consent_id.in_(wanted))
         ),
+        "rectifications": _deleted(
+            session, delete(Rectification).where(Rectification.consent_id.in_(wanted))
+        ),
         "consents": _deleted(session, delete(ConsentRecord).where(ConsentRecord.id.in_(wanted))),
     }
 
@@ -198,12 +206,18 @@ def erase_consents(session: Session, ids: Sequence[str]) -> dict[str, int]:
 
 
 def _persons_due() -> Select[Any]:
-    """Persons of whom nothing is left: no consent (in any state), no ledger row, no message."""
+    """Persons of whom nothing is left: no consent (in any state), no ledger row, no message,
+    no rectification notice still unanswered or going with its consent (an answered one about
+    a release by statute goes with the person)."""
     return select(Subject.id).where(
         ~exists().where(ConsentRecord.subject_id == Subject.id),
         ~exists().where(PortalCode.subject_id == Subject.id),
         ~exists().where(Release.subject_id == Subject.id),
         ~exists().where(Message.subject_id == Subject.id),
+        ~exists().where(
+            Rectification.subject_id == Subject.id,
+            or_(Rectification.answered_at.is_(None), Rectification.consent_id.is_not(None)),
+        ),
     )
 
 
@@ -223,6 +237,9 @@ def count_persons_due(session: Session) -> int:
 def erase_persons(session: Session, ids: Sequence[str]) -> dict[str, int]:
     wanted = list(ids)
     return {
+        "rectifications": _deleted(
+            session, delete(Rectification).where(Rectification.subject_id.in_(wanted))
+        ),
         "references": _deleted(
             session, delete(SubjectReference).where(SubjectReference.subject_id.in_(wanted))
         ),

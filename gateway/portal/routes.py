@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from gateway.consents import dpv
 from gateway.db.session import DbSession, WritingSession
-from gateway.portal import history, labels, service, views
+from gateway.portal import history, labels, rectifications, service, views
+from gateway.rectifications.service import TextTooLong
 from gateway.runtime import Runtime, RuntimeDep
 from gateway.web import sessions
 from gateway.web.guard import address, check_sign_in_form, checked_form, signed_in
@@ -261,6 +262,11 @@ def _withdraw(
     return see_other(f"{CONSENTS}?notice={notice.value}")
 
 
+HISTORY = "/portal/history"
+ReleaseId = Annotated[str, Path(max_length=36)]
+CategoryCode = Annotated[str, Path(max_length=48)]
+
+
 @router.get("/history")
 def history_page(
     request: Request,
@@ -268,9 +274,57 @@ def history_page(
     session: DbSession,
     runtime: RuntimeDep,
     person: Person,
+    notice: NoticeName = "",
 ) -> HTMLResponse:
-    entries = history.who_asked(session, runtime.audit, person.subject_id, language)
-    return _page(request, "history", language, person, {"entries": entries, "section": "history"})
+    context = {
+        "entries": history.who_asked(session, runtime.audit, person.subject_id, language),
+        "released": rectifications.passed_on(session, person.subject_id, language),
+        "notice": rectifications.notice_text(notice),
+        "section": "history",
+    }
+    return _page(request, "history", language, person, context)
+
+
+@router.get("/history/releases/{release_id}/{category}/wrong")
+def wrong_form(
+    request: Request,
+    language: PageLanguage,
+    session: DbSession,
+    person: Person,
+    release_id: ReleaseId,
+    category: CategoryCode,
+) -> HTMLResponse:
+    view = rectifications.release(session, person.subject_id, release_id, category, language)
+    context = {"release": view, "text": "", "error": None, "section": "history"}
+    return _page(request, "wrong", language, person, context)
+
+
+@router.post("/history/releases/{release_id}/{category}/wrong", response_model=None)
+def flag_wrong(
+    request: Request,
+    language: PageLanguage,
+    session: WritingSession,
+    runtime: RuntimeDep,
+    person: PersonForm,
+    release_id: ReleaseId,
+    category: CategoryCode,
+    text: Annotated[str, Form(max_length=4000)] = "",
+) -> HTMLResponse | RedirectResponse:
+    try:
+        notice = service.flag_wrong(
+            session,
+            runtime,
+            person,
+            release_id,
+            category,
+            text,
+            request_id=getattr(request.state, "request_id", None),
+        )
+    except TextTooLong:
+        view = rectifications.release(session, person.subject_id, release_id, category, language)
+        context = {"release": view, "text": text, "error": rectifications.TOO_LONG}
+        return _page(request, "wrong", language, person, {**context, "section": "history"}, 400)
+    return see_other(f"{HISTORY}?notice={notice.value}")
 
 
 def _page(
@@ -279,8 +333,16 @@ def _page(
     language: Language,
     person: service.Person,
     context: dict[str, Any],
+    status: int = 200,
 ) -> HTMLResponse:
     # Every page says whose code is in use: an agency holding the person's code is seen.
     code = {"office": person.issued_by, "date": labels.day(person.code.issued_at, language)}
     context = {**context, "code": code}
-    return render(request, f"portal/{name}.html", language, context, csrf_token=person.csrf_token)
+    return render(
+        request,
+        f"portal/{name}.html",
+        language,
+        context,
+        status=status,
+        csrf_token=person.csrf_token,
+    )

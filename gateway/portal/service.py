@@ -1,5 +1,5 @@
 """The portal's actions: signing in with the portal code from the consent receipt, signing out,
-and the person's own withdrawals.
+the person's own withdrawals, and their saying that information passed on about them is wrong.
 
 A session's principal is the issue of the code that was used (``consents.portal_codes``); the
 person is that code's, and every page shows all of that person's consents. A session lasts only
@@ -20,8 +20,9 @@ from gateway.consents import portal_codes
 from gateway.consents import service as consent_service
 from gateway.consents.portal_codes import LiveCode
 from gateway.consents.service import OwnWithdrawal
-from gateway.portal import views
+from gateway.portal import rectifications, views
 from gateway.portal.views import AgencyView
+from gateway.rectifications import service as rectification_service
 from gateway.runtime import Runtime
 from gateway.web import sessions, throttle
 from gateway.web.i18n import N_
@@ -226,3 +227,29 @@ def withdraw(
     if outcome is OwnWithdrawal.ENDED:
         return Notice.ENDED
     return Notice.PERMISSION_WITHDRAWN if permission is not None else Notice.WITHDRAWN
+
+
+def flag_wrong(
+    session: Session,
+    runtime: Runtime,
+    person: Person,
+    release_id: str,
+    category: str,
+    text: str,
+    request_id: str | None = None,
+) -> rectifications.Notice:
+    """The person says that ``category`` of one of their releases is wrong; the office it came
+    from gets a rectification notice. Raises ``TextTooLong`` (nothing stored) for a long text."""
+    flagged = rectification_service.flag(
+        session,
+        runtime.audit,
+        runtime.sealing,
+        subject_id=person.subject_id,
+        release_id=release_id,
+        category=category,
+        text=text,
+        now=datetime.now(UTC),
+        code_details=person.code.details,
+        request_id=request_id,
+    )
+    return rectifications.Notice.SENT if flagged.new else rectifications.Notice.ALREADY

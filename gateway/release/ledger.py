@@ -40,3 +40,27 @@ def received_under(session: Session, consent_id: str) -> Sequence[Any]:
         )
         .order_by(Release.released_at, Release.id)
     ).all()
+
+
+def received_about(session: Session, subject_id: str) -> Sequence[Any]:
+    """What recipients received about this person (a query's answer, a fetched message),
+    newest first: release id, category, kind, message id, provider, recipient, purpose, when,
+    consent id."""
+    return session.execute(
+        select(
+            Release.id,
+            Release.category,
+            Release.kind,
+            Release.message_id,
+            Release.provider,
+            Release.recipient,
+            Release.purpose,
+            Release.released_at,
+            Release.consent_id,
+        )
+        .where(
+            Release.subject_id == subject_id,
+            Release.kind.in_([Kind.QUERY.value, Kind.MESSAGE_FETCHED.value]),
+        )
+        .order_by(Release.released_at.desc(), Release.id, Release.category)
+    ).all()

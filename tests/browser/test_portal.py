@@ -17,6 +17,8 @@ import httpx
 import pytest
 from playwright.sync_api import Page
 
+from gateway.client import AgencyKey, GatewayClient, TokenSource
+from gateway.subjects.repository import subject_of
 from tests.browser.conftest import serious_violations
 from tests.portal.conftest import (
     ABH,
@@ -28,7 +30,7 @@ from tests.portal.conftest import (
     consent_body,
     register_offices,
 )
-from tests.support import LiveServer, RegisteredClient, client_assertion, token_form
+from tests.support import LiveServer, RegisteredClient, add_release, client_assertion, token_form
 
 SHOTS = Path(tempfile.gettempdir()) / "shots"
 CONFERENCES = {"from": JC, "to": JA, "categories": ["case_conference"],
@@ -77,6 +79,26 @@ class Offices:
             f"{self.site.url}/v1/messages/{sent.json()['message_id']}", headers=self.headers(JA)
         )
         assert fetched.status_code == 200, fetched.text
+
+    def released(self, consent_id: str) -> str:
+        """The foreigners' office's answer about Amira's residence, as the ledger records it."""
+        with self.site.runtime.database.transaction() as session:
+            subject = subject_of(session, JC, AMIRA[JC])
+            assert subject is not None
+            return add_release(
+                session,
+                provider=ABH,
+                recipient=JC,
+                subject_id=subject,
+                category="residence_status",
+                consent_id=consent_id,
+            )
+
+    def rectifications(self, agency_id: str) -> list[dict[str, Any]]:
+        url = f"{self.site.url}/v1/rectifications"
+        answer = httpx.get(url, headers=self.headers(agency_id))
+        assert answer.status_code == 200, answer.text
+        return list(answer.json()["rectifications"])
 
 
 @pytest.fixture
@@ -130,6 +152,47 @@ def test_a_person_signs_in_switches_to_arabic_and_withdraws_one_permission(site,
     assert serious_violations(page) == []
 
 
+def test_a_person_says_what_an_office_passed_on_is_wrong_and_sees_the_answer(site, page, offices):
+    """The rectification round trip: the person flags a release on the history page with a
+    text, the foreigners' office (the provider) reads it with its own reference and answers
+    that it did not correct it, and the person sees why; every page is accessible."""
+    recorded = offices.record()
+    offices.released(recorded["consent_id"])
+    assert sign_in(page, site, recorded["portal_code"]) == 303
+    page.click('a[href="/portal/history"]')
+    page.click("main section.release a")
+    assert page.locator("h1").inner_text() == "Das ist über mich falsch"
+    assert serious_violations(page) == []
+    page.fill("#text", "Meine Erlaubnis gilt bis 2027.")
+    page.click("main form button[type=submit]")
+    page.wait_for_load_state()
+    assert page.url.endswith("/portal/history?notice=wrong-sent")
+    assert "Das Amt prüft es" in page.locator(".notice.ok").inner_text()
+    assert "Es hat noch nicht geantwortet." in page.locator("main section.release").inner_text()
+    assert page.locator("main section.release a").count() == 0  # one open notice
+    assert serious_violations(page) == []
+
+    assert offices.rectifications(JC) == []  # the recipient is not told
+    agency = offices.registered[ABH]
+    tokens = TokenSource(site.token_endpoint, AgencyKey(agency.id, agency.key))
+    with GatewayClient(site.url, tokens) as foreigners_office:  # its system, through the SDK
+        (notice,) = foreigners_office.rectifications()
+        assert notice["subject_ref"] == AMIRA[ABH]
+        assert notice["text"] == "Meine Erlaubnis gilt bis 2027."
+        reason = "Die Verlängerung liegt uns nicht vor."
+        foreigners_office.acknowledge_rectification(
+            notice["rectification_id"], "not_corrected", reason
+        )
+        assert foreigners_office.rectifications() == []
+
+    page.click('nav.languages a[hreflang="ar"]')
+    release = page.locator("main section.release").inner_text()
+    assert "لم يتم التصحيح" in release  # not corrected
+    assert "Die Verlängerung liegt uns nicht vor." in release
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    assert serious_violations(page) == []
+
+
 def test_wrong_codes_are_refused_and_then_locked_out(site, page, offices):
     offices.record()
     limit = site.runtime.settings.login_max_failures
@@ -163,6 +226,7 @@ def test_every_portal_page_is_accessible_left_to_right_and_right_to_left(site, p
         "confirm": f"/portal/consents/{consent}/withdraw",
         "confirm-permission": f"/portal/consents/{consent}/permissions/2/withdraw",
         "history": "/portal/history",
+        "wrong": f"/portal/history/releases/{offices.released(consent)}/residence_status/wrong",
         "error": "/portal/no-such-page",
     }
     for name, path in pages.items():

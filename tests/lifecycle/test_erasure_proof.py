@@ -138,6 +138,9 @@ def test_an_erased_person_is_nowhere_in_the_database_and_the_log_still_verifies(
         ]
     assert about_her >= 5  # recorded, released, sent, fetched, withdrawn, ...
     persons = [entry for entry in erasures if entry["kind"] == "persons"]
-    assert persons == [{"kind": "persons", "persons": 1, "references": 4, "subjects": pseudonym}]
+    assert persons == [
+        {"kind": "persons", "persons": 1, "rectifications": 0, "references": 4,
+         "subjects": pseudonym}
+    ]  # fmt: skip
     consents = [entry for entry in erasures if entry["kind"] == "consents"]
     assert [entry["consent_ids"] for entry in consents] == [consent["consent_id"]]

@@ -120,6 +120,7 @@ def test_an_ended_consents_record_and_evidence_go_after_the_proof_period(
         "portal_codes": 1,
         "portal_sessions": 0,
         "notices": 1,
+        "rectifications": 0,
         "persons": 1,
         "consent_ids": ended,
     }

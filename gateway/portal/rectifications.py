@@ -1,0 +1,114 @@
+""" "This is wrong about me": what offices passed on about the person (from the release ledger),
+each with a way to tell the office the information came from that it is wrong, and what became
+of what the person said (``gateway.rectifications``).
+
+Labels stay English msgids here; the templates translate them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from gateway.portal import labels
+from gateway.portal.views import agencies
+from gateway.rectifications import service as rectifications
+from gateway.rectifications.errors import ReleaseNotFound
+from gateway.rectifications.tables import Outcome, Rectification
+from gateway.web.i18n import N_, Language
+
+SENT = N_("Sent to the office. It has not answered yet.")
+OUTCOMES = {
+    Outcome.CORRECTED.value: N_("Corrected"),
+    Outcome.NOT_CORRECTED.value: N_("Not corrected"),
+}
+
+
+class Notice(StrEnum):
+    """What the history page says after the person sent a flag (named in its address)."""
+
+    SENT = "wrong-sent"
+    ALREADY = "wrong-already"
+
+
+NOTICES = {
+    Notice.SENT: N_("Thank you. The office will check it and answer you here."),
+    Notice.ALREADY: N_("You told the office about this already. It has not answered yet."),
+}
+TOO_LONG = N_("Your text is too long. Please shorten it to 500 characters or less.")
+
+
+def notice_text(name: str) -> str | None:
+    return NOTICES[Notice(name)] if name in set(Notice) else None
+
+
+@dataclass(frozen=True)
+class FlagView:
+    flagged_on: str
+    state: str  # label
+    open: bool
+    answered_on: str | None
+    reason: str | None  # the office's, when not corrected (shown escaped)
+
+
+@dataclass(frozen=True)
+class ReleaseView:
+    release_id: str
+    category_code: str
+    category: str  # label
+    provider: str  # the office's name
+    recipient: str
+    when: str
+    flag: FlagView | None  # what the person said about this release, latest first
+    can_flag: bool  # no notice about this office's information is open
+
+
+def passed_on(session: Session, subject_id: str, language: Language) -> list[ReleaseView]:
+    """What offices passed on about the person, newest first, with what the person said."""
+    rows = rectifications.released_about(session, subject_id)
+    flags = rectifications.of_subject(session, subject_id)
+    names = agencies(session, {row.provider for row in rows} | {row.recipient for row in rows})
+    return [_release(row, flags, names, language) for row in rows]
+
+
+def release(
+    session: Session, subject_id: str, release_id: str, category: str, language: Language
+) -> ReleaseView:
+    """One release of the person's, for the form; anyone else's is not found."""
+    for view in passed_on(session, subject_id, language):
+        if (view.release_id, view.category_code) == (release_id, category):
+            return view
+    raise ReleaseNotFound()
+
+
+def _release(
+    row: Any, flags: Sequence[Rectification], names: dict[str, Any], language: Language
+) -> ReleaseView:
+    about = (row.provider, row.category)
+    same = [flag for flag in flags if (flag.provider, flag.category) == about]
+    open_ = any(flag.answered_at is None for flag in same)
+    own = next((flag for flag in same if flag.release_id == row.id), None)
+    return ReleaseView(
+        release_id=row.id,
+        category_code=row.category,
+        category=labels.category(row.category),
+        provider=names[row.provider].name,
+        recipient=names[row.recipient].name,
+        when=labels.moment(row.released_at, language),
+        flag=_flag(own, language) if own else None,
+        can_flag=not open_,
+    )
+
+
+def _flag(flag: Rectification, language: Language) -> FlagView:
+    answered = flag.answered_at
+    return FlagView(
+        flagged_on=labels.day(flag.flagged_at, language),
+        state=OUTCOMES[flag.outcome] if flag.outcome else SENT,
+        open=answered is None,
+        answered_on=labels.day(answered, language) if answered else None,
+        reason=flag.reason,
+    )
