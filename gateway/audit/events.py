@@ -47,6 +47,14 @@ class EventType(StrEnum):
     INDICATORS_READ = "indicators.read"
     # A batch of data whose period ran out, erased: counts and pseudonyms, never references.
     LIFECYCLE_ERASED = "lifecycle.erased"
+    # What a DPO (or the operator) set on a person or did with their data (Art. 17, 18 GDPR):
+    # the person as a pseudonym, never the DPO's note.
+    SUBJECT_RESTRICTED = "subject.restricted"
+    SUBJECT_RESTRICTION_LIFTED = "subject.restriction_lifted"
+    SUBJECT_HOLD_SET = "subject.hold_set"
+    SUBJECT_HOLD_LIFTED = "subject.hold_lifted"
+    SUBJECT_ERASED = "subject.erased"
+    SUBJECT_ERASURE_REFUSED = "subject.erasure_refused"
 
 
 class Decision(StrEnum):

@@ -19,6 +19,7 @@ from gateway.errors import DatabaseUnavailable
 from gateway.keys.cli import keys_group
 from gateway.lifecycle.cli import lifecycle_group
 from gateway.monitoring.cli import aggregate_command
+from gateway.persons.cli import person_group
 from gateway.policy.cli import policy_group
 
 # Storage the gateway cannot write: full, read-only, or not the gateway's to write.
@@ -68,6 +69,7 @@ for command in (
     keys_group,
     audit_group,
     lifecycle_group,
+    person_group,
     policy_group,
     demo_group,
     client_key,

@@ -21,8 +21,27 @@ _TERMS: dict[str, dict[str, str]] = {
         "agency_disabled": N_("agency disabled"),
         "confiding_person_required": N_("the confiding person's consent is missing"),
         "guardian_required": N_("a guardian's or custodian's consent is missing"),
+        "processing_restricted": N_("processing restricted"),
         "provider_invalid_response": N_("invalid answer from the provider"),
         "provider_timeout": N_("provider did not answer in time"),
+    },
+    # Why an erasure on request is refused (gateway.persons.service.Refusal).
+    "refusal": {
+        "active_consent": N_("The person has an active consent. It must be withdrawn first."),
+        "legal_hold": N_("A legal hold is set. Lift it first."),
+        "processing_restricted": N_("The processing is restricted. Lift the restriction first."),
+        "notice_unanswered": N_("A recipient has not yet answered a withdrawal notice."),
+        "message_pending": N_("A message about the person is waiting for its recipient."),
+        "rectification_unanswered": N_(
+            "An office has not yet answered the person's request to correct what it passed on."
+        ),
+    },
+    # What was just done (gateway.persons.service.Action).
+    "done": {
+        "restrict": N_("The processing is restricted now."),
+        "unrestrict": N_("The restriction is lifted."),
+        "hold": N_("A legal hold is set now."),
+        "release_hold": N_("The legal hold is lifted."),
     },
     "category": {
         "residence_status": N_("residence status"),

@@ -19,6 +19,7 @@ from gateway.dpo import indicators, integrity, labels, overview, people, search,
 from gateway.dpo.access import Dpo, DpoForm, DpoPage
 from gateway.dpo.errors import SIGN_IN_LOCKED
 from gateway.dpo.search import Search
+from gateway.persons import service as persons
 from gateway.policy.service import records_of_processing
 from gateway.runtime import RuntimeDep
 from gateway.web import sessions
@@ -318,3 +319,111 @@ def indicators_page(
     )
     # The template makes the sections through ``indicators`` (as it renders, in its language).
     return _page(request, language, dpo, "indicators", {"view": view, "indicators": indicators})
+
+
+# -- a person's restriction, legal hold and erasure (Art. 17, 18 GDPR) ------------------------
+
+Agency = Annotated[str, Form(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+Reference = Annotated[str, Form(min_length=1, max_length=people.REFERENCE_MAX)]
+
+
+def _person_page(
+    request: Request,
+    language: PageLanguage,
+    dpo: Dpo,
+    runtime: RuntimeDep,
+    asked: dict[str, str] | None,
+    **context: Any,
+) -> HTMLResponse:
+    with runtime.database.transaction(read_only=True) as session:
+        choices = people.agencies(session)
+    state = None
+    if asked is not None and "state" not in context:
+        try:
+            state = persons.state(runtime.database, asked["agency"], asked["reference"], _now())
+        except persons.NotFound:
+            state = None
+    page = {"agencies": choices, "asked": asked, "state": state, "done": None,
+            "confirm": False, "refused": None, "erased": False}  # fmt: skip
+    return _page(request, language, dpo, "person", page | context)
+
+
+@router.get("/person")
+def person_form(
+    request: Request, dpo: DpoPage, runtime: RuntimeDep, language: PageLanguage
+) -> HTMLResponse:
+    return _person_page(request, language, dpo, runtime, None)
+
+
+@router.post("/person")
+def person_page(
+    request: Request,
+    dpo: DpoForm,
+    runtime: RuntimeDep,
+    language: PageLanguage,
+    agency: Agency,
+    reference: Reference,
+) -> HTMLResponse:
+    # Answered directly, as the report: the person can be found again only with the reference.
+    return _person_page(request, language, dpo, runtime, {"agency": agency, "reference": reference})
+
+
+@router.post("/person/control")
+def person_control(
+    request: Request,
+    dpo: DpoForm,
+    runtime: RuntimeDep,
+    language: PageLanguage,
+    agency: Agency,
+    reference: Reference,
+    action: Annotated[persons.Action, Form()],
+    note: Annotated[str, Form(max_length=persons.NOTE_MAX)] = "",
+) -> HTMLResponse:
+    asked = {"agency": agency, "reference": reference}
+    try:
+        changed = persons.control(
+            runtime.database,
+            runtime.audit,
+            action,
+            agency=agency,
+            reference=reference,
+            actor=dpo.id,
+            note=note,
+            now=_now(),
+        )
+    except persons.NotFound:
+        return _person_page(request, language, dpo, runtime, asked)
+    return _person_page(
+        request, language, dpo, runtime, asked, state=changed.state, done=action.value
+    )
+
+
+@router.post("/person/erase")
+def person_erase(
+    request: Request,
+    dpo: DpoForm,
+    runtime: RuntimeDep,
+    language: PageLanguage,
+    agency: Agency,
+    reference: Reference,
+    confirmed: Annotated[bool, Form()] = False,
+) -> HTMLResponse:
+    asked = {"agency": agency, "reference": reference}
+    if not confirmed:
+        return _person_page(request, language, dpo, runtime, asked, confirm=True)
+    try:
+        outcome = persons.erase(
+            runtime.database,
+            runtime.audit,
+            agency=agency,
+            reference=reference,
+            actor=dpo.id,
+            now=_now(),
+        )
+    except persons.NotFound:
+        return _person_page(request, language, dpo, runtime, asked)
+    if isinstance(outcome, persons.Refused):
+        return _person_page(
+            request, language, dpo, runtime, asked, state=outcome.state, refused=outcome.reasons
+        )
+    return _person_page(request, language, dpo, runtime, asked, state=None, erased=True)

@@ -123,7 +123,7 @@ class _Query:
         found = registry.clients(session, admission.client_id, query.provider)  # one statement
         principal = admission.confirm_as(found.get(admission.client_id))
         requester, provider = parties(found, principal.client_id, query.provider, "provider")
-        subject_id, known = references_by(session, requester.id, query.subject_ref)
+        subject_id, known, restricted = references_by(session, requester.id, query.subject_ref)
         self.handover = Handover(
             kind=Kind.QUERY,
             id=self.exchange_id,
@@ -139,6 +139,7 @@ class _Query:
                 self.asked.trace.trace_id,
             ),
             counterpart_knows=provider.id in known,
+            restricted=restricted,
         )
         return known.get(provider.id), decide(
             session, self.gateway.policies, self.handover, datetime.now(UTC)

@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from consent.model import Status as ConsentStatus
 from gateway.consents.notices_tables import WithdrawalNotice
 from gateway.consents.tables import (
     ConsentParty,
@@ -39,10 +40,15 @@ from gateway.db.engine import Database
 from gateway.messages.tables import Message, State
 from gateway.rectifications.tables import Rectification
 from gateway.release.tables import Release
-from gateway.subjects.tables import Subject, SubjectReference
+from gateway.subjects.tables import Subject, SubjectControl, SubjectReference
 from gateway.web.tables import LoginFailures, WebSession
 
 PORTAL_REALM = "portal"  # gateway.web.sessions.Realm.PORTAL, whose sessions name a code's issue
+
+
+# Persons a DPO restricted or put on hold (a row exists only while one is set): nothing of
+# theirs is erased, by the lifecycle or on request, until both are lifted.
+_KEPT = select(SubjectControl.subject_id)
 
 
 def _count(session: Session, query: Select[Any] | Select[str, str]) -> int:
@@ -64,7 +70,10 @@ def _releases_due(flows: Mapping[str, datetime], fallback_before: datetime) -> C
         for name, before in flows.items()
     ]
     unknown = or_(Release.policy_flow.is_(None), Release.policy_flow.not_in(list(flows)))
-    return or_(*known, and_(unknown, Release.released_at < fallback_before))
+    return and_(
+        or_(*known, and_(unknown, Release.released_at < fallback_before)),
+        Release.subject_id.not_in(_KEPT),
+    )
 
 
 def releases_due(
@@ -97,7 +106,11 @@ def erase_releases(session: Session, keys: Sequence[tuple[str, str]]) -> int:
 
 
 def _messages_due(before: datetime) -> ColumnElement[bool]:
-    return and_(Message.state != State.PENDING.value, Message.closed_at < before)
+    return and_(
+        Message.state != State.PENDING.value,
+        Message.closed_at < before,
+        Message.subject_id.not_in(_KEPT),
+    )
 
 
 def messages_due(session: Session, before: datetime, limit: int) -> Sequence[tuple[str, str]]:
@@ -145,7 +158,13 @@ def _consents_due(before: datetime) -> Select[str, str]:
             (ConsentVersion.consent_id == ConsentRecord.id)
             & (ConsentVersion.version == ConsentRecord.current_version),
         )
-        .where(ends < before, ~open_notice, ~waiting, ~unanswered)
+        .where(
+            ends < before,
+            ~open_notice,
+            ~waiting,
+            ~unanswered,
+            ConsentRecord.subject_id.not_in(_KEPT),
+        )
     )
     return query
 
@@ -218,6 +237,7 @@ def _persons_due() -> Select[Any]:
             Rectification.subject_id == Subject.id,
             or_(Rectification.answered_at.is_(None), Rectification.consent_id.is_not(None)),
         ),
+        Subject.id.not_in(_KEPT),
     )
 
 
@@ -236,6 +256,9 @@ def count_persons_due(session: Session) -> int:
 
 def erase_persons(session: Session, ids: Sequence[str]) -> dict[str, int]:
     wanted = list(ids)
+    # None are there when the lifecycle erases (it skips such persons), nor on request (it
+    # is refused while one is set); a row lifted to nothing is gone already. For the FK.
+    session.execute(delete(SubjectControl).where(SubjectControl.subject_id.in_(wanted)))
     return {
         "rectifications": _deleted(
             session, delete(Rectification).where(Rectification.subject_id.in_(wanted))
@@ -245,6 +268,80 @@ def erase_persons(session: Session, ids: Sequence[str]) -> dict[str, int]:
         ),
         "persons": _deleted(session, delete(Subject).where(Subject.id.in_(wanted))),
     }
+
+
+# -- everything of one person (erasure on request) ----------------------------------------------
+
+
+def releases_of(session: Session, subject_id: str) -> Sequence[tuple[str, str]]:
+    """(id, category) of the person's ledger rows."""
+    rows = session.execute(
+        select(Release.id, Release.category).where(Release.subject_id == subject_id)
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+def messages_of(session: Session, subject_id: str, *, pending: bool) -> Sequence[str]:
+    """Ids of the person's messages: those still waiting, or those closed."""
+    waiting = Message.state == State.PENDING.value
+    return list(
+        session.scalars(
+            select(Message.id).where(
+                Message.subject_id == subject_id, waiting if pending else ~waiting
+            )
+        )
+    )
+
+
+def consents_of(session: Session, subject_id: str) -> Sequence[str]:
+    """Ids of the person's consents in any state, locked in id order (the order a release
+    takes them)."""
+    return list(
+        session.scalars(
+            select(ConsentRecord.id)
+            .where(ConsentRecord.subject_id == subject_id)
+            .order_by(ConsentRecord.id)
+            .with_for_update()
+        )
+    )
+
+
+def active_consents_of(session: Session, subject_id: str, now: datetime) -> int:
+    """How many of the person's consents are active now or still to come."""
+    current = and_(
+        ConsentVersion.consent_id == ConsentRecord.id,
+        ConsentVersion.version == ConsentRecord.current_version,
+    )
+    return _count(
+        session,
+        select(ConsentRecord.id)
+        .join(ConsentVersion, current)
+        .where(
+            ConsentRecord.subject_id == subject_id,
+            ConsentVersion.status == ConsentStatus.ACTIVE.value,
+            ConsentVersion.valid_until > now,
+        ),
+    )
+
+
+def open_notices_of(session: Session, subject_id: str) -> int:
+    """How many withdrawal notices about the person's consents are still unanswered."""
+    return _count(
+        session,
+        select(WithdrawalNotice.id)
+        .join(ConsentRecord, ConsentRecord.id == WithdrawalNotice.consent_id)
+        .where(ConsentRecord.subject_id == subject_id, WithdrawalNotice.acknowledged_at.is_(None)),
+    )
+
+
+def open_rectifications_of(session: Session, subject_id: str) -> int:
+    """How many of the person's requests to correct what an office passed on are unanswered."""
+    return _count(
+        session,
+        select(Rectification.id).where(
+            Rectification.subject_id == subject_id, Rectification.answered_at.is_(None)
+        ),
+    )
 
 
 # -- page sessions and sign-in throttles -------------------------------------------------------

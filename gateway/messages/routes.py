@@ -99,7 +99,9 @@ def list_messages(
     "/{message_id}",
     summary="Fetch a message (again, until it is acknowledged)",
     response_model=MessageOut,
-    responses=problem_responses(*_AUTH, MESSAGE_NOT_FOUND, MESSAGE_GONE, MESSAGE_UNREADABLE),
+    responses=problem_responses(
+        *_AUTH, EXCHANGE_DENIED, MESSAGE_NOT_FOUND, MESSAGE_GONE, MESSAGE_UNREADABLE
+    ),
 )
 async def fetch_message(
     request: Request,

@@ -45,7 +45,7 @@ from gateway.messages.sealing import MessageKeys, Rewrapped, SealBroken, Sealed
 from gateway.messages.tables import Message, State
 from gateway.policy.model import PolicySet
 from gateway.release.core import Caller, Handover, Released, Rules, lock, parties, release
-from gateway.release.decision import Deny
+from gateway.release.decision import Deny, Reason
 from gateway.release.errors import ExchangeDenied, refused
 from gateway.release.tables import Kind
 from gateway.schemas.registry import SchemaSet
@@ -53,6 +53,11 @@ from gateway.settings import Settings
 from gateway.subjects.repository import references_by
 
 GONE_REASONS = {State.ACKNOWLEDGED: "message_acknowledged", State.EXPIRED: lifecycle.EXPIRED}
+
+
+@dataclass(frozen=True)
+class Restricted:
+    """A fetch refused because the person's processing is restricted: the message waits."""
 
 
 @dataclass(frozen=True)
@@ -97,7 +102,7 @@ async def send(post: Post, asked: Asked, body: MessageIn) -> str:
         found = registry.clients(session, asked.admission.client_id, body.recipient)
         principal = asked.admission.confirm_as(found.get(asked.admission.client_id))
         sender, recipient = parties(found, principal.client_id, body.recipient, "recipient")
-        subject_id, known = references_by(session, sender.id, body.subject_ref)
+        subject_id, known, _ = references_by(session, sender.id, body.subject_ref)
         handover = Handover(
             kind=Kind.MESSAGE_ACCEPTED,
             id=message_id,
@@ -237,7 +242,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
 async def fetch(post: Post, asked: Asked, message_id: str) -> MessageOut:
     """The message for its recipient, released again now; withheld if that no longer holds."""
 
-    def hand_over(session: Session) -> MessageOut | str:
+    def hand_over(session: Session) -> MessageOut | Restricted | str:
         principal, found, message = _of_recipient(session, asked.admission, message_id)
         sender, recipient = (found[agency].agency for agency in (message.sender, message.recipient))
         assert sender is not None  # an agency's client stays one
@@ -258,6 +263,10 @@ async def fetch(post: Post, asked: Asked, message_id: str) -> MessageOut:
         if (gone := _gone_reason(message)) is not None:
             return gone
         outcome = release(session, post.rules, held, {message.category: _open(post, message)})
+        if isinstance(outcome, Deny) and outcome.reason is Reason.PROCESSING_RESTRICTED:
+            # Restricted, not ended (Art. 18 GDPR): the message waits, as it is, until the
+            # restriction is lifted (or it expires).
+            return Restricted()
         if isinstance(outcome, Deny):
             reason = outcome.reason.value
             now = datetime.now(UTC)
@@ -270,6 +279,9 @@ async def fetch(post: Post, asked: Asked, message_id: str) -> MessageOut:
         return _out(message, outcome, own)
 
     fetched = await post.commits.run(hand_over)
+    if isinstance(fetched, Restricted):
+        reason = Reason.PROCESSING_RESTRICTED.value
+        raise ExchangeDenied(refused("the message was refused", reason), reason=reason)
     if isinstance(fetched, str):
         raise MessageGone(refused("the message is gone", fetched), reason=fetched)
     return fetched

@@ -63,6 +63,9 @@ REASONS = {
         "This was told to the youth welfare office in confidence, and the person who told it "
         "had not agreed to share it."
     ),
+    "processing_restricted": N_(
+        "The data protection officer has stopped all sharing of your data for now."
+    ),
     "provider_timeout": N_("The other office's system did not answer in time."),
     "provider_unreachable": N_("The other office's system could not be reached."),
     "provider_invalid_response": N_("The other office's system sent wrong data."),

@@ -39,6 +39,7 @@ from gateway.policy.model import PolicySet
 from gateway.release import ledger
 from gateway.release.decision import Deny, Permit, Reason, decide_all, minimise
 from gateway.release.tables import Kind
+from gateway.subjects import repository as subjects
 
 # The audit entry a release and its refusal are recorded as, by kind.
 EVENTS = {
@@ -82,6 +83,9 @@ class Handover:
     # Whether the agency that did not name the person has them on file. Asked only once all
     # else permits: a refusal must not tell the caller whether another agency knows the person.
     counterpart_knows: bool = True
+    # Whether a DPO restricted the person's processing (Art. 18 GDPR), as last read; ``lock``
+    # reads it again under the person's row lock.
+    restricted: bool = False
 
 
 Permits = dict[str, Permit]  # a permit for every category asked for
@@ -111,6 +115,8 @@ def decide(
     unknown reference, or when all else permits but the other agency has no file."""
     if handover.subject_id is None:
         return Deny(Reason.UNKNOWN_SUBJECT)
+    if handover.restricted:
+        return Deny(Reason.PROCESSING_RESTRICTED)
     permits: Permits = {}
     for category, decision in decide_all(
         session,
@@ -139,18 +145,30 @@ class Held:
 
 
 def lock(session: Session, handover: Handover) -> Held:
-    """Lock the person's consents between the two agencies, then both agencies' rows (the
-    order every release takes them); read the agencies again under the lock."""
-    if handover.subject_id is not None:
+    """Lock the person's consents between the two agencies, then both agencies' rows, then
+    the person's row, shared (the order every release takes them); read the agencies, and
+    whether the person's processing is restricted, again under the locks. A restriction or an
+    erasure (which take the person's row exclusively) that committed first is seen; one that
+    comes later waits for this release."""
+    subject_id = handover.subject_id
+    if subject_id is not None:
         consents.lock_consents_between(
-            session, handover.subject_id, handover.provider.id, handover.recipient.id
+            session, subject_id, handover.provider.id, handover.recipient.id
         )
     found = registry.agencies(session, handover.recipient.id, handover.provider.id, locked=True)
+    restricted = handover.restricted
+    if subject_id is not None:
+        held = subjects.hold_for_release(session, subject_id)
+        if held is None:  # erased meanwhile: the reference names nobody any more
+            subject_id = None
+        restricted = bool(held)
     return Held(
         replace(
             handover,
             provider=found.get(handover.provider.id, handover.provider),
             recipient=found.get(handover.recipient.id, handover.recipient),
+            subject_id=subject_id,
+            restricted=restricted,
         )
     )
 

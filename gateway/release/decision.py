@@ -35,6 +35,9 @@ class Reason(StrEnum):
     # The data is confided (§ 65 SGB VIII) and no covering consent was given by the person who
     # confided it (the flow may have been marked after the consent was recorded).
     CONFIDING_PERSON_REQUIRED = "confiding_person_required"
+    # A DPO restricted the processing of the person's data (Art. 18 GDPR): nothing of theirs
+    # is released until the restriction is lifted.
+    PROCESSING_RESTRICTED = "processing_restricted"
 
 
 @dataclass(frozen=True)

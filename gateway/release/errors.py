@@ -13,7 +13,9 @@ EXCHANGE_DENIED = problem_type(
     403,
     "No policy flow and legal basis cover this exchange or message now; `reason` says why "
     "(`confiding_person_required`: the data is confided to the youth welfare office, § 65 SGB "
-    "VIII, and no covering consent was given by the person who confided it).",
+    "VIII, and no covering consent was given by the person who confided it; "
+    "`processing_restricted`: a data-protection officer restricted the processing of the "
+    "person's data, Art. 18 GDPR).",
 )
 # Reasons that are a rule on who gave the consent, and the rule in words.
 _RULES = {GiverRule.CONFIDING_PERSON_REQUIRED.value: EXPLAINED[GiverRule.CONFIDING_PERSON_REQUIRED]}

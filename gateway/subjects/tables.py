@@ -33,3 +33,22 @@ class SubjectReference(Base):
     subject_id: Mapped[str] = mapped_column(
         String(36), ForeignKey("subjects.id", ondelete="RESTRICT"), index=True
     )
+
+
+class SubjectControl(Base):
+    """What a DPO set on a person (Art. 18 GDPR and legal holds): a restriction (no release,
+    nothing erased) and a hold (nothing erased, releases go on). The row exists only while
+    one of them is set; the notes are the DPO's own words, shown on the DPO pages and never
+    written to the audit log."""
+
+    __tablename__ = "subject_controls"
+
+    subject_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("subjects.id", ondelete="RESTRICT"), primary_key=True
+    )
+    restricted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    restricted_by: Mapped[str | None] = mapped_column(String(64))
+    restriction_note: Mapped[str | None] = mapped_column(String(500))
+    held_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    held_by: Mapped[str | None] = mapped_column(String(64))
+    hold_note: Mapped[str | None] = mapped_column(String(500))

@@ -8,7 +8,7 @@ from sqlalchemy import inspect
 
 from gateway.db.engine import make_engine
 from gateway.db.metadata import metadata
-from gateway.db.migrate import is_current, upgrade
+from gateway.db.migrate import downgrade, is_current, upgrade
 
 
 def test_migrations_match_the_models(database_url: str):
@@ -41,3 +41,22 @@ def test_a_fresh_sqlite_file_is_created_and_migrated(tmp_path):
         engine.dispose()
     assert {"clients", "agencies", "used_assertions", "alembic_version"} <= tables
     assert journal == "wal"
+
+
+def test_the_subject_controls_table_comes_with_0015_and_goes_with_its_downgrade(
+    database_url: str,
+):
+    def tables() -> set[str]:
+        engine = make_engine(database_url)
+        try:
+            return set(inspect(engine).get_table_names())
+        finally:
+            engine.dispose()
+
+    upgrade(database_url)
+    assert "subject_controls" in tables()
+    downgrade(database_url, "0014")
+    assert "subject_controls" not in tables()
+    upgrade(database_url)
+    assert "subject_controls" in tables()
+    assert is_current(database_url)

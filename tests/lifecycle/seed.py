@@ -21,6 +21,7 @@ from gateway.consents.tables import (
 )
 from gateway.db.metadata import metadata
 from gateway.messages.tables import Message
+from gateway.rectifications.tables import Rectification
 from gateway.release.tables import Kind, Release
 from gateway.subjects.tables import Subject, SubjectReference
 from gateway.web.tables import LoginFailures, WebSession
@@ -246,6 +247,38 @@ def sign_in_failures(
     session.add(LoginFailures(key=key, failures=3, first_at=first_at, locked_until=locked_until))
     session.flush()
     return key
+
+
+def rectification(
+    session: Session,
+    who: str,
+    at: datetime,
+    *,
+    consent_id: str | None = None,
+    answered_at: datetime | None = None,
+) -> str:
+    """A person's flag that what the foreigners' office passed on is wrong (its text sealed)."""
+    rectification_id = new_id()
+    session.add(
+        Rectification(
+            id=rectification_id,
+            subject_id=who,
+            provider=ABH,
+            recipient=JC,
+            category="residence_status",
+            release_id=new_id(),
+            released_at=at,
+            consent_id=consent_id,
+            flagged_at=at,
+            key_id="kek-20250101T000000-00000000",
+            wrapped_key=b"w" * 40,
+            nonce=b"n" * 12,
+            ciphertext=b"sealed",
+            answered_at=answered_at,
+        )
+    )
+    session.flush()
+    return rectification_id
 
 
 def counts(session: Session) -> dict[str, int]:

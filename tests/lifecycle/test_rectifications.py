@@ -4,7 +4,6 @@ about a release by statute, with its person."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -15,7 +14,7 @@ from gateway.runtime import Runtime
 from gateway.subjects.tables import Subject
 from tests.lifecycle import seed
 from tests.lifecycle.conftest import erasures
-from tests.lifecycle.seed import ABH, JC, exists
+from tests.lifecycle.seed import JC, exists
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 EVIDENCE = timedelta(days=1095)  # GATEWAY_CONSENT_EVIDENCE_DAYS' default
@@ -23,26 +22,8 @@ Run = Callable[..., Report]
 
 
 def _rectification(runtime: Runtime, who: str, consent_id: str | None) -> str:
-    rectification_id = str(uuid.uuid4())
     with runtime.database.transaction() as session:
-        session.add(
-            Rectification(
-                id=rectification_id,
-                subject_id=who,
-                provider=ABH,
-                recipient=JC,
-                category="residence_status",
-                release_id=str(uuid.uuid4()),
-                released_at=T0,
-                consent_id=consent_id,
-                flagged_at=T0,
-                key_id="kek-20250101T000000-00000000",
-                wrapped_key=b"w" * 40,
-                nonce=b"n" * 12,
-                ciphertext=b"sealed",
-            )
-        )
-    return rectification_id
+        return seed.rectification(session, who, T0, consent_id=consent_id)
 
 
 def _answer(runtime: Runtime, rectification_id: str) -> None:
