@@ -22,6 +22,8 @@ from sqlalchemy import select
 from gateway.consents import service as consents
 from gateway.consents.tables import ConsentRecord, ConsentVersion
 from gateway.exchange import service as exchange
+from gateway.persons import service as persons
+from gateway.persons.service import Action
 from gateway.release import ledger
 from gateway.release.tables import Kind, Release
 from tests.adversarial.conftest import ABH, AMIRA, CONFERENCE, CONTACTS, JA, JC, RESIDENCE, City
@@ -61,6 +63,48 @@ def test_a_consent_that_expires_while_its_release_waits_is_not_released(city: Ci
     assert response.status_code == 403, response.text
     assert response.json()["reason"] == "consent_expired"
     assert [e["reason"] for e in city.audit("exchange.decided")] == ["consent_expired"]
+
+
+def test_a_restriction_that_commits_during_a_release_waits_for_it(
+    city: City, monkeypatch: pytest.MonkeyPatch
+):
+    """Art. 18: a DPO's restriction and a release in flight. The release holds the person's
+    row from its decision to its commit, so the restriction waits for it (the data left
+    before the restriction) and every release after it is refused: never does data leave
+    after the restriction committed."""
+    city.recorded(JC, REFS, RESIDENCE)
+    city.token(JC)
+    in_window, go, restricted = threading.Event(), threading.Event(), threading.Event()
+    seen: list[bool] = []
+    record = ledger.add
+
+    def add(session: Any, rows: Any) -> None:  # decided again; not yet committed
+        in_window.set()
+        go.wait(10)
+        seen.append(restricted.is_set())
+        record(session, rows)
+
+    def restrict() -> None:
+        runtime = city.gateway.runtime
+        persons.control(runtime.database, runtime.audit, Action.RESTRICT, agency=JC,
+                        reference=AMIRA[JC], actor="anna.schmidt", note=None,
+                        now=datetime.now(UTC))  # fmt: skip
+        restricted.set()
+
+    monkeypatch.setattr(ledger, "add", add)
+    with ThreadPoolExecutor(2) as pool:
+        asked = pool.submit(city.ask, JC, ABH, AMIRA[JC])
+        assert in_window.wait(20)
+        restricting = pool.submit(restrict)
+        time.sleep(1.0)  # long enough for the restriction to commit, if nothing holds it
+        go.set()
+        response = asked.result(timeout=30)
+        restricting.result(timeout=30)
+    assert seen == [False]
+    assert response.status_code == 200
+    after = city.ask(JC, ABH, AMIRA[JC])
+    assert after.status_code == 403
+    assert after.json()["reason"] == "processing_restricted"
 
 
 def test_a_disabling_that_commits_during_a_release_waits_for_it(
