@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from gateway.audit.service import decode
 from gateway.audit.tables import AuditEntry
 from gateway.consents.repository import add_reference
 from gateway.consents.tables import ConsentVersion
@@ -495,34 +494,3 @@ def test_withdrawing_a_grant_for_another_purpose_leaves_the_message_alone(
     assert http.get(f"/v1/messages/{message_id}", headers=as_agency(JC)).status_code == 200
     assert http.get("/v1/notices", headers=as_agency(JC)).json()["notices"] == []
     assert audited(runtime, "message.purged") == []
-
-
-def test_each_entry_an_agency_call_writes_carries_the_callers_trace(http, as_agency, runtime):
-    """W3C ``traceparent`` on every call of one case (consent, message sent, fetched,
-    acknowledged, consent withdrawn): every audit entry those calls wrote names its trace."""
-    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
-    traced = {"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"}
-
-    def call(method: str, path: str, agency: str, body: dict | None = None):  # type: ignore[no-untyped-def]
-        response = http.request(method, path, json=body, headers=as_agency(agency) | traced)
-        assert response.status_code < 300, response.text
-        return response.json()
-
-    consent_id = call("POST", "/v1/consents", JC, consent_body())["consent_id"]
-    message_id = call("POST", "/v1/messages", JC, invitation())["message_id"]
-    call("GET", f"/v1/messages/{message_id}", JA)
-    call("POST", f"/v1/messages/{message_id}/ack", JA)
-    call("POST", f"/v1/consents/{consent_id}/withdraw", JC, {"channel": "in_person"})
-
-    with runtime.database.transaction(read_only=True) as session:
-        bodies = [decode(body) for body in session.scalars(select(AuditEntry.body))]
-    # Registering the agencies and issuing their tokens were not calls of this case.
-    of_calls = [b for b in bodies if b["event"] not in ("client.added", "token.issued")]
-    assert {b["event"] for b in of_calls} >= {
-        "consent.recorded",
-        "message.sent",
-        "message.fetched",
-        "message.acknowledged",
-        "consent.withdrawn",
-    }
-    assert [b["event"] for b in of_calls if b.get("trace_id") != trace_id] == []
