@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from gateway.messages.tables import Message, State
@@ -80,49 +80,3 @@ def expired(session: Session, now: datetime, limit: int) -> Sequence[Message]:
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
-
-
-def sealed_with_other_keys(
-    session: Session, key_id: str, after: str, limit: int
-) -> list[tuple[str, str, bytes]]:
-    """Messages whose payload is wrapped by another key than ``key_id``: id, key id, wrapped
-    key, by id after ``after``."""
-    rows = session.execute(
-        select(Message.id, Message.key_id, Message.wrapped_key)
-        .where(
-            Message.key_id.is_not(None),
-            Message.wrapped_key.is_not(None),
-            Message.key_id != key_id,
-            Message.id > after,
-        )
-        .order_by(Message.id)
-        .limit(limit)
-    )
-    return [(message_id, kid, wrapped) for message_id, kid, wrapped in rows if kid and wrapped]
-
-
-def replace_wrapped_key(
-    session: Session, message_id: str, old: tuple[str, bytes], new: tuple[str, bytes]
-) -> bool:
-    """Swap the wrapped data key, unless the row changed meanwhile (say, it was purged)."""
-    result = session.execute(
-        update(Message)
-        .where(
-            Message.id == message_id,
-            Message.key_id == old[0],
-            Message.wrapped_key == old[1],
-        )
-        .values(key_id=new[0], wrapped_key=new[1])
-        .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-def key_ids_in_use(session: Session) -> set[str]:
-    return {
-        key_id
-        for key_id in session.scalars(
-            select(Message.key_id).where(Message.key_id.is_not(None)).distinct()
-        )
-        if key_id is not None
-    }

@@ -41,7 +41,7 @@ from gateway.messages.models import (
     MessagePage,
     MessageSummary,
 )
-from gateway.messages.sealing import MessageKeys, Rewrapped, SealBroken, Sealed
+from gateway.messages.sealing import MessageKeys, SealBroken, Sealed
 from gateway.messages.tables import Message, State
 from gateway.policy.model import PolicySet
 from gateway.release.core import Caller, Handover, Released, Rules, lock, parties, release
@@ -400,28 +400,3 @@ def expire(database: Database, audit: AuditLog, now: datetime | None = None) -> 
         for message in overdue:
             lifecycle.expire(session, audit, message, now)
         return len(overdue)
-
-
-# -- key rotation -----------------------------------------------------------------------------
-
-
-def rewrap_all(database: Database, sealing: MessageKeys, batch: int = 500) -> Rewrapped:
-    """Re-wrap every message's data key that another key than the active one wraps, a batch
-    per transaction (payloads are not touched, requests go on). A data key that does not
-    unwrap is left as it is (its row keeps naming its key, which therefore stays) and counted.
-    (``gateway.keys.rewrap`` does this for everything sealed, then erases unused keys.)"""
-    active, after, count, unreadable = sealing.active_kid(), "", 0, 0
-    while True:
-        with database.transaction() as session:
-            rows = repository.sealed_with_other_keys(session, active, after, batch)
-            for message_id, key_id, wrapped in rows:
-                try:
-                    new = sealing.rewrap(key_id, wrapped)
-                except SealBroken:
-                    unreadable += 1
-                    continue
-                count += repository.replace_wrapped_key(session, message_id, (key_id, wrapped), new)
-        if len(rows) < batch:
-            break
-        after = rows[-1][0]
-    return Rewrapped(count, unreadable)

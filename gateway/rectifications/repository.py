@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.rectifications.tables import Rectification
@@ -50,45 +50,3 @@ def for_provider(
     if not include_answered:
         query = query.where(Rectification.answered_at.is_(None))
     return session.scalars(query.order_by(Rectification.flagged_at, Rectification.id)).all()
-
-
-# -- key rotation ------------------------------------------------------------------------------
-
-
-def sealed_with_other_keys(session: Session, key_id: str) -> list[tuple[str, str, bytes]]:
-    """Notices whose text is wrapped by another key than ``key_id``: id, key id, wrapped key."""
-    rows = session.execute(
-        select(Rectification.id, Rectification.key_id, Rectification.wrapped_key).where(
-            Rectification.key_id.is_not(None),
-            Rectification.wrapped_key.is_not(None),
-            Rectification.key_id != key_id,
-        )
-    )
-    return [(id_, key, wrapped) for id_, key, wrapped in rows if key and wrapped]
-
-
-def replace_wrapped_key(
-    session: Session, rectification_id: str, old: tuple[str, bytes], new: tuple[str, bytes]
-) -> bool:
-    """Swap the wrapped data key, unless the row changed meanwhile (say, it was answered)."""
-    result = session.execute(
-        update(Rectification)
-        .where(
-            Rectification.id == rectification_id,
-            Rectification.key_id == old[0],
-            Rectification.wrapped_key == old[1],
-        )
-        .values(key_id=new[0], wrapped_key=new[1])
-        .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-def key_ids_in_use(session: Session) -> set[str]:
-    return {
-        key_id
-        for key_id in session.scalars(
-            select(Rectification.key_id).where(Rectification.key_id.is_not(None)).distinct()
-        )
-        if key_id is not None
-    }

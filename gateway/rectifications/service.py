@@ -31,9 +31,8 @@ from gateway.audit.service import AuditLog
 from gateway.auth.dependencies import Principal
 from gateway.consents import repository as consents
 from gateway.consents.versions import is_uuid
-from gateway.db.engine import Database
 from gateway.errors import InvalidRequest
-from gateway.messages.sealing import MessageKeys, Rewrapped, SealBroken, Sealed
+from gateway.messages.sealing import MessageKeys, SealBroken, Sealed
 from gateway.rectifications import repository
 from gateway.rectifications.errors import (
     RectificationAnswered,
@@ -279,19 +278,3 @@ def _sealed(rectification: Rectification) -> Sealed | None:
     if key_id is None or wrapped is None or nonce is None or ciphertext is None:
         return None
     return Sealed(key_id, wrapped, nonce, ciphertext)
-
-
-def rewrap_all(database: Database, sealing: MessageKeys) -> Rewrapped:
-    """Re-wrap every text's data key that another key than the active one wraps (after a
-    rotation, ``gateway.keys.rewrap``); a key that does not unwrap is left and counted."""
-    active, count, unreadable = sealing.active_kid(), 0, 0
-    with database.transaction() as session:
-        for rectification_id, key_id, wrapped in repository.sealed_with_other_keys(session, active):
-            try:
-                new = sealing.rewrap(key_id, wrapped)
-            except SealBroken:
-                unreadable += 1
-                continue
-            old = (key_id, wrapped)
-            count += repository.replace_wrapped_key(session, rectification_id, old, new)
-    return Rewrapped(count, unreadable)

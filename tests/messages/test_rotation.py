@@ -17,9 +17,10 @@ from sqlalchemy import select, text
 from gateway.app import create_app
 from gateway.audit.events import EventType
 from gateway.audit.tables import AuditEntry
-from gateway.messages import repository
+from gateway.keys import repository
+from gateway.keys.rewrap import rewrap_rows
 from gateway.messages.sealing import ERASE_AFTER, MessageKeys
-from gateway.messages.service import rewrap_all
+from gateway.messages.tables import Message
 from gateway.runtime import Runtime
 from tests.conftest import TEST_ISSUER
 from tests.keys.operator import key_files, rotate
@@ -159,9 +160,9 @@ def test_rewrapping_goes_batch_by_batch_until_none_is_left(runtime: Runtime, sen
         sent(send, topic=f"Hilfeplan {n}")
     new = runtime.sealing.rotate()
 
-    assert rewrap_all(runtime.database, runtime.sealing, batch=2).count == 5
+    assert rewrap_rows(runtime.database, runtime.sealing, Message, batch=2).count == 5
     assert key_ids(runtime) == {new}
-    assert rewrap_all(runtime.database, runtime.sealing, batch=2).count == 0
+    assert rewrap_rows(runtime.database, runtime.sealing, Message, batch=2).count == 0
 
 
 @pytest.mark.usefixtures("consent_id")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from gateway.keys import repository
 from gateway.keys.rewrap import rewrap_sealed
-from gateway.rectifications import repository
 from gateway.rectifications.tables import Rectification
 from tests.portal.conftest import ABH, AMIRA, BENEFITS, JC, RESIDENCE
 from tests.rectifications.conftest import flag, released
