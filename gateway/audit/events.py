@@ -49,6 +49,7 @@ class EventType(StrEnum):
     LIFECYCLE_ERASED = "lifecycle.erased"
     # What a DPO (or the operator) set on a person or did with their data (Art. 17, 18 GDPR):
     # the person as a pseudonym, never the DPO's note.
+    SUBJECT_VIEWED = "subject.viewed"  # a DPO's or the operator's look at the controls
     SUBJECT_RESTRICTED = "subject.restricted"
     SUBJECT_RESTRICTION_LIFTED = "subject.restriction_lifted"
     SUBJECT_HOLD_SET = "subject.hold_set"

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from consent.model import AgeBand, EvidenceChannel, GiverRole, Status, WithdrawalChannel
 from consent.vocabulary import Category, Purpose
 from gateway.dates import DAY
+from gateway.texts import PLAIN_TEXT
 
 AgencyId = Annotated[
     str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$|^[a-z0-9]$")
@@ -207,9 +208,9 @@ class NoticeAck(Strict):
     )
 
     outcome: Annotated[str, StringConstraints(pattern=r"^(deleted|retained)$")]
-    legal_reason: Annotated[str, StringConstraints(min_length=3, max_length=500)] | None = Field(
-        default=None, description="Required when the data is retained: on what legal ground."
-    )
+    legal_reason: (
+        Annotated[str, StringConstraints(min_length=3, max_length=500, pattern=PLAIN_TEXT)] | None
+    ) = Field(default=None, description="Required when the data is retained: on what legal ground.")
 
 
 class ConsentFormText(BaseModel):

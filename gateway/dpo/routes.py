@@ -22,6 +22,7 @@ from gateway.dpo.search import Search
 from gateway.persons import service as persons
 from gateway.policy.service import records_of_processing
 from gateway.runtime import RuntimeDep
+from gateway.texts import PLAIN_TEXT
 from gateway.web import sessions
 from gateway.web.guard import address, check_sign_in_form
 from gateway.web.pages import PageLanguage, page_errors, render, see_other
@@ -340,7 +341,15 @@ def _person_page(
     state = None
     if asked is not None and "state" not in context:
         try:
-            state = persons.state(runtime.database, asked["agency"], asked["reference"], _now())
+            state = persons.state(
+                runtime.database,
+                runtime.audit,
+                agency=asked["agency"],
+                reference=asked["reference"],
+                actor=dpo.id,
+                now=_now(),
+                request_id=_request_id(request),
+            )
         except persons.NotFound:
             state = None
     page = {"agencies": choices, "asked": asked, "state": state, "done": None,
@@ -377,7 +386,7 @@ def person_control(
     agency: Agency,
     reference: Reference,
     action: Annotated[persons.Action, Form()],
-    note: Annotated[str, Form(max_length=persons.NOTE_MAX)] = "",
+    note: Annotated[str, Form(max_length=persons.NOTE_MAX, pattern=PLAIN_TEXT)] = "",
 ) -> HTMLResponse:
     asked = {"agency": agency, "reference": reference}
     try:

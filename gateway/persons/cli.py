@@ -129,9 +129,17 @@ def release_hold(agency: str, reference: str) -> None:
 @_person
 def show(agency: str, reference: str) -> None:
     """What is set on the person and what keeps their data from being erased now."""
+    audit = open_audit_log(load_settings())
     _show(
         _with_database(
-            lambda database: service.state(database, agency, reference, datetime.now(UTC))
+            lambda database: service.state(
+                database,
+                audit,
+                agency=agency,
+                reference=reference,
+                actor=OPERATOR,
+                now=datetime.now(UTC),
+            )
         )
     )
 

@@ -129,9 +129,37 @@ class Refused:
     state: State
 
 
-def state(database: Database, agency: str, reference: str, now: datetime) -> State:
+def state(
+    database: Database,
+    audit: AuditLog,
+    *,
+    agency: str,
+    reference: str,
+    actor: str,
+    now: datetime,
+    request_id: str | None = None,
+) -> State:
+    """What is set on the person and what keeps their data; the look is recorded (by
+    ``actor``) before it is shown, as a DPO's access report is: it tells whether ``agency``
+    has the person on file, and whether a DPO restricted them. NotFound (nothing recorded) if
+    the gateway knows nobody by that reference. Read, then recorded in a short transaction
+    of its own, so the read holds no write lock."""
     with database.transaction(read_only=True) as session:
-        return _state(session, _subject(session, agency, reference), now)
+        subject_id = _subject(session, agency, reference)
+        found = _state(session, subject_id, now)
+    with database.transaction() as session:
+        audit.record(
+            session,
+            AuditEvent(
+                EventType.SUBJECT_VIEWED,
+                actor=actor,
+                subject_id=subject_id,
+                request_id=request_id,
+                details={"agency": agency},
+            ),
+            now=now,
+        )
+    return found
 
 
 def control(

@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from gateway.rectifications.tables import Outcome
+from gateway.texts import PLAIN_TEXT
 
 TEXT_LIMIT = 500  # characters of the person's text, and of a provider's reason
 
@@ -48,7 +49,10 @@ class RectificationAck(BaseModel):
         description="`corrected`: the information is corrected in your records; "
         "`not_corrected`: it stays as it is, and `reason` says why (the person is shown it)."
     )
-    reason: Annotated[str, StringConstraints(min_length=3, max_length=TEXT_LIMIT)] | None = Field(
+    reason: (
+        Annotated[str, StringConstraints(min_length=3, max_length=TEXT_LIMIT, pattern=PLAIN_TEXT)]
+        | None
+    ) = Field(
         default=None,
         description="Required when not corrected: why, in words the person can understand.",
     )

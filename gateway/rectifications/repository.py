@@ -15,8 +15,12 @@ def add(session: Session, rectification: Rectification) -> None:
     session.flush()
 
 
-def get(session: Session, rectification_id: str) -> Rectification | None:
-    return session.get(Rectification, rectification_id)
+def get(
+    session: Session, rectification_id: str, *, for_update: bool = False
+) -> Rectification | None:
+    """The notice; ``for_update``: held until the transaction ends, so that two answers at
+    once are taken one after the other (the second sees the first)."""
+    return session.get(Rectification, rectification_id, with_for_update=for_update)
 
 
 def open_one(

@@ -224,7 +224,11 @@ def acknowledge(
         raise InvalidRequest(
             errors=[{"path": "/body/reason", "message": "say why it is not corrected"}]
         )
-    found = repository.get(session, rectification_id) if is_uuid(rectification_id) else None
+    found = (
+        repository.get(session, rectification_id, for_update=True)
+        if is_uuid(rectification_id)
+        else None
+    )
     if found is None or found.provider != principal.client_id:
         raise RectificationNotFound()
     if found.answered_at is not None:

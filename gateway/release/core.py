@@ -112,11 +112,11 @@ def decide(
 ) -> Permits | Deny:
     """Deny by default: a permit for every category (a policy flow and its legal basis at
     ``at``), or the first category's denial. ``unknown_subject`` only for the caller's own
-    unknown reference, or when all else permits but the other agency has no file."""
+    unknown reference, or when all else permits but the other agency has no file.
+    ``processing_restricted`` also only when all else permits: that a DPO restricted a person
+    is itself sensitive, and an agency with no flow or consent for them must not learn it."""
     if handover.subject_id is None:
         return Deny(Reason.UNKNOWN_SUBJECT)
-    if handover.restricted:
-        return Deny(Reason.PROCESSING_RESTRICTED)
     permits: Permits = {}
     for category, decision in decide_all(
         session,
@@ -133,6 +133,8 @@ def decide(
         permits[category] = decision
     if not handover.counterpart_knows:
         return Deny(Reason.UNKNOWN_SUBJECT)
+    if handover.restricted:
+        return Deny(Reason.PROCESSING_RESTRICTED)
     return permits
 
 

@@ -47,6 +47,20 @@ def test_a_dpo_restricts_a_person_and_lifts_it_again(signed_in, runtime, seeded:
     assert len(_entries(runtime, EventType.SUBJECT_RESTRICTION_LIFTED)) == 1
 
 
+def test_a_look_at_a_person_is_on_record_before_it_is_shown(signed_in, runtime, seeded: Seeded):
+    """It tells whether the agency has the person on file and whether they are restricted:
+    recorded as a DPO's access report is, by pseudonym and agency, never the reference."""
+    page = _post(signed_in, "/dpo/person", reference=AMINA)
+    assert page.status_code == 200
+    (entry,) = _entries(runtime, EventType.SUBJECT_VIEWED)
+    assert entry["actor"] == USER
+    assert entry["details"] == {"agency": JOBCENTER}
+    assert entry["subject"]
+    assert AMINA not in str(entry)
+    _post(signed_in, "/dpo/person", reference="JC-nobody")
+    assert len(_entries(runtime, EventType.SUBJECT_VIEWED)) == 1  # nobody: nothing to record
+
+
 def test_an_erasure_asks_first_and_is_refused_with_its_reasons(signed_in, runtime, seeded: Seeded):
     _post(signed_in, "/dpo/person/control", reference=AMINA, action="hold", note=NOTE)
     asked = _post(signed_in, "/dpo/person/erase", reference=AMINA)

@@ -108,3 +108,16 @@ def test_an_unknown_agency_or_reference_is_not_found_without_saying_which(
     assert len({answer.output for answer in answers}) == 1
     assert "knows nobody" in answers[0].output
     assert city.audit("subject.restricted") == []
+
+
+def test_an_agency_without_a_consent_does_not_learn_of_a_restriction(
+    city: City, gateway: Command
+) -> None:
+    """That a DPO restricted a person is itself sensitive: an agency the person gave no
+    consent to hears only the reason it would hear anyway."""
+    city.recorded(JC, {JC: AMIRA[JC], ABH: AMIRA[ABH]}, RESIDENCE)
+    done = gateway("person", "restrict", "--agency", JC, "--reference", AMIRA[JC])
+    assert done.exit_code == 0, done.output
+    asked = city.ask(JC, ABH, AMIRA[JC], purpose="benefit_entitlement")
+    assert asked.status_code == 403
+    assert asked.json()["reason"] != "processing_restricted"

@@ -250,6 +250,7 @@ def test_bad_input_is_refused_and_nothing_is_stored(signed_in, offices, runtime)
         {"outcome": "deleted"},
         {"outcome": "not_corrected"},  # needs its reason
         {"outcome": "not_corrected", "reason": "x" * 501},
+        {"outcome": "not_corrected", "reason": "ab\u0000cd"},  # PostgreSQL refuses NUL
         {"outcome": "corrected", "extra": 1},
     ):
         refused = offices.api.post(path, json=body, headers=offices.headers(ABH))
