@@ -7,6 +7,8 @@ that this run creates on that server and drops at the end, so runs never see eac
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 import re
 import shutil
@@ -24,6 +26,7 @@ from gateway.app import create_app
 from gateway.db.engine import READ_ONLY, Database
 from gateway.db.metadata import metadata
 from gateway.db.migrate import upgrade
+from gateway.observability.logging import JsonFormatter, configure_logging
 from gateway.runtime import Runtime
 from gateway.settings import Settings
 from tests.support import Clients, LiveServer, fresh_database, start_live_server
@@ -139,6 +142,20 @@ def http(app: FastAPI) -> Iterator[TestClient]:
 def clients(runtime: Runtime) -> Clients:
     """Registers agencies and other clients, keeping their private keys for the tests."""
     return Clients(runtime.database, runtime.audit)
+
+
+@pytest.fixture
+def log_lines() -> Iterator[io.StringIO]:
+    """Everything logged during the test, through the gateway's own formatter, at DEBUG."""
+    previous = logging.getLogger().handlers[:], logging.getLogger().level
+    configure_logging("DEBUG")
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logging.getLogger().handlers[:] = [handler]
+    yield stream
+    logging.getLogger().handlers[:], level = previous
+    logging.getLogger().setLevel(level)
 
 
 @pytest.fixture

@@ -4,33 +4,16 @@ from __future__ import annotations
 
 import io
 import json
-import logging
-from collections.abc import Iterator
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from gateway.app import create_app
-from gateway.observability.logging import JsonFormatter, configure_logging
 from gateway.runtime import Runtime
 from tests.support import Clients, client_assertion, token_form
 
 PERSONAL = "Ayşe Yılmaz AZ-2026-0042"
-
-
-@pytest.fixture
-def log_lines() -> Iterator[io.StringIO]:
-    """Everything logged during the test, through the gateway's own formatter, at DEBUG."""
-    previous = logging.getLogger().handlers[:], logging.getLogger().level
-    configure_logging("DEBUG")
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    logging.getLogger().handlers[:] = [handler]
-    yield stream
-    logging.getLogger().handlers[:], level = previous
-    logging.getLogger().setLevel(level)
 
 
 @pytest.fixture

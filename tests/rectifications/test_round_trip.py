@@ -6,17 +6,12 @@ in the audit log or the logs, and deleted with the answer."""
 from __future__ import annotations
 
 import html
-import io
 import json
-import logging
-from collections.abc import Iterator
 
-import pytest
 from sqlalchemy import LargeBinary, func, select
 
 from gateway.audit.tables import AuditEntry
 from gateway.db.metadata import metadata
-from gateway.observability.logging import JsonFormatter, configure_logging
 from gateway.rectifications.tables import Rectification
 from gateway.runtime import Runtime
 from tests.portal.conftest import ABH, AMIRA, BENEFITS, JA, JC, OLEKSII, RESIDENCE, SA
@@ -24,20 +19,6 @@ from tests.rectifications.conftest import flag, released, wrong_path
 
 TEXT = "Meine Aufenthaltserlaubnis gilt bis 2027, nicht bis 2025. Zeichen: Ωµ-4711-ZZ"
 REASON = "Die Verlängerung liegt uns nicht vor. Bitte <Bescheid> mitbringen."
-
-
-@pytest.fixture
-def log_lines() -> Iterator[io.StringIO]:
-    """Everything logged during the test, through the gateway's own formatter, at DEBUG."""
-    previous = logging.getLogger().handlers[:], logging.getLogger().level
-    configure_logging("DEBUG")
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    logging.getLogger().handlers[:] = [handler]
-    yield stream
-    logging.getLogger().handlers[:], level = previous
-    logging.getLogger().setLevel(level)
 
 
 def _in_rows(runtime: Runtime, needle: str) -> list[str]:
