@@ -2,13 +2,16 @@
 
 Templates are named by feature: ``web/base.html``, ``portal/...``, ``dpo/...``. Every page
 gets ``lang`` (the chosen ``Language``), ``languages`` (for the switcher), ``here`` (the page's
-path, for switching language in place) and ``csrf_token`` when it has one.
+path), ``in_language`` (the page's address in another language: the same path and query, so
+filters, a report's query and a confirmation stay on a switch) and ``csrf_token`` when it has
+one.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from babel.numbers import format_decimal
 from fastapi import Cookie, Depends, Header, Query, Request
@@ -84,6 +87,7 @@ def render(
             lang=language,
             languages=LANGUAGES.values(),
             here=request.url.path,
+            in_language=lambda code: _in_language(request, code),
             csrf_token=csrf_token,
             **(context or {}),
         )
@@ -91,6 +95,11 @@ def render(
     if request.query_params.get("lang") == language.code:
         remember_language(response, language)
     return response
+
+
+def _in_language(request: Request, code: str) -> str:
+    kept = [(name, value) for name, value in request.query_params.multi_items() if name != "lang"]
+    return f"{request.url.path}?{urlencode([*kept, ('lang', code)])}"
 
 
 def remember_language(response: HTMLResponse | RedirectResponse, language: Language) -> None:

@@ -63,3 +63,11 @@ def test_pages_write_numbers_as_their_language_does(code: str, written: str):
     rendered = page.render(lang=LANGUAGES[code], n=1234567, share=0.5)
     decimal = "," if code in ("de", "tr", "uk") else "."
     assert rendered == f"{written}|0{decimal}5"
+
+
+def test_switching_language_keeps_the_page_and_its_query(http):
+    """A DPO's filters, a report's query and a portal confirmation stay on a language switch;
+    only the language changes."""
+    page = http.get("/portal/?notice=signed-out&lang=de").text
+    assert 'href="/portal/?notice=signed-out&amp;lang=ar"' in page
+    assert "lang=de&amp;lang" not in page
