@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 
 import click
 from sqlalchemy.orm import Session
 
-from gateway.agencies import service
+from gateway.agencies import contacts, service
 from gateway.agencies.credentials import new_key_pair
 from gateway.agencies.service import Credential, RegistryError
 from gateway.agencies.tables import ClientRole
@@ -21,6 +22,32 @@ from gateway.cli.context import load_settings, transaction
 from gateway.runtime import open_audit_log
 
 _JWKS_FILE = click.Path(exists=True, dir_okay=False, readable=True, path_type=Path)
+_CONTACT_OPTIONS = (
+    ("address", "Postal address people visit (line breaks as \\n)."),
+    ("phone", "Phone number for people, e.g. +49 221 221-0."),
+    ("email", "E-mail address for people."),
+    ("website", "https:// address of the office's page."),
+    ("hours", "Opening hours, as the office writes them."),
+    ("interpreter", "How to get an interpreter, e.g. 'Arabic, Dari: ask when you book'."),
+    ("privacy-contact", "The office's data-protection officer (name or office, address)."),
+    ("privacy-email", "The data-protection officer's e-mail address."),
+)
+
+
+def _contact_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The contact fields of ``agency add`` and ``agency update``, written once."""
+    for name, help_text in reversed(_CONTACT_OPTIONS):
+        command = click.option(f"--{name}", help=help_text)(command)
+    return command
+
+
+def _contact(options: dict[str, str | None]) -> dict[str, str | None]:
+    """The contact fields given on the command line (``\\n`` is a line break; "" clears)."""
+    return {
+        name: value.replace("\\n", "\n")
+        for name in contacts.FIELDS
+        if (value := options.get(name)) is not None
+    }
 
 
 @contextmanager
@@ -49,6 +76,7 @@ def agency_group() -> None:
     "--secret-stdin", is_flag=True, help="Read a client secret (32+ characters) from stdin."
 )
 @click.option("--provider-url", help="Base URL of the agency system's provider API.")
+@_contact_options
 def agency_add(
     agency_id: str,
     kind: str,
@@ -57,8 +85,10 @@ def agency_add(
     jwks_file: Path | None,
     secret_stdin: bool,
     provider_url: str | None,
+    **contact: str | None,
 ) -> None:
-    """Register an agency with its public keys (private_key_jwt) or a secret."""
+    """Register an agency with its public keys (private_key_jwt) or a secret, and the contact
+    details people reach it by (shown in the portal)."""
     credential = _credential(jwks_file, secret_stdin)
     with _registry() as (session, audit):
         service.register_agency(
@@ -70,8 +100,45 @@ def agency_add(
             name=name,
             credential=credential,
             provider_url=provider_url,
+            contact=_contact(contact),
         )
     click.echo(f"registered agency {agency_id}")
+
+
+@agency_group.command("update")
+@click.argument("agency_id")
+@click.option("--name", help="The display name people and DPOs read.")
+@click.option("--provider-url", help="Base URL of the agency system's provider API.")
+@_contact_options
+def agency_update(
+    agency_id: str, name: str | None, provider_url: str | None, **contact: str | None
+) -> None:
+    """Change an agency's name, system address or contact details; an option given as ""
+    clears that contact field, one not given stays as it is."""
+    with _registry() as (session, audit):
+        changed = service.update_agency(
+            session, audit, agency_id, name=name, provider_url=provider_url,
+            contact=_contact(contact),
+        )  # fmt: skip
+    click.echo(f"updated {agency_id}: {', '.join(changed)}" if changed else "nothing changed")
+
+
+@agency_group.command("show")
+@click.argument("agency_id")
+def agency_show(agency_id: str) -> None:
+    """Print an agency's registration and contact details as JSON."""
+    with _registry() as (session, _audit):
+        agency = service.get_agency(session, agency_id)
+        shown = {
+            "id": agency.id,
+            "name": agency.client.name,
+            "kind": agency.kind,
+            "municipality": agency.municipality,
+            "provider_url": agency.provider_url,
+            "enabled": agency.client.enabled,
+            "contact": asdict(contacts.contact_of(session, agency_id)),
+        }
+    click.echo(json.dumps(shown, ensure_ascii=False, indent=2))
 
 
 @agency_group.command("list")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -11,7 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from consent.vocabulary import AgencyKind
-from gateway.agencies import repository
+from gateway.agencies import contacts, repository
+from gateway.agencies.contacts import ContactError
 from gateway.agencies.credentials import CredentialError, hash_secret, parse_public_jwks
 from gateway.agencies.tables import Agency, Client, ClientRole
 from gateway.audit.events import OPERATOR, AuditEvent, EventType
@@ -44,8 +45,10 @@ def register_agency(
     name: str,
     credential: Credential,
     provider_url: str | None = None,
+    contact: Mapping[str, str | None] | None = None,
     demo: bool = False,
 ) -> Agency:
+    """Register an agency, with the contact details a person reaches it by if given."""
     _check_id(agency_id)
     try:
         agency_kind = AgencyKind(kind)
@@ -56,13 +59,53 @@ def register_agency(
     name = _required_text("name", name, 200)
     if provider_url is not None:
         _check_url(provider_url)
+    contact = _checked_contact(contact or {})
     client = _new_client(session, agency_id, ClientRole.AGENCY, name, credential, demo)
     agency = Agency(
         id=agency_id, kind=agency_kind.value, municipality=municipality, provider_url=provider_url
     )
     _store(session, client, agency)
+    contacts.change(session, agency_id, contact)
     _audit_added(session, audit, client, {"kind": agency.kind, "municipality": municipality})
     return agency
+
+
+def update_agency(
+    session: Session,
+    audit: AuditLog,
+    agency_id: str,
+    *,
+    name: str | None = None,
+    provider_url: str | None = None,
+    contact: Mapping[str, str | None] | None = None,
+) -> list[str]:
+    """Change an agency's display name, its system's address or its contact details (an empty
+    contact value clears the field); everything is checked before anything changes. The names
+    of the fields that changed, recorded in the log (never their values)."""
+    agency = get_agency(session, agency_id)
+    if name is not None:
+        name = _required_text("name", name, 200)
+    if provider_url is not None:
+        _check_url(provider_url)
+    checked = _checked_contact(contact or {})
+    changed = contacts.change(session, agency_id, checked)
+    if name is not None and name != agency.client.name:
+        agency.client.name = name
+        changed.insert(0, "name")
+    if provider_url is not None and provider_url != agency.provider_url:
+        agency.provider_url = provider_url
+        changed.insert(0, "provider_url")
+    if changed:
+        session.flush()
+        audit.record(
+            session,
+            AuditEvent(
+                EventType.AGENCY_UPDATED,
+                actor=OPERATOR,
+                details={"agency": agency_id, "changed": ",".join(changed)},
+            ),
+        )
+    return changed
 
 
 def register_client(
@@ -102,6 +145,13 @@ def disable(session: Session, audit: AuditLog, client_id: str) -> Client:
             ),
         )
     return client
+
+
+def get_agency(session: Session, agency_id: str) -> Agency:
+    agency = repository.get_agency(session, agency_id)
+    if agency is None:
+        raise RegistryError(f"no agency with id {agency_id!r}")
+    return agency
 
 
 def list_clients(session: Session, role: ClientRole | None = None) -> Sequence[Client]:
@@ -155,6 +205,13 @@ def _audit_added(
             },
         ),
     )
+
+
+def _checked_contact(contact: Mapping[str, str | None]) -> dict[str, str | None]:
+    try:
+        return contacts.checked(contact)
+    except ContactError as bad:
+        raise RegistryError(str(bad)) from None
 
 
 def _store(session: Session, client: Client, agency: Agency | None) -> None:

@@ -60,3 +60,22 @@ class Agency(Base):
 
     # Every use of an agency asks whether its client is enabled: load both in one query.
     client: Mapped[Client] = relationship(back_populates="agency", lazy="joined")
+
+
+class AgencyContact(Base):
+    """How a person reaches the agency (see ``gateway.agencies.contacts``); one row per agency
+    that has any, kept apart from ``agencies``, which every decision reads."""
+
+    __tablename__ = "agency_contacts"
+
+    agency_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("agencies.id", ondelete="CASCADE"), primary_key=True
+    )
+    address: Mapped[str | None] = mapped_column(Text, nullable=True)
+    phone: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    website: Mapped[str | None] = mapped_column(Text, nullable=True)
+    hours: Mapped[str | None] = mapped_column(Text, nullable=True)
+    interpreter: Mapped[str | None] = mapped_column(Text, nullable=True)
+    privacy_contact: Mapped[str | None] = mapped_column(Text, nullable=True)
+    privacy_email: Mapped[str | None] = mapped_column(String(320), nullable=True)

@@ -26,6 +26,7 @@ class EventType(StrEnum):
     MESSAGE_PURGED = "message.purged"
     CLIENT_ADDED = "client.added"
     CLIENT_DISABLED = "client.disabled"
+    AGENCY_UPDATED = "agency.updated"  # its name, system address or contact: which fields
     SIGNING_KEY_ROTATED = "keys.rotated"
     MESSAGE_KEY_ROTATED = "keys.message_key_rotated"
     AUDIT_KEY_ROTATED = "keys.audit_key_rotated"

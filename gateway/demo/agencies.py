@@ -26,14 +26,36 @@ class DemoAgency:
     id: str
     kind: AgencyKind
     name: str
+    street: str  # the demo's made-up address, phone and hours
+    phone: str
+    hours: str
+
+    @property
+    def contact(self) -> dict[str, str | None]:
+        host = f"{self.id.removeprefix('koeln-')}.koeln.example"
+        return {
+            "address": f"{self.name}\n{self.street}\n50667 Köln",
+            "phone": self.phone,
+            "email": f"kontakt@{host}",
+            "website": f"https://{host}/",
+            "hours": self.hours,
+            "interpreter": "Arabisch, Dari/Farsi, Türkisch, Ukrainisch: "
+            "bitte bei der Terminvereinbarung sagen (kostenlos)",
+            "privacy_contact": f"Datenschutzbeauftragte/r, {self.name}, {self.street}, 50667 Köln",
+            "privacy_email": f"datenschutz@{host}",
+        }
 
 
 DEMO_AGENCIES = (
-    DemoAgency("koeln-auslaenderbehoerde", AgencyKind.FOREIGNERS_OFFICE, "Ausländerbehörde Köln"),
-    DemoAgency("koeln-jobcenter", AgencyKind.JOB_CENTRE, "Jobcenter Köln"),
-    DemoAgency("koeln-jugendamt", AgencyKind.YOUTH_WELFARE_OFFICE, "Jugendamt Köln"),
-    DemoAgency("koeln-sozialamt", AgencyKind.SOCIAL_OFFICE, "Sozialamt Köln"),
-)
+    DemoAgency("koeln-auslaenderbehoerde", AgencyKind.FOREIGNERS_OFFICE, "Ausländerbehörde Köln",
+               "Beispielstraße 1", "+49 221 0000-100", "Mo, Di, Do 8-12 Uhr; Do 14-18 Uhr"),
+    DemoAgency("koeln-jobcenter", AgencyKind.JOB_CENTRE, "Jobcenter Köln",
+               "Beispielstraße 2", "+49 221 0000-200", "Mo-Fr 8-12:30 Uhr; Do 14-17 Uhr"),
+    DemoAgency("koeln-jugendamt", AgencyKind.YOUTH_WELFARE_OFFICE, "Jugendamt Köln",
+               "Beispielstraße 3", "+49 221 0000-300", "Mo-Fr 8-16 Uhr; in Notfällen jederzeit"),
+    DemoAgency("koeln-sozialamt", AgencyKind.SOCIAL_OFFICE, "Sozialamt Köln",
+               "Beispielstraße 4", "+49 221 0000-400", "Mo, Mi, Fr 8-12 Uhr"),
+)  # fmt: skip
 
 
 def key_path(demo_dir: Path, agency_id: str) -> Path:
@@ -70,13 +92,16 @@ def set_up(
                     name=agency.name,
                     credential=service.Credential(jwks_text=public_jwks),
                     provider_url=provider_url(issuer, agency.id),
+                    contact=agency.contact,
                     demo=True,
                 )
             elif client.demo:
                 # The demo folder may have been deleted since: the keys on disk are the truth.
                 client.jwks = json.loads(public_jwks)
-                if client.agency is not None:
-                    client.agency.provider_url = provider_url(issuer, agency.id)
+                service.update_agency(
+                    session, audit, agency.id, provider_url=provider_url(issuer, agency.id),
+                    contact=agency.contact,
+                )  # fmt: skip
             prepared.append((agency, path))
     return prepared
 

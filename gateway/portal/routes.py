@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from gateway.consents import dpv
 from gateway.db.session import DbSession, WritingSession
-from gateway.portal import history, labels, rectifications, service, views
+from gateway.portal import history, labels, offices, rectifications, service, views
 from gateway.rectifications.service import TextTooLong
 from gateway.runtime import Runtime, RuntimeDep
 from gateway.web import sessions
@@ -144,6 +144,14 @@ def consents_page(
     found = views.my_consents(session, person.subject_id, language, datetime.now(UTC))
     context = {"consents": found, "notice": service.notice_text(notice), "section": "consents"}
     return _page(request, "consents", language, person, context)
+
+
+@router.get("/help")
+def help_page(
+    request: Request, language: PageLanguage, session: DbSession, person: Person
+) -> HTMLResponse:
+    found = offices.offices(session, person.subject_id, person.code.issued_by)
+    return _page(request, "help", language, person, {"offices": found, "section": "help"})
 
 
 @router.get("/consents/{consent_id}/receipt")

@@ -22,6 +22,7 @@ def _pages(consent_id: str) -> dict[str, str]:
         "confirm": f"/portal/consents/{consent_id}/withdraw",
         "confirm-permission": f"/portal/consents/{consent_id}/permissions/1/withdraw",
         "history": "/portal/history",
+        "help": "/portal/help",
         "error": "/portal/no-such-page",
     }
 
