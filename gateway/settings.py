@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gateway.texts import PLAIN_TEXT
+
 MIB = 1024 * 1024
 
 
@@ -171,6 +173,28 @@ class Settings(BaseSettings):
         description="Fewest persons a published monitoring figure may stand for; smaller cells "
         "are suppressed, with secondary suppression. Months already computed keep theirs.",
     )
+    portal_operator: str | None = Field(
+        default=None,
+        max_length=500,
+        pattern=PLAIN_TEXT,
+        description="Who runs the gateway and its portal, with their data-protection officer's "
+        "contact (Art. 13(1)(a, b) GDPR), shown on the portal's help page; `\\n` for a line "
+        "break.",
+    )
+    supervisory_authority: str | None = Field(
+        default=None,
+        max_length=500,
+        pattern=PLAIN_TEXT,
+        description="The data-protection supervisory authority a person may complain to "
+        "(Art. 77 GDPR), with its address, shown on the portal's help page; `\\n` for a line "
+        "break.",
+    )
+
+    @field_validator("portal_operator", "supervisory_authority")
+    @classmethod
+    def _line_breaks(cls, value: str | None) -> str | None:
+        return value.replace("\\n", "\n").strip() or None if value is not None else None
+
     demo: bool = Field(default=False, description="Demo mode: demo agencies may sign in.")
     cookie_secure: bool = Field(
         default=True,

@@ -16,7 +16,7 @@ from gateway.audit.service import AuditLog
 from gateway.cli.context import load_settings, migrated_database
 from gateway.db.engine import Database
 from gateway.demo.address import remember
-from gateway.demo.agencies import set_up
+from gateway.demo.agencies import DEMO_CONTACTS, set_up
 from gateway.observability import metrics_folder
 from gateway.policy.loader import PolicyError
 from gateway.runtime import load_data_files, open_audit_log, open_key_store, open_message_keys
@@ -48,6 +48,9 @@ def serve(host: str, port: int | None, workers: int, demo: bool) -> None:
     if demo and "cookie_secure" not in settings.model_fields_set:
         # The demo is reached over plain http; its pages' cookies must still reach the browser.
         os.environ["GATEWAY_COOKIE_SECURE"] = "false"
+    if demo:
+        for name, made_up in DEMO_CONTACTS.items():
+            os.environ.setdefault(name, made_up)
     metrics_folder.remove_stale()
     metrics_dir = None
     if workers > 1 and settings.metrics_dir is None:

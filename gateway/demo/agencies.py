@@ -58,6 +58,15 @@ DEMO_AGENCIES = (
 )  # fmt: skip
 
 
+# Who runs the demo's portal, and where a person may complain: made up like the agencies'.
+DEMO_CONTACTS = {
+    "GATEWAY_PORTAL_OPERATOR": "Stadt Köln (Demo), Amt für Digitalisierung, Beispielplatz 1, "
+    "50667 Köln\\nDatenschutzbeauftragte/r: datenschutz@stadt.koeln.example",
+    "GATEWAY_SUPERVISORY_AUTHORITY": "Landesbeauftragte für Datenschutz (Demo), "
+    "Beispielweg 5, 40213 Düsseldorf, poststelle@datenschutz.example",
+}
+
+
 def key_path(demo_dir: Path, agency_id: str) -> Path:
     return demo_dir / f"{agency_id}.private.jwk.json"
 

@@ -148,10 +148,19 @@ def consents_page(
 
 @router.get("/help")
 def help_page(
-    request: Request, language: PageLanguage, session: DbSession, person: Person
+    request: Request,
+    language: PageLanguage,
+    session: DbSession,
+    runtime: RuntimeDep,
+    person: Person,
 ) -> HTMLResponse:
-    found = offices.offices(session, person.subject_id, person.code.issued_by)
-    return _page(request, "help", language, person, {"offices": found, "section": "help"})
+    context = {
+        "offices": offices.offices(session, person.subject_id, person.code.issued_by),
+        "operator": runtime.settings.portal_operator,
+        "authority": runtime.settings.supervisory_authority,
+        "section": "help",
+    }
+    return _page(request, "help", language, person, context)
 
 
 @router.get("/consents/{consent_id}/receipt")

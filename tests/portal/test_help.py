@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
+from pydantic import ValidationError
+
 from gateway.agencies import service as registry
 from gateway.runtime import Runtime
+from gateway.settings import Settings
 from tests.portal.conftest import ABH, AMIRA, JA, JC, OLEKSII, RESIDENCE, SA
 
 _OFFICES = re.compile(r'<section class="card" id="office-([a-z0-9-]+)"')
@@ -57,3 +61,34 @@ def test_the_help_page_needs_a_signed_in_person(portal):
     response = portal.get("/portal/help")
     assert response.status_code == 303
     assert response.headers["location"].startswith("/portal/")
+
+
+class TestWithTheOperatorAndTheAuthorityConfigured:
+    @pytest.fixture
+    def settings(self, settings: Settings) -> Settings:
+        return settings.model_copy(
+            update={
+                "portal_operator": "Stadt Köln\nDatenschutz: ds@stadt.example",
+                "supervisory_authority": "LDI NRW, Düsseldorf",
+            }
+        )
+
+    def test_the_help_page_names_who_runs_the_portal_and_where_to_complain(
+        self, signed_in, offices
+    ):
+        page = signed_in(offices.record(AMIRA)).get("/portal/help").text
+        assert "Who runs this portal" in page
+        assert "Stadt Köln\nDatenschutz: ds@stadt.example" in page
+        assert "LDI NRW, Düsseldorf" in page
+
+
+def test_without_them_the_help_page_leaves_both_out(signed_in, offices):
+    page = signed_in(offices.record(AMIRA)).get("/portal/help").text
+    assert "Who runs this portal" not in page
+    assert "Supervisory authority" not in page
+
+
+def test_an_operator_text_takes_line_breaks_but_no_control_characters():
+    assert Settings(portal_operator="Stadt\\nAmt").portal_operator == "Stadt\nAmt"
+    with pytest.raises(ValidationError):
+        Settings(supervisory_authority="LDI\x1b[2J")
