@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from gateway.db.session import DbSession, WritingSession
-from gateway.dpo import indicators, integrity, labels, overview, people, search, signin
+from gateway.dpo import fields, indicators, integrity, labels, overview, people, search, signin
 from gateway.dpo.access import Dpo, DpoForm, DpoPage
 from gateway.dpo.errors import SIGN_IN_LOCKED
 from gateway.dpo.search import Search
@@ -226,8 +226,25 @@ def integrity_page(
     runtime: RuntimeDep,
     language: PageLanguage,
 ) -> HTMLResponse:
-    view = integrity.status(session, runtime.audit)
+    view = integrity.status(session, runtime.audit, runtime.settings.audit_checkpoint_interval)
     return _page(request, language, dpo, "integrity", {"view": view})
+
+
+@router.get("/integrity/{kept}")
+def integrity_download(
+    request: Request,
+    dpo: DpoPage,
+    session: WritingSession,
+    runtime: RuntimeDep,
+    kept: Literal["checkpoint", "key"],
+) -> Response:
+    made = integrity.checkpoint_file if kept == "checkpoint" else integrity.key_file
+    download = made(session, runtime.audit, dpo.id, _request_id(request))
+    return Response(
+        download.text,
+        media_type="text/plain; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{download.filename}"'},
+    )
 
 
 @router.post("/integrity/verify")
@@ -289,7 +306,8 @@ def records_page(
     request: Request, dpo: DpoPage, runtime: RuntimeDep, language: PageLanguage
 ) -> HTMLResponse:
     records = records_of_processing(runtime.policies)
-    return _page(request, language, dpo, "records", {"records": records})
+    context = {"records": records, "field_name": fields.field_name}
+    return _page(request, language, dpo, "records", context)
 
 
 # -- integration monitoring --------------------------------------------------------------------
@@ -317,6 +335,7 @@ def indicators_page(
         municipality=municipality,
         request_id=_request_id(request),
         now=_now(),
+        threshold=runtime.settings.monitoring_min_cell,
     )
     # The template makes the sections through ``indicators`` (as it renders, in its language).
     return _page(request, language, dpo, "indicators", {"view": view, "indicators": indicators})

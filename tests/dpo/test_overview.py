@@ -83,11 +83,15 @@ def test_the_charts_are_inline_svg_with_a_name_a_description_and_bars_to_scale(
     assert 'role="img"' in days
     assert '<title id="chart-days-title">Decisions per day</title>' in days
     assert "4 permitted, 4 denied" in days
-    # One column per day and decision that is not zero: 2+1, 1+2, 1+1.
+    # One part of a column per day and decision that is not zero: 2+1, 1+2, 1+1.
     assert len(bar_widths(days)) == 6
     heights = [float(h) for h in re.findall(r'<rect [^>]*height="([\d.]+)"', days)]
     tallest = max(heights)
-    assert sorted(heights) == [tallest / 2] * 4 + [tallest] * 2  # four counts of 1, two of 2
+    assert sorted(heights) == pytest.approx([tallest / 2] * 4 + [tallest] * 2, abs=0.01)
+    # Each day's total is written above its column, and spoken with the chart.
+    assert re.findall(r'font-weight="700" direction="ltr">(\d+)</text>', days) == ["3", "3", "2"]
+    (first_busy, *_), _ = sorted(seeded.per_day), None
+    assert f"{first_busy}: 2 permitted, 1 denied" in days
 
     reasons = svg(html, "chart-reasons")
     assert bar_widths(reasons) == [82.0, 41.0, 41.0]  # 2, 1, 1: the longest spans 82 %
