@@ -61,9 +61,7 @@ def shoot(page: Page, name: str, language: str, width: int) -> None:
 def sideways(page: Page) -> int:
     """How many pixels the page is wider than the window (0: no sideways scrolling)."""
     return int(
-        page.evaluate(
-            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        )
+        page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     )
 
 

@@ -40,7 +40,10 @@ def test_columns_stand_on_the_base_line_to_scale_denied_on_top_of_permitted():
     assert first.x < 100 / 3 < permitted.x == denied.x < 200 / 3
     assert first.width == pytest.approx(100 / 3 * charts.COLUMN_FILL)
     assert [day.text for day in chart.days] == ["11-01", "11-02", "11-03"]
-    assert [(total.text, total.anchor) for total in chart.totals] == [("4", "middle"), ("3", "middle")]
+    assert [(total.text, total.anchor) for total in chart.totals] == [
+        ("4", "middle"),
+        ("3", "middle"),
+    ]
     assert chart.totals[1].y < denied.y
 
 
