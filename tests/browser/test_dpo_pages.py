@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page
 
-from gateway.audit.verify import verify_stored
 from gateway.audit.notes import Verifier
+from gateway.audit.verify import verify_stored
 from gateway.monitoring.aggregation import aggregate_due
 from tests.browser.conftest import serious_violations
 from tests.dpo.seeded import PASSWORD, USER, Seeded, add_user, seed
@@ -85,3 +85,31 @@ def test_the_pages_read_well_on_a_phone_and_a_desk_screen(
             shoot(page, name, language, width)
         assert {name: violations for name, violations in found.items() if violations} == {}
         assert {name: pixels for name, pixels in too_wide.items() if pixels > 0} == {}
+
+
+def test_the_checkpoint_and_key_a_dpo_downloads_are_what_the_verifier_takes(
+    site: LiveServer, seeded_site: Seeded, browser: Browser
+):
+    runtime = site.runtime
+    for page in open_page(browser, PHONE):
+        sign_in(page, site, "de")
+        page.goto(f"{site.url}/dpo/integrity")
+        files = {}
+        for link in ("checkpoint", "key"):
+            with page.expect_download() as waiting:
+                page.click(f"a[href='/dpo/integrity/{link}']")
+            download = waiting.value
+            files[link] = (download.suggested_filename, Path(download.path()).read_bytes())
+    latest = runtime.audit.publish(runtime.database)  # the downloads' own entries, placed
+    name, checkpoint = files["checkpoint"]
+    assert name.startswith("audit-checkpoint-")
+    assert files["key"][0] == "audit-log-key.txt"
+    # The very bytes, read as `gateway audit verify --public-key FILE --checkpoint FILE` reads
+    # them (Path.read_text), check the log; and a wrong key is refused.
+    verifier = Verifier.from_vkey(files["key"][1].decode())
+    assert verifier.vkey() == runtime.audit.verifier.vkey()
+    with runtime.database.transaction(read_only=True) as session:
+        report = verify_stored(session, verifier, kept=checkpoint.decode())
+    assert report.intact, report.problems
+    assert report.size == latest.size
+    assert report.checkpoints_checked >= 2  # the stored ones and the one kept
