@@ -4,6 +4,12 @@ No script and no style attributes (the pages' CSP forbids both): positions and c
 SVG attributes. Widths are percentages of the chart's width and heights are pixels, so a chart
 fills a phone or a desk screen without shrinking its text. Right-to-left pages get mirrored
 charts: bars grow from the right, and days run from right to left.
+
+A day's permitted and denied decisions stand in one column (denied on top), so that a column
+takes 70 % of its day's width: at 30 days that is still about 8 px on a 390 px phone and
+30 px on a desk screen. Longer periods are drawn a week to a column. A column's total is
+written above it where there is room on a phone (so every other column, or fewer, when the
+totals have several digits).
 """
 
 from __future__ import annotations
@@ -19,8 +25,12 @@ GRID = "#c4c9d0"
 INK = "#1b1b1b"
 
 # Column chart (vertical bars per day), in pixels from the top.
-COLUMN_TOP, COLUMN_BASE, COLUMN_HEIGHT = 14, 180, 214
+COLUMN_TOP, COLUMN_BASE, COLUMN_HEIGHT = 28, 194, 228  # room above for a total
 DAY_LABELS = 6  # at most this many day labels under the columns
+COLUMN_FILL = 0.7  # the part of a day's (or week's) width its column takes
+# Totals above the columns are spaced so that none overlap on the narrowest chart (a phone's):
+# a digit of the 13 px bold figures takes about 8 px.
+NARROWEST, DIGIT = 350, 8
 # Horizontal bar chart: one row per item, a label above its bar.
 ROW, LINE, BAR_HEIGHT, BAR_SPAN = 48, 18, 16, 82.0  # the longest bar spans BAR_SPAN %
 
@@ -59,6 +69,8 @@ class ColumnChart:
     ticks: list[Tick]
     tick_x: float
     direction: str
+    totals: list[Text]  # a column's total above it (where there is room)
+    days_per_column: int = 1
 
 
 @dataclass(frozen=True)
@@ -88,25 +100,41 @@ def scale_top(highest: int) -> tuple[int, int]:
     raise AssertionError("unreachable: 100 * magnitude covers any number below 10 * magnitude")
 
 
-def columns(per_day: Sequence[DayCount], rtl: bool) -> ColumnChart:
-    """Permitted and denied decisions side by side for each day."""
-    top, step = scale_top(max((max(day.permit, day.deny) for day in per_day), default=0))
+def columns(per_day: Sequence[DayCount], rtl: bool, days_per_column: int = 1) -> ColumnChart:
+    """Permitted and denied decisions stacked in one column per day (or per ``days_per_column``
+    days, the column keyed by its first day)."""
+    grouped = [
+        DayCount(
+            group[0].day,
+            sum(day.permit for day in group),
+            sum(day.deny for day in group),
+        )
+        for group in (
+            per_day[start : start + days_per_column]
+            for start in range(0, len(per_day), days_per_column)
+        )
+    ]
+    top, step = scale_top(max((day.permit + day.deny for day in grouped), default=0))
     span = COLUMN_BASE - COLUMN_TOP
-    slot = 100 / max(len(per_day), 1)
-    every = math.ceil(len(per_day) / DAY_LABELS) if per_day else 1
-    rects, days = [], []
-    for index, day in enumerate(per_day):
-        start = (len(per_day) - 1 - index if rtl else index) * slot
-        left, right = start + slot * 0.12, start + slot * 0.5
-        # Permitted comes first in reading order: on the left, or on the right when rtl.
-        offsets = {"permit": right, "deny": left} if rtl else {"permit": left, "deny": right}
+    slot = 100 / max(len(grouped), 1)
+    every = math.ceil(len(grouped) / DAY_LABELS) if grouped else 1
+    digits = max((len(str(day.permit + day.deny)) for day in grouped), default=1)
+    room = math.ceil((digits * DIGIT + 2) / (NARROWEST / max(len(grouped), 1)))
+    rects, days, totals = [], [], []
+    labelled = -room  # the column that got the last total
+    for index, day in enumerate(grouped):
+        start = (len(grouped) - 1 - index if rtl else index) * slot
+        left, width = start + slot * (1 - COLUMN_FILL) / 2, slot * COLUMN_FILL
+        base = float(COLUMN_BASE)
+        # Permitted at the bottom, denied on top of it.
         for series, value, fill in (("permit", day.permit, PERMIT), ("deny", day.deny, DENY)):
             if value:
                 height = span * value / top
-                rects.append(
-                    Rect(offsets[series], COLUMN_BASE - height, slot * 0.38, height, fill, value,
-                         series, day.day)
-                )  # fmt: skip
+                base -= height
+                rects.append(Rect(left, base, width, height, fill, value, series, day.day))
+        if day.permit + day.deny and index - labelled >= room:
+            totals.append(Text(start + slot / 2, base - 4, str(day.permit + day.deny), "middle"))
+            labelled = index
         if index % every == 0:
             # A label starts at its day's edge that comes first in reading order, so that
             # none runs off the chart (the text itself, a date, always reads left to right).
@@ -114,7 +142,14 @@ def columns(per_day: Sequence[DayCount], rtl: bool) -> ColumnChart:
             days.append(Text(edge, COLUMN_BASE + 20, day.day[5:], anchor))
     ticks = [Tick(COLUMN_BASE - span * value / top, value) for value in range(0, top + 1, step)]
     return ColumnChart(
-        COLUMN_HEIGHT, rects, days, ticks, 100.0 if rtl else 0.0, "rtl" if rtl else "ltr"
+        COLUMN_HEIGHT,
+        rects,
+        days,
+        ticks,
+        100.0 if rtl else 0.0,
+        "rtl" if rtl else "ltr",
+        totals,
+        days_per_column,
     )
 
 

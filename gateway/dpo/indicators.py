@@ -1,14 +1,15 @@
 """The integration-monitoring indicators for the DPO: the published, disclosure-controlled
 figures of ``gateway.monitoring.service.read``, charted and tabled. Nothing is computed from raw
 data here; a suppressed figure stays suppressed (never a 0, never a bar), a month not computed
-yet is marked pending. Reading the page is audited like a read through the API."""
+yet is marked pending, and months before the audit log began are left out (nothing happened
+in them). Reading the page is audited like a read through the API."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -20,6 +21,7 @@ from gateway.dpo.charts import BarChart
 from gateway.dpo.labels import term
 from gateway.errors import InvalidRequest
 from gateway.monitoring import repository, service
+from gateway.monitoring.aggregation import SETTLE
 from gateway.monitoring.indicators import EMPTY, PUBLISHED, SUPPRESSED
 from gateway.monitoring.models import FigureOut, IndicatorsOut
 from gateway.monitoring.periods import Month
@@ -81,15 +83,29 @@ class Cell:
 
 
 @dataclass(frozen=True)
+class Row:
+    month: str
+    cells: list[Cell]  # one per column
+    pending: bool  # the whole month is not computed yet: one mark for the row
+
+
+@dataclass(frozen=True)
 class Section:
     name: str
     title: str
     explained: str
     counted: bool
     columns: list[str]  # the table's column headings (translated)
-    rows: list[tuple[str, list[Cell]]]  # month, a cell per column
+    rows: list[Row]
     chart: BarChart | None
     chart_label: str  # what the chart's bars stand for
+
+
+@dataclass(frozen=True)
+class Pending:
+    month: str
+    due: datetime  # when the gateway computes it (an hour after the month ends)
+    overdue: bool  # not computed though due: the background work is off or behind
 
 
 @dataclass(frozen=True)
@@ -98,14 +114,22 @@ class View:
     municipalities: list[str]
     error: str | None
     report: IndicatorsOut | None
-    pending: list[str]  # months not computed yet
+    pending: list[Pending]  # months not computed yet
+    began: str | None = None  # the month of the log's first entry; nothing before it
+    thresholds: list[int] = dataclasses.field(default_factory=list)  # fewest persons shown
+    earlier: list[str] = dataclasses.field(default_factory=list)  # asked, before the log began
 
 
-def default_period(now: datetime) -> tuple[Month, Month]:
-    """The last 12 months up to the previous one."""
+def default_period(now: datetime, began: Month | None = None) -> tuple[Month, Month]:
+    """Up to the previous month (or the log's first, if it began this month), at most 12
+    months, and none before the log began: months without a log hold no figures."""
     last = Month.of(now).preceding()
+    if began is not None and began > last:
+        last = began
     first = last
     for _ in range(DEFAULT_MONTHS - 1):
+        if began is not None and first <= began:
+            break
         first = first.preceding()
     return first, last
 
@@ -121,12 +145,17 @@ def view(
     municipality: str | None,
     request_id: str | None,
     now: datetime,
+    threshold: int,
 ) -> View:
-    """The figures asked for; a read that is answered is audited in ``session``."""
-    start, end = default_period(now)
-    asked = Asked(first or str(start), last or str(end), municipality or "")
+    """The figures asked for; a read that is answered is audited in ``session``.
+    ``threshold`` is the fewest persons a figure computed now may stand for (the setting), said
+    where no computed month tells its own."""
     with database.transaction(read_only=True) as reading:
         places = sorted(repository.municipalities(reading))
+        first_entry = repository.first_activity(reading)
+    began = Month.of(first_entry) if first_entry is not None else None
+    start, end = default_period(now, began)
+    asked = Asked(first or str(start), last or str(end), municipality or "")
     try:
         report = service.read(database, *_period(asked.first, asked.last), municipality or None)
     except InvalidRequest as refused:
@@ -139,8 +168,21 @@ def view(
         session,
         AuditEvent(EventType.INDICATORS_READ, actor=dpo_id, request_id=request_id, details=details),
     )
-    pending = [month.month for month in report.months if month.status == PENDING]
-    return View(asked, places, None, report, pending)
+    since = str(began) if began is not None else None
+    earlier = [month.month for month in report.months if since is None or month.month < since]
+    pending = [
+        _pending(month.month, now)
+        for month in report.months
+        if month.status == PENDING and month.month not in earlier
+    ]
+    used = sorted({month.threshold for month in report.months if month.threshold is not None})
+    return View(asked, places, None, report, pending, since, used or [threshold], earlier)
+
+
+def _pending(month: str, now: datetime) -> Pending:
+    due = Month.parse(month).end + SETTLE
+    # A few minutes' grace: the gateway computes one month per round of its background work.
+    return Pending(month, due, overdue=due + timedelta(minutes=5) < now)
 
 
 def _period(first: str, last: str) -> tuple[Month, Month]:
@@ -176,7 +218,8 @@ def sections(found: View, rtl: bool) -> list[Section]:
     report = found.report
     if report is None:
         return []
-    months = [month.month for month in report.months]
+    months = [month.month for month in report.months if month.month not in found.earlier]
+    waiting = {pending.month for pending in found.pending}
     place = found.asked.municipality or None
     made = []
     for name, title in (COUNTS | SUMMARIES).items():
@@ -184,16 +227,17 @@ def sections(found: View, rtl: bool) -> list[Section]:
         counted = name in COUNTS
         if counted:  # one municipality's (or all of them together) breakdown
             figures = [figure for figure in figures if figure.municipality == place]
-        keys = _keys(figures, counted)
+        keys = _keys(figures, counted, _first_key(name, counted, place))
         by = {(figure.month, _key(figure, counted)): figure for figure in figures}
         rows = [
-            (month, [_cell(by.get((month, key)), month in found.pending) for key in keys])
+            Row(month, [_cell(by.get((month, key)), month in waiting) for key in keys],
+                month in waiting)
             for month in months
-        ]
+        ]  # fmt: skip
         chart, chart_label = None, ""
-        if counted:
+        if counted and months:
             total = _chart_key(name)
-            cells = [(month, _cell(by.get((month, total)), month in found.pending))
+            cells = [(month, _cell(by.get((month, total)), month in waiting))
                      for month in months]  # fmt: skip
             chart = _bars(cells, rtl)
             chart_label = gettext("at least 2 kinds") if name == "persons_spanning_kinds" else ""
@@ -220,9 +264,15 @@ def _key(figure: FigureOut, counted: bool) -> Key:
     return dimensions if counted else (figure.municipality, *dimensions)
 
 
-def _keys(figures: Iterable[FigureOut], counted: bool) -> list[Key]:
+def _first_key(name: str, counted: bool, place: str | None) -> Key:
+    """The column every table has, computed months or not: the total (at least 2 kinds), or
+    the municipality's (all municipalities') median or share."""
+    return _chart_key(name) if counted else (place, None, None, None, None, None)
+
+
+def _keys(figures: Iterable[FigureOut], counted: bool, first: Key) -> list[Key]:
     """Columns: the total (or all municipalities) first, then the breakdown as it comes."""
-    keys: dict[Key, None] = {}
+    keys: dict[Key, None] = {first: None}
     for figure in figures:
         keys.setdefault(_key(figure, counted), None)
     return sorted(keys, key=lambda key: (any(part is not None for part in key), str(key)))

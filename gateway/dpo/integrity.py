@@ -1,6 +1,9 @@
 """The log's integrity as a DPO checks it: the latest signed checkpoint and the ones before,
-the verifier key, and a full verification run on demand (what ``gateway audit verify`` does
-against the database), whose result is itself recorded in the log."""
+the verifier key, a full verification run on demand (what ``gateway audit verify`` does
+against the database), whose result is itself recorded in the log, and the checkpoint and key
+as files for the DPO to keep (the very files ``gateway audit verify --checkpoint
+--public-key`` reads): a copy kept outside the gateway is what shows a log cut short or
+rewritten together with its stored checkpoints. Downloading them is recorded as the export is."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from gateway.audit import query
+from gateway.audit import query, reports
 from gateway.audit.events import AuditEvent, EventType
 from gateway.audit.service import AuditLog, decode
 from gateway.audit.tables import AuditCheckpoint
@@ -50,22 +53,52 @@ class Integrity:
     history: list[CheckpointView]
     checkpoints: int
     placed: int
-    waiting: int  # recorded, not yet placed in the tree (signed within the checkpoint interval)
+    waiting: int  # recorded, not yet in a signed checkpoint
     vkey: str
     verification: Verification | None
+    interval: float  # seconds between the background checkpoints; 0: none in the background
 
 
-def status(session: Session, audit: AuditLog) -> Integrity:
+@dataclass(frozen=True)
+class Download:
+    filename: str
+    text: str
+
+
+def status(session: Session, audit: AuditLog, interval: float) -> Integrity:
     history = [_view(checkpoint) for checkpoint in repository.recent_checkpoints(session, HISTORY)]
+    placed = repository.placed_count(session)
+    covered = history[0].size if history else 0
     return Integrity(
         latest=history[0] if history else None,
         history=history,
         checkpoints=repository.checkpoint_count(session),
-        placed=repository.placed_count(session),
-        waiting=query.waiting_count(session),
+        placed=placed,
+        # Not yet placed in the tree, or placed after the latest checkpoint was signed.
+        waiting=query.waiting_count(session) + max(0, placed - covered),
         vkey=audit.verifier.vkey(),
         verification=last_verification(session),
+        interval=interval,
     )
+
+
+def checkpoint_file(
+    session: Session, audit: AuditLog, dpo_id: str, request_id: str | None
+) -> Download:
+    """The latest signed checkpoint, byte for byte as signed (``NoCheckpoint`` before the
+    first); the download is recorded in ``session``."""
+    latest = repository.recent_checkpoints(session, 1)
+    if not latest:
+        raise reports.NoCheckpoint("wait for the first checkpoint")
+    reports.record_export(session, audit, dpo_id, "checkpoint", request_id)
+    return Download(f"audit-checkpoint-{latest[0].size}.txt", latest[0].note)
+
+
+def key_file(session: Session, audit: AuditLog, dpo_id: str, request_id: str | None) -> Download:
+    """The log's verifier key (signed-note vkey), as ``gateway audit key`` prints it; the
+    download is recorded in ``session``."""
+    reports.record_export(session, audit, dpo_id, "key", request_id)
+    return Download("audit-log-key.txt", audit.verifier.vkey() + "\n")
 
 
 def verify_now(

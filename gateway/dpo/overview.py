@@ -13,8 +13,11 @@ from gateway.dpo.charts import BarChart, ColumnChart, DayCount
 from gateway.dpo.integrity import Verification
 from gateway.dpo.labels import term
 from gateway.errors import InvalidRequest
+from gateway.web.i18n import gettext
 
-PERIODS = (7, 14, 30, 90)  # longer periods would leave a day's column too thin to see
+PERIODS = (7, 14, 30, 90)
+SPOKEN_DAYS = 31  # a chart's text alternative names at most this many days one by one
+WEEKLY_AFTER = 31  # longer periods are charted a week to a column, or a day's would be too thin
 FLOWS_SHOWN = 12
 
 
@@ -81,7 +84,7 @@ def overview(session: Session, days: int, now: datetime) -> Overview:
 
 
 def day_chart(view: Overview, rtl: bool) -> ColumnChart:
-    return charts.columns(view.per_day, rtl)
+    return charts.columns(view.per_day, rtl, 7 if view.days > WEEKLY_AFTER else 1)
 
 
 def reason_chart(view: Overview, rtl: bool) -> BarChart:
@@ -96,3 +99,32 @@ def flow_chart(view: Overview, rtl: bool) -> BarChart:
 def flow_label(flow: Flow) -> tuple[str, str]:
     """Two lines, so that a phone shows them whole: the agencies, then the category."""
     return f"{flow.provider} → {flow.recipient}", term("category", flow.category)
+
+
+# What a screen reader says for a chart (its SVG is one image): the numbers the bars stand for.
+
+
+def days_spoken(view: Overview) -> str:
+    """The days with decisions, one by one (the first ``SPOKEN_DAYS``; the table has all)."""
+    busy = [day for day in view.per_day if day.permit or day.deny]
+    if not busy:
+        return gettext("No decisions in this period.")
+    said = "; ".join(
+        gettext("%(day)s: %(permits)s permitted, %(denials)s denied")
+        % {"day": day.day, "permits": day.permit, "denials": day.deny}
+        for day in busy[:SPOKEN_DAYS]
+    )
+    more = " " + gettext("The table below has every day.") if len(busy) > SPOKEN_DAYS else ""
+    return gettext("Days with decisions:") + " " + said + "." + more
+
+
+def bars_spoken(items: list[tuple[str, int]]) -> str:
+    return "; ".join(f"{label}: {count}" for label, count in items) + "."
+
+
+def reasons_spoken(view: Overview) -> str:
+    return bars_spoken([(term("reason", reason), count) for reason, count in view.by_reason])
+
+
+def flows_spoken(view: Overview) -> str:
+    return bars_spoken([(" ".join(flow_label(flow)), flow.count) for flow in view.by_flow])

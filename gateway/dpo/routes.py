@@ -15,9 +15,8 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from gateway.db.session import DbSession, WritingSession
-from gateway.dpo import indicators, integrity, labels, overview, people, search, signin
+from gateway.dpo import fields, indicators, integrity, labels, overview, people, search, signin
 from gateway.dpo.access import Dpo, DpoForm, DpoPage
-from gateway.dpo.errors import SIGN_IN_LOCKED
 from gateway.dpo.search import Search
 from gateway.persons import service as persons
 from gateway.policy.service import records_of_processing
@@ -25,7 +24,7 @@ from gateway.runtime import RuntimeDep
 from gateway.texts import PLAIN_TEXT
 from gateway.web import sessions
 from gateway.web.guard import address, check_sign_in_form
-from gateway.web.pages import PageLanguage, page_errors, render, see_other
+from gateway.web.pages import PageLanguage, render, see_other
 from gateway.web.sessions import Realm
 
 router = APIRouter(prefix="/dpo", include_in_schema=False)
@@ -62,10 +61,20 @@ def _page(
 
 
 def _sign_in_form(
-    request: Request, runtime: RuntimeDep, language: PageLanguage, *, failed: bool = False
+    request: Request,
+    runtime: RuntimeDep,
+    language: PageLanguage,
+    *,
+    failed: bool = False,
+    user: str = "",
+    locked: datetime | None = None,
 ) -> HTMLResponse:
+    # After a failure the user name stays (only the password is typed again); a lock says
+    # until when.
     token = sessions.sign_in_token(request.cookies.get(sessions.SIGN_IN_CSRF_COOKIE))
-    response = render(request, "dpo/sign_in.html", language, {"failed": failed}, csrf_token=token)
+    context = {"failed": failed, "user": user, "locked": locked}
+    response = render(request, "dpo/sign_in.html", language, context, csrf_token=token,
+                      status=429 if locked else 200)  # fmt: skip
     sessions.set_sign_in_cookie(response, Realm.DPO, token, runtime.settings)
     return response
 
@@ -107,12 +116,11 @@ def sign_in(
         sessions.set_cookie(response, Realm.DPO, outcome.token, runtime.settings)
         return response
     if isinstance(outcome, signin.Locked):
-        locked = page_errors(request, SIGN_IN_LOCKED)
-        assert locked is not None  # a /dpo/ path always gets a page
+        locked = _sign_in_form(request, runtime, language, user=user, locked=outcome.until)
         wait = max(1, int((outcome.until - _now()).total_seconds()))
         locked.headers["Retry-After"] = str(wait)
         return locked
-    return _sign_in_form(request, runtime, language, failed=True)
+    return _sign_in_form(request, runtime, language, failed=True, user=user)
 
 
 @router.post("/sign-out")
@@ -226,8 +234,25 @@ def integrity_page(
     runtime: RuntimeDep,
     language: PageLanguage,
 ) -> HTMLResponse:
-    view = integrity.status(session, runtime.audit)
+    view = integrity.status(session, runtime.audit, runtime.settings.audit_checkpoint_interval)
     return _page(request, language, dpo, "integrity", {"view": view})
+
+
+@router.get("/integrity/{kept}")
+def integrity_download(
+    request: Request,
+    dpo: DpoPage,
+    session: WritingSession,
+    runtime: RuntimeDep,
+    kept: Literal["checkpoint", "key"],
+) -> Response:
+    made = integrity.checkpoint_file if kept == "checkpoint" else integrity.key_file
+    download = made(session, runtime.audit, dpo.id, _request_id(request))
+    return Response(
+        download.text,
+        media_type="text/plain; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{download.filename}"'},
+    )
 
 
 @router.post("/integrity/verify")
@@ -289,7 +314,8 @@ def records_page(
     request: Request, dpo: DpoPage, runtime: RuntimeDep, language: PageLanguage
 ) -> HTMLResponse:
     records = records_of_processing(runtime.policies)
-    return _page(request, language, dpo, "records", {"records": records})
+    context = {"records": records, "field_name": fields.field_name}
+    return _page(request, language, dpo, "records", context)
 
 
 # -- integration monitoring --------------------------------------------------------------------
@@ -317,6 +343,7 @@ def indicators_page(
         municipality=municipality,
         request_id=_request_id(request),
         now=_now(),
+        threshold=runtime.settings.monitoring_min_cell,
     )
     # The template makes the sections through ``indicators`` (as it renders, in its language).
     return _page(request, language, dpo, "indicators", {"view": view, "indicators": indicators})

@@ -122,3 +122,48 @@ def test_verifying_lets_other_writers_go_on(signed_in, runtime, seeded: Seeded, 
 
     monkeypatch.setattr(integrity, "verify_stored", verify_while_another_writes)
     assert "The log is intact." in verify(signed_in)
+
+
+def test_the_page_says_it_in_plain_words_and_keeps_the_technical_terms_for_experts(
+    signed_in, runtime, seeded: Seeded
+):
+    html = signed_in.get("/dpo/integrity").text
+    plain, _, technical = html.partition("<summary>In technical terms</summary>")
+    assert "seals all entries recorded so far with its signature" in plain
+    assert "Merkle" not in plain.split("<main")[1]
+    assert "Merkle tree" in technical.split("</details>")[0]
+    assert "Keep your own copy" in html
+    assert "could cut the log short" in html
+
+
+def test_the_signed_checkpoint_and_the_key_wrap_instead_of_scrolling(
+    signed_in, runtime, seeded: Seeded
+):
+    latest = runtime.audit.publish(runtime.database)
+    html = signed_in.get("/dpo/integrity").text
+    signature = latest.note.strip().splitlines()[-1]
+    notes = re.findall(r'<pre class="wrap" dir="ltr"><code>(.*?)</code></pre>', html, re.S)
+    assert any(signature.split()[-1] in note for note in notes)
+    assert any(runtime.audit.verifier.vkey() in note for note in notes)
+    assert "table-scroll" not in html  # nothing on the page scrolls sideways in a box
+
+
+def test_waiting_entries_are_explained_with_when_they_will_be_sealed(
+    signed_in, runtime, seeded: Seeded, monkeypatch
+):
+    runtime.audit.publish(runtime.database)
+    record(runtime, (unsubjected_denial("waits"), datetime.now(UTC)))
+    html = signed_in.get("/dpo/integrity").text
+    assert facts(html)["Entries waiting for the next checkpoint"] == "1"
+    assert "recorded and kept, but not yet sealed in a signed checkpoint" in html
+    # These tests' gateway signs no checkpoints in the background; a running one does.
+    assert (
+        'the operator seals them with the command <code dir="ltr">gateway audit checkpoint</code>'
+        in html
+    )
+    from gateway.dpo import integrity
+
+    real = integrity.status
+    monkeypatch.setattr(integrity, "status", lambda session, audit, _: real(session, audit, 5.0))
+    html = signed_in.get("/dpo/integrity").text
+    assert "The gateway seals new entries every 5 seconds" in html

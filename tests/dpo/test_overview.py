@@ -83,11 +83,15 @@ def test_the_charts_are_inline_svg_with_a_name_a_description_and_bars_to_scale(
     assert 'role="img"' in days
     assert '<title id="chart-days-title">Decisions per day</title>' in days
     assert "4 permitted, 4 denied" in days
-    # One column per day and decision that is not zero: 2+1, 1+2, 1+1.
+    # One part of a column per day and decision that is not zero: 2+1, 1+2, 1+1.
     assert len(bar_widths(days)) == 6
     heights = [float(h) for h in re.findall(r'<rect [^>]*height="([\d.]+)"', days)]
     tallest = max(heights)
-    assert sorted(heights) == [tallest / 2] * 4 + [tallest] * 2  # four counts of 1, two of 2
+    assert sorted(heights) == pytest.approx([tallest / 2] * 4 + [tallest] * 2, abs=0.01)
+    # Each day's total is written above its column, and spoken with the chart.
+    assert re.findall(r'font-weight="700" direction="ltr">(\d+)</text>', days) == ["3", "3", "2"]
+    (first_busy, *_), _ = sorted(seeded.per_day), None
+    assert f"{first_busy}: 2 permitted, 1 denied" in days
 
     reasons = svg(html, "chart-reasons")
     assert bar_widths(reasons) == [82.0, 41.0, 41.0]  # 2, 1, 1: the longest spans 82 %
@@ -122,3 +126,39 @@ def test_its_numbers_are_written_as_the_pages_language_writes_them(
     english = signed_in.get("/dpo/overview?lang=en").text
     assert "<td>1.234.567</td>" in german
     assert "<td>1,234,567</td>" in english
+
+
+def test_one_busy_day_of_thirty_gets_a_column_wide_enough_to_see(signed_in, seeded: Seeded):
+    html = signed_in.get("/dpo/overview").text
+    widths = bar_widths(svg(html, "chart-days"))
+    # 70 % of a day's thirtieth: about 8 px of a phone's chart, 30 px of a desk screen's.
+    assert widths
+    assert all(width == pytest.approx(100 / 30 * 0.7, abs=0.001) for width in widths)
+
+
+def test_the_charts_numbers_are_text_a_screen_reader_reads(signed_in, seeded: Seeded):
+    html = signed_in.get("/dpo/overview").text
+    days = svg(html, "chart-days")
+    description = re.search(r'<desc id="chart-days-desc">(.*?)</desc>', days, re.S)
+    assert description
+    said = description.group(1)
+    for day, (permitted, denied) in seeded.per_day.items():
+        assert f"{day}: {permitted} permitted, {denied} denied" in said
+    reasons = re.search(r'<desc id="chart-reasons-desc">(.*?)</desc>', html, re.S)
+    assert reasons
+    assert "no consent: 2; no policy allows it: 1" in reasons.group(1)
+    flows = re.search(r'<desc id="chart-flows-desc">(.*?)</desc>', html, re.S)
+    assert flows
+    assert "koeln-abh → koeln-jobcenter residence status: 3" in flows.group(1)
+    quiet = signed_in.get("/dpo/overview?days=7&lang=de").text
+    assert "Tage mit Entscheidungen:" in svg(quiet, "chart-days")
+
+
+def test_ninety_days_are_drawn_a_week_to_a_column_with_every_day_in_the_table(
+    signed_in, seeded: Seeded
+):
+    html = signed_in.get("/dpo/overview?days=90").text
+    assert "A column stands for a week; the table has each day." in html
+    days = svg(html, "chart-days")
+    assert all(width == pytest.approx(100 / 13 * 0.7, abs=0.001) for width in bar_widths(days))
+    assert len(table(html, "Decisions per day")) == 90

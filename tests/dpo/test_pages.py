@@ -16,8 +16,10 @@ from tests.dpo.pages import urls
 from tests.dpo.seeded import NAME, Seeded, csrf_of
 
 PAGES = ["/dpo/overview", "/dpo/audit", "/dpo/audit?decision=deny", "/dpo/integrity",
-         "/dpo/report", "/dpo/notices", "/dpo/records"]  # fmt: skip
+         "/dpo/report", "/dpo/notices", "/dpo/records", "/dpo/indicators", "/dpo/person",
+         "/dpo/overview?days=90"]  # fmt: skip
 FORMS = ["/dpo/sign-out", "/dpo/integrity/verify", "/dpo/report"]
+DOWNLOADS = ["/dpo/integrity/checkpoint", "/dpo/integrity/key"]
 
 
 def every_page(client) -> dict[str, object]:
@@ -35,7 +37,7 @@ def every_page(client) -> dict[str, object]:
 
 
 def test_every_page_needs_a_signed_in_dpo(pages, user, seeded):
-    for path in [*PAGES, "/dpo/audit/entries/1", "/dpo/audit/export"]:
+    for path in [*PAGES, "/dpo/audit/entries/1", "/dpo/audit/export", *DOWNLOADS]:
         response = pages.get(path)
         assert (response.status_code, response.headers["location"]) == (303, "/dpo/"), path
     for path in FORMS:
@@ -48,6 +50,7 @@ def test_every_page_carries_the_security_headers(signed_in, stranger, seeded):
     answers["sign-in"] = stranger.get("/dpo/")
     answers["not found"] = signed_in.get("/dpo/no-such-page")
     answers["export"] = signed_in.get("/dpo/audit/export?format=csv")
+    answers |= {path: signed_in.get(path) for path in DOWNLOADS}
     answers["forged"] = signed_in.post("/dpo/integrity/verify", data={})
     for name, response in answers.items():
         headers = response.headers
