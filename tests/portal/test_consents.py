@@ -4,15 +4,16 @@ plain words with its status; a printable receipt with what it takes to verify it
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from joserfc import jws
 from joserfc.jwk import KeySet
 from sqlalchemy import update
 
 from gateway.consents.tables import ConsentVersion
-from gateway.portal.labels import TIME_ZONE
 from tests.portal.conftest import ABH, AMIRA, BENEFITS, JA, JC, OLEKSII, RESIDENCE, csrf_token
 
+TIME_ZONE = ZoneInfo("Europe/Berlin")  # the settings' default
 CONFERENCES = {"from": JC, "to": JA, "categories": ["case_conference"],
                "purposes": ["case_management"]}  # fmt: skip
 
