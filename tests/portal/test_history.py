@@ -8,7 +8,18 @@ import uuid
 
 from gateway.audit.events import AuditEvent, Decision, EventType
 from gateway.subjects.repository import subject_of
-from tests.portal.conftest import ABH, AMIRA, JA, JC, OLEKSII, RESIDENCE, SA, badge
+from tests.portal.conftest import (
+    ABH,
+    AMIRA,
+    BENEFITS,
+    JA,
+    JC,
+    OLEKSII,
+    RESIDENCE,
+    SA,
+    badge,
+    csrf_token,
+)
 
 CONFERENCES = {"from": JC, "to": JA, "categories": ["case_conference"],
                "purposes": ["case_management"]}  # fmt: skip
@@ -176,3 +187,24 @@ def test_a_failed_providers_system_is_not_a_refusal(signed_in, offices, runtime)
         )  # fmt: skip
     page = signed_in(recorded).get("/portal/history").text
     assert badge("Not passed on", "pending") + " The other office's system did not" in page
+
+
+def test_a_refusal_after_one_permission_was_withdrawn_says_which(signed_in, offices):
+    recorded = offices.record(AMIRA, RESIDENCE, BENEFITS)  # 1: residence, 2: benefits
+    client = signed_in(recorded)
+    path = f"/portal/consents/{recorded.consent_id}/permissions/1/withdraw"
+    client.post(path, data={"csrf_token": csrf_token(client.get(path).text)})
+    refused = offices.api.post(
+        "/v1/exchanges",
+        json={"provider": ABH, "subject_ref": AMIRA[JC], "categories": ["residence_status"],
+              "purpose": "labour_market_integration"},
+        headers=offices.headers(JC),
+    )  # fmt: skip
+    assert refused.json()["reason"] == "consent_withdrawn"
+    page = client.get("/portal/history").text
+    number = recorded.consent_id.split("-")[0].upper()
+    said = f"You had withdrawn permission 1 of your consent no. {number}."
+    assert badge("Refused", "refused") + " " + said in page
+    assert "You had withdrawn your consent" not in page
+    german = client.get("/portal/history?lang=de").text
+    assert f"Sie hatten Freigabe 1 Ihrer Einwilligung Nr. {number} widerrufen." in german
