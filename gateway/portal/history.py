@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from consent.model import Status
 from gateway.audit.events import Decision, EventType
 from gateway.audit.query import EntryView, about_subject
 from gateway.audit.service import AuditLog
@@ -104,8 +105,9 @@ def _withdrawals(session: Session, subject_id: str) -> list[_Withdrawal]:
     for consent in consents.consents_of_subject(session, subject_id):
         versions: Sequence[ConsentVersion] = consents.versions(session, consent.id)
         for number, (grant, last) in enumerate(last_versions(versions), start=1):
-            if last.ended_at is not None and last.status in ("withdrawn", "superseded"):
-                whole = last.status == "withdrawn"
+            ended_by_withdrawal = (Status.WITHDRAWN.value, Status.SUPERSEDED.value)
+            if last.ended_at is not None and last.status in ended_by_withdrawal:
+                whole = last.status == Status.WITHDRAWN.value
                 found.append(
                     _Withdrawal(short_number(consent.id), number, grant, last.ended_at, whole)
                 )

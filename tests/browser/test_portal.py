@@ -337,6 +337,10 @@ def test_every_portal_page_is_accessible_left_to_right_and_right_to_left(
     (SHOTS / f"portal-receipt-{lang}-{width}.pdf").write_bytes(pdf)
     assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1
     page.emulate_media(media="screen")
+    # Opened, the versions and the verification data still fit the screen.
+    page.click("main details.versions summary")
+    page.click("main details.verification summary")
+    accessible_and_shot(page, "receipt-opened", lang)
     page.goto(f"{site.url}{pages['confirm-permission']}")
     page.click("main button.danger")
     page.wait_for_load_state()
