@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -217,7 +218,7 @@ class OwnWithdrawal(StrEnum):
     """What came of a person's own withdrawal in the portal."""
 
     DONE = "done"
-    CHANGED = "changed"  # the consent changed since the person was shown it: nothing withdrawn
+    GONE = "gone"  # the grant had been withdrawn already: nothing withdrawn
     ENDED = "ended"  # it was no longer active: nothing left to withdraw
 
 
@@ -258,14 +259,14 @@ def withdraw_own(
     *,
     subject_id: str,
     consent_id: str,
-    version: int,
-    grant: int | None,
+    grant: dict[str, Any] | None,
     portal_code: LiveCode,
     effects: WithdrawalEffects,
     request_id: str | None = None,
 ) -> OwnWithdrawal:
-    """The person withdraws one of their own consents in the portal, or one grant of it (its
-    position in ``version``, the version they were shown), at once. ``portal_code`` is the
+    """The person withdraws one of their own consents in the portal, or one grant of it (the
+    grant itself, as the consent's first version holds it: a stable identity, where a place in
+    the current version shifts with every partial withdrawal), at once. ``portal_code`` is the
     issue of the code their session was opened with: the audit entries name it. It is dated
     when the consent is locked: after any release that held it, which committed first."""
     consent = _of_subject(session, subject_id, consent_id, for_update=True)
@@ -275,11 +276,9 @@ def withdraw_own(
         return OwnWithdrawal.ENDED
     withdrawn = list(current.grants)
     if grant is not None:
-        if current.version != version:
-            return OwnWithdrawal.CHANGED  # positions may now name other grants
-        if not 0 <= grant < len(current.grants):
-            raise ConsentNotFound()
-        withdrawn = [current.grants[grant]]
+        if grant not in current.grants:
+            return OwnWithdrawal.GONE
+        withdrawn = [grant]
     _withdraw(
         session,
         consent,

@@ -9,18 +9,23 @@ of information and purposes are shown: never pseudonyms, references or caseworke
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from consent.model import Status
 from gateway.audit.events import Decision, EventType
 from gateway.audit.query import EntryView, about_subject
 from gateway.audit.service import AuditLog
+from gateway.consents import repository as consents
+from gateway.consents.tables import ConsentVersion
 from gateway.portal import labels
-from gateway.portal.views import agencies
-from gateway.web.i18n import N_, Language
+from gateway.portal.labels import Badge, Reader
+from gateway.portal.views import AgencyView, agencies, last_versions, short_number
+from gateway.web.i18n import N_
 
 TEXTS = {
     EventType.EXCHANGE_DECIDED: N_("%(recipient)s asked %(provider)s for information about you."),
@@ -30,28 +35,34 @@ TEXTS = {
         "A message about you from %(provider)s to %(recipient)s was not delivered."
     ),
 }
-PASSED_ON = N_("Passed on")
-SENT = N_("Sent")
-REFUSED = N_("Refused")
-NOT_PASSED_ON = N_("Not passed on")  # the providing office's system failed: no refusal
-NOT_DELIVERED = N_("Not delivered")
+PASSED_ON = Badge(N_("Passed on"), "shared")
+SENT = Badge(N_("Sent"), "shared")
+REFUSED = Badge(N_("Refused"), "refused")
+# The providing office's system failed: no refusal.
+NOT_PASSED_ON = Badge(N_("Not passed on"), "pending")
+NOT_DELIVERED = Badge(N_("Not delivered"), "pending")
+# A refusal because the person had withdrawn: which consent, and whether all of it.
+WITHDREW_CONSENT = N_("You had withdrawn your consent no. %(consent)s.")
+WITHDREW_PERMISSION = N_("You had withdrawn permission %(number)s of your consent no. %(consent)s.")
 
 
 @dataclass(frozen=True)
 class HistoryEntry:
     when: str
-    text: str  # a TEXTS msgid, with the offices' names for %(provider)s and %(recipient)s
-    provider: str
-    recipient: str
+    text: str  # a TEXTS msgid, with the offices for %(provider)s and %(recipient)s
+    provider: AgencyView
+    recipient: AgencyView
     categories: list[str]  # labels
     purpose: str | None  # label
-    outcome: str  # label
+    outcome: Badge
     refused: bool
     reason: str | None  # label, when refused or not delivered
+    # for a withdrawn permission's reason: %(consent)s and %(number)s
+    reason_values: dict[str, str | int]
 
 
 def who_asked(
-    session: Session, audit: AuditLog, subject_id: str, language: Language
+    session: Session, audit: AuditLog, subject_id: str, reader: Reader
 ) -> list[HistoryEntry]:
     """The person's history, newest first. An exchange that released several kinds of
     information (one audit entry each) is one line."""
@@ -71,12 +82,66 @@ def who_asked(
         else:
             shown[key] = (view, list(body.get("categories", [])))
     names = agencies(session, _agency_ids(view for view, _ in shown.values()))
-    entries = [_entry(view, categories, names, language) for view, categories in shown.values()]
+    ended = _withdrawals(session, subject_id)
+    entries = [
+        _entry(view, categories, names, ended, reader) for view, categories in shown.values()
+    ]
     return list(reversed(entries))
 
 
+@dataclass(frozen=True)
+class _Withdrawal:
+    """One permission the person withdrew: its grant, when, and whether with all its consent."""
+
+    consent: str  # short number
+    number: int
+    grant: dict[str, Any]
+    at: datetime
+    whole: bool
+
+
+def _withdrawals(session: Session, subject_id: str) -> list[_Withdrawal]:
+    found = []
+    for consent in consents.consents_of_subject(session, subject_id):
+        versions: Sequence[ConsentVersion] = consents.versions(session, consent.id)
+        for number, (grant, last) in enumerate(last_versions(versions), start=1):
+            ended_by_withdrawal = (Status.WITHDRAWN.value, Status.SUPERSEDED.value)
+            if last.ended_at is not None and last.status in ended_by_withdrawal:
+                whole = last.status == Status.WITHDRAWN.value
+                found.append(
+                    _Withdrawal(short_number(consent.id), number, grant, last.ended_at, whole)
+                )
+    return found
+
+
+def _withdrawn(
+    body: dict[str, Any], categories: list[str], at: datetime, ended: list[_Withdrawal]
+) -> tuple[str, dict[str, str | int]] | None:
+    """Which of the person's withdrawals a refusal "consent withdrawn" came from: the latest
+    before it that covered its offices, purpose and information."""
+    matching = [
+        withdrawal
+        for withdrawal in ended
+        if withdrawal.at <= at
+        and (withdrawal.grant["from"], withdrawal.grant["to"])
+        == (body.get("provider"), body.get("requester"))
+        and body.get("purpose") in withdrawal.grant["purposes"]
+        and set(categories) & set(withdrawal.grant["categories"])
+    ]
+    if not matching:
+        return None
+    latest = max(matching, key=lambda withdrawal: withdrawal.at)
+    if latest.whole:
+        return WITHDREW_CONSENT, {"consent": latest.consent}
+    return WITHDREW_PERMISSION, {"consent": latest.consent, "number": latest.number}
+
+
 def _entry(
-    view: EntryView, categories: list[str], names: dict[str, Any], language: Language
+    view: EntryView,
+    categories: list[str],
+    names: dict[str, AgencyView],
+    ended: list[_Withdrawal],
+    reader: Reader,
 ) -> HistoryEntry:
     body = view.body or {}
     event = EventType(view.event)
@@ -89,16 +154,22 @@ def _entry(
     else:
         outcome = SENT if event is EventType.MESSAGE_SENT else PASSED_ON
     purpose = body.get("purpose")
+    reason = labels.reason(body.get("reason"))
+    values: dict[str, str | int] = {}
+    if body.get("reason") == "consent_withdrawn":
+        which = _withdrawn(body, categories, view.recorded_at, ended)
+        reason, values = which if which else (reason, {})
     return HistoryEntry(
-        when=labels.moment(view.recorded_at, language),
+        when=reader.moment(view.recorded_at),
         text=TEXTS[event],
-        provider=names[body["provider"]].name,
-        recipient=names[body["requester"]].name,
+        provider=names[body["provider"]],
+        recipient=names[body["requester"]],
         categories=[labels.category(code) for code in dict.fromkeys(sorted(categories))],
         purpose=labels.purpose(purpose) if purpose else None,
         outcome=outcome,
         refused=refused,
-        reason=labels.reason(body.get("reason")),
+        reason=reason,
+        reason_values=values,
     )
 
 

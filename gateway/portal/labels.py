@@ -7,21 +7,38 @@ label says what it means for them, not what the law calls it.
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_time, get_datetime_format
+from babel.dates import format_date, format_time, get_datetime_format, get_timezone_name
 
 from gateway.web.i18n import N_, Language
-
-# The gateway serves German cities; their people read times in German local time.
-TIME_ZONE = ZoneInfo("Europe/Berlin")
 
 KINDS = {
     "foreigners_office": N_("foreigners' office"),
     "job_centre": N_("job centre"),
     "youth_welfare_office": N_("youth welfare office"),
     "social_office": N_("social welfare office"),
+}
+
+# What each kind of office does, in one plain sentence, for a person who meets it by name.
+ABOUT_KINDS = {
+    "foreigners_office": N_(
+        "The foreigners' office decides about your right to stay: your residence permit, "
+        "its extension, and whether you may work."
+    ),
+    "job_centre": N_(
+        "The job centre helps you find work and pays basic income support to people who can work."
+    ),
+    "youth_welfare_office": N_(
+        "The youth welfare office helps children, young people and their families, for example "
+        "with care, upbringing or a guardian."
+    ),
+    "social_office": N_(
+        "The social welfare office pays money for living to people who cannot work, and "
+        "benefits for asylum seekers."
+    ),
 }
 
 CATEGORIES = {
@@ -74,6 +91,22 @@ REASONS = {
 UNKNOWN = N_("unknown")
 
 
+@dataclass(frozen=True)
+class Badge:
+    """A state as the pages show it: its label, and its tone (a colour and a symbol, so that
+    no state is told by colour alone)."""
+
+    label: str
+    tone: str  # active, ended, expired, refused, shared, pending
+
+
+ACTIVE = Badge(STATUSES["active"], "active")
+WITHDRAWN = Badge(STATUSES["withdrawn"], "ended")
+EXPIRED = Badge(STATUSES["expired"], "expired")
+REPLACED = Badge(STATUSES["superseded"], "expired")
+_BADGES = {"active": ACTIVE, "withdrawn": WITHDRAWN, "expired": EXPIRED, "superseded": REPLACED}
+
+
 def kind(code: str) -> str:
     return KINDS.get(code, UNKNOWN)
 
@@ -86,22 +119,55 @@ def purpose(code: str) -> str:
     return PURPOSES.get(code, UNKNOWN)
 
 
-def status(code: str) -> str:
-    return STATUSES.get(code, UNKNOWN)
+def status(code: str) -> Badge:
+    return _BADGES.get(code, Badge(UNKNOWN, "expired"))
+
+
+def about_kind(code: str) -> str | None:
+    return ABOUT_KINDS.get(code)
 
 
 def reason(code: str | None) -> str | None:
     return REASONS.get(code) if code else None
 
 
-def day(moment: datetime, language: Language) -> str:
-    """A date as the person's language writes it in full (``12. März 2026``)."""
-    return format_date(moment.astimezone(TIME_ZONE), "long", locale=language.code)
+# Long dates as each language writes them, except where that pattern ends in an abbreviation's
+# full stop (Ukrainian, "... 2027 r." in Cyrillic): a sentence ending in the date would show two.
+_DAY_PATTERNS = {"uk": "d MMMM y"}
+_UTC = {"UTC", "Etc/UTC", "Etc/UCT", "GMT", "Etc/GMT"}
 
 
-def moment(at: datetime, language: Language) -> str:
-    """A date and time to the minute, in local time, as the person's language writes it."""
-    local = at.astimezone(TIME_ZONE)
-    time = format_time(local, "short", locale=language.code)
-    pattern = str(get_datetime_format("medium", locale=language.code))
-    return pattern.format(time, day(local, language))
+@dataclass(frozen=True)
+class Reader:
+    """Who reads a page: in which language, and in which time zone (the deployment's, named
+    wherever a time is shown, as the person may be used to another)."""
+
+    language: Language
+    zone: ZoneInfo
+
+    def day(self, moment: datetime) -> str:
+        """A date as the reader's language writes it in full (``12. März 2026``)."""
+        pattern = _DAY_PATTERNS.get(self.language.code, "long")
+        return format_date(moment.astimezone(self.zone), pattern, locale=self.language.code)
+
+    def moment(self, at: datetime) -> str:
+        """A date and time to the minute, in local time, with the time zone's name."""
+        local = at.astimezone(self.zone)
+        pattern = str(get_datetime_format("medium", locale=self.language.code))
+        return f"{pattern.format(self.time(local), self.day(local))} ({self.zone_name()})"
+
+    def time(self, at: datetime) -> str:
+        return format_time(at.astimezone(self.zone), "short", locale=self.language.code)
+
+    def minute_after(self, at: datetime) -> str:
+        """A time rounded up to the minute, with the zone's name: "try again at" never comes
+        too early."""
+        rounded = at.replace(second=0, microsecond=0)
+        if rounded < at:
+            rounded += timedelta(minutes=1)
+        return f"{self.time(rounded)} ({self.zone_name()})"
+
+    def zone_name(self) -> str:
+        if self.zone.key in _UTC:
+            return "UTC"
+        return get_timezone_name(self.zone, width="long", locale=self.language.code)

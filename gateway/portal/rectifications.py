@@ -14,16 +14,17 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from gateway.portal import labels
-from gateway.portal.views import agencies
+from gateway.portal.labels import Badge, Reader
+from gateway.portal.views import AgencyView, agencies
 from gateway.rectifications import service as rectifications
 from gateway.rectifications.errors import ReleaseNotFound
 from gateway.rectifications.tables import Outcome, Rectification
-from gateway.web.i18n import N_, Language
+from gateway.web.i18n import N_
 
-SENT = N_("Sent to the office. It has not answered yet.")
+SENT = Badge(N_("Sent to the office. It has not answered yet."), "pending")
 OUTCOMES = {
-    Outcome.CORRECTED.value: N_("Corrected"),
-    Outcome.NOT_CORRECTED.value: N_("Not corrected"),
+    Outcome.CORRECTED.value: Badge(N_("Corrected"), "active"),
+    Outcome.NOT_CORRECTED.value: Badge(N_("Not corrected"), "refused"),
 }
 
 
@@ -48,7 +49,7 @@ def notice_text(name: str) -> str | None:
 @dataclass(frozen=True)
 class FlagView:
     flagged_on: str
-    state: str  # label
+    state: Badge
     open: bool
     answered_on: str | None
     reason: str | None  # the office's, when not corrected (shown escaped)
@@ -59,33 +60,33 @@ class ReleaseView:
     release_id: str
     category_code: str
     category: str  # label
-    provider: str  # the office's name
-    recipient: str
+    provider: AgencyView
+    recipient: AgencyView
     when: str
     flag: FlagView | None  # what the person said about this release, latest first
     can_flag: bool  # no notice about this office's information is open
 
 
-def passed_on(session: Session, subject_id: str, language: Language) -> list[ReleaseView]:
+def passed_on(session: Session, subject_id: str, reader: Reader) -> list[ReleaseView]:
     """What offices passed on about the person, newest first, with what the person said."""
     rows = rectifications.released_about(session, subject_id)
     flags = rectifications.of_subject(session, subject_id)
     names = agencies(session, {row.provider for row in rows} | {row.recipient for row in rows})
-    return [_release(row, flags, names, language) for row in rows]
+    return [_release(row, flags, names, reader) for row in rows]
 
 
 def release(
-    session: Session, subject_id: str, release_id: str, category: str, language: Language
+    session: Session, subject_id: str, release_id: str, category: str, reader: Reader
 ) -> ReleaseView:
     """One release of the person's, for the form; anyone else's is not found."""
-    for view in passed_on(session, subject_id, language):
+    for view in passed_on(session, subject_id, reader):
         if (view.release_id, view.category_code) == (release_id, category):
             return view
     raise ReleaseNotFound()
 
 
 def _release(
-    row: Any, flags: Sequence[Rectification], names: dict[str, Any], language: Language
+    row: Any, flags: Sequence[Rectification], names: dict[str, AgencyView], reader: Reader
 ) -> ReleaseView:
     about = (row.provider, row.category)
     same = [flag for flag in flags if (flag.provider, flag.category) == about]
@@ -95,20 +96,20 @@ def _release(
         release_id=row.id,
         category_code=row.category,
         category=labels.category(row.category),
-        provider=names[row.provider].name,
-        recipient=names[row.recipient].name,
-        when=labels.moment(row.released_at, language),
-        flag=_flag(own, language) if own else None,
+        provider=names[row.provider],
+        recipient=names[row.recipient],
+        when=reader.moment(row.released_at),
+        flag=_flag(own, reader) if own else None,
         can_flag=not open_,
     )
 
 
-def _flag(flag: Rectification, language: Language) -> FlagView:
+def _flag(flag: Rectification, reader: Reader) -> FlagView:
     answered = flag.answered_at
     return FlagView(
-        flagged_on=labels.day(flag.flagged_at, language),
+        flagged_on=reader.day(flag.flagged_at),
         state=OUTCOMES[flag.outcome] if flag.outcome else SENT,
         open=answered is None,
-        answered_on=labels.day(answered, language) if answered else None,
+        answered_on=reader.day(answered) if answered else None,
         reason=flag.reason,
     )

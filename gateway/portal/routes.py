@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -12,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from gateway.consents import dpv
 from gateway.db.session import DbSession, WritingSession
-from gateway.portal import history, labels, offices, rectifications, service, views
+from gateway.portal import history, offices, receipt, rectifications, service, views
+from gateway.portal.labels import Reader
 from gateway.rectifications.service import TextTooLong
 from gateway.runtime import Runtime, RuntimeDep
 from gateway.web import sessions
@@ -51,6 +53,7 @@ PersonForm = Annotated[service.Person, Depends(_posting)]
 # Signing out needs only the session: it works even when the code has ended meanwhile.
 SessionForm = Annotated[PageSession, Depends(_posted)]
 NoticeName = Annotated[str, Query(max_length=30)]
+_LONGEST_TYPED = 64
 CONSENTS = "/portal/consents"
 
 
@@ -68,8 +71,7 @@ def sign_in_page(
     token = request.cookies.get(Realm.PORTAL.cookie)
     if service.live_session(session, runtime, token, datetime.now(UTC)) is not None:
         return see_other(CONSENTS)
-    signed_out = notice == "signed-out"
-    return _sign_in_form(request, language, runtime, signed_out=signed_out)
+    return _sign_in_form(request, language, runtime, notice=notice)
 
 
 @router.post("/", response_model=None)
@@ -95,8 +97,8 @@ def sign_in(
         response = see_other(CONSENTS)
         sessions.set_cookie(response, Realm.PORTAL, outcome.token, runtime.settings)
         return response
-    status = 429 if outcome is service.Refusal.LOCKED else 400
-    return _sign_in_form(request, language, runtime, refusal=outcome, status=status)
+    status = 429 if outcome.refusal is service.Refusal.LOCKED else 400
+    return _sign_in_form(request, language, runtime, refused=outcome, code=code, status=status)
 
 
 @router.post("/sign-out")
@@ -114,20 +116,33 @@ def _sign_in_form(
     language: Language,
     runtime: Runtime,
     *,
-    refusal: service.Refusal | None = None,
-    signed_out: bool = False,
+    refused: service.Refused | None = None,
+    code: str = "",
+    notice: str = "",
     status: int = 200,
 ) -> HTMLResponse:
     token = sessions.sign_in_token(request.cookies.get(SIGN_IN_CSRF_COOKIE))
+    reader = _reader(language, runtime)
+    until = refused.locked_until if refused else None
     context = {
-        "error": service.REFUSALS[refusal] if refusal else None,
-        "signed_out": signed_out,
+        "error": service.REFUSALS[refused.refusal] if refused else None,
+        "last_try": service.LAST_TRY if refused and refused.last_try else None,
+        "minutes": runtime.settings.login_lockout_minutes,
+        "paused_until": reader.minute_after(until) if until else None,
+        # What was typed stays in the field, to correct rather than type again.
+        "code": code[:_LONGEST_TYPED],
+        "signed_out": notice == "signed-out",
+        "session_ended": notice == service.SESSION_ENDED,
     }
     response = render(
         request, "portal/sign_in.html", language, context, status=status, csrf_token=token
     )
     sessions.set_sign_in_cookie(response, Realm.PORTAL, token, runtime.settings)
     return response
+
+
+def _reader(language: Language, runtime: Runtime) -> Reader:
+    return Reader(language, ZoneInfo(runtime.settings.time_zone))
 
 
 # -- the person's pages ---------------------------------------------------------------------
@@ -138,12 +153,14 @@ def consents_page(
     request: Request,
     language: PageLanguage,
     session: DbSession,
+    runtime: RuntimeDep,
     person: Person,
     notice: NoticeName = "",
 ) -> HTMLResponse:
-    found = views.my_consents(session, person.subject_id, language, datetime.now(UTC))
+    reader = _reader(language, runtime)
+    found = views.my_consents(session, person.subject_id, reader, datetime.now(UTC))
     context = {"consents": found, "notice": service.notice_text(notice), "section": "consents"}
-    return _page(request, "consents", language, person, context)
+    return _page(request, "consents", language, person, context, runtime)
 
 
 @router.get("/help")
@@ -155,12 +172,12 @@ def help_page(
     person: Person,
 ) -> HTMLResponse:
     context = {
-        "offices": offices.offices(session, person.subject_id, person.code.issued_by),
+        "contacts": offices.offices(session, person.subject_id, person.code.issued_by),
         "operator": runtime.settings.portal_operator,
         "authority": runtime.settings.supervisory_authority,
         "section": "help",
     }
-    return _page(request, "help", language, person, context)
+    return _page(request, "help", language, person, context, runtime)
 
 
 @router.get("/consents/{consent_id}/receipt")
@@ -172,15 +189,16 @@ def receipt_page(
     person: Person,
     consent_id: str,
 ) -> HTMLResponse:
-    view = views.receipt(
+    view = receipt.receipt(
         session,
         person.subject_id,
         consent_id,
         runtime.settings.issuer,
-        language,
+        _reader(language, runtime),
         datetime.now(UTC),
     )
-    return _page(request, "receipt", language, person, {"view": view, "section": "consents"})
+    context = {"view": view, "section": "consents"}
+    return _page(request, "receipt", language, person, context, runtime)
 
 
 @router.get("/consents/{consent_id}/record")
@@ -200,10 +218,11 @@ def confirm_withdrawal(
     request: Request,
     language: PageLanguage,
     session: DbSession,
+    runtime: RuntimeDep,
     person: Person,
     consent_id: str,
 ) -> HTMLResponse:
-    return _confirmation(request, language, session, person, consent_id, None)
+    return _confirmation(request, language, session, runtime, person, consent_id, None)
 
 
 @router.get("/consents/{consent_id}/permissions/{number}/withdraw")
@@ -211,11 +230,12 @@ def confirm_permission_withdrawal(
     request: Request,
     language: PageLanguage,
     session: DbSession,
+    runtime: RuntimeDep,
     person: Person,
     consent_id: str,
     number: int,
 ) -> HTMLResponse:
-    return _confirmation(request, language, session, person, consent_id, number)
+    return _confirmation(request, language, session, runtime, person, consent_id, number)
 
 
 @router.post("/consents/{consent_id}/withdraw")
@@ -225,9 +245,8 @@ def withdraw(
     runtime: RuntimeDep,
     person: PersonForm,
     consent_id: str,
-    version: Annotated[str, Form()] = "",
 ) -> RedirectResponse:
-    return _withdraw(request, session, runtime, person, consent_id, version, None)
+    return _withdraw(request, session, runtime, person, consent_id, None)
 
 
 @router.post("/consents/{consent_id}/permissions/{number}/withdraw")
@@ -238,24 +257,25 @@ def withdraw_permission(
     person: PersonForm,
     consent_id: str,
     number: int,
-    version: Annotated[str, Form()] = "",
 ) -> RedirectResponse:
-    return _withdraw(request, session, runtime, person, consent_id, version, number)
+    return _withdraw(request, session, runtime, person, consent_id, number)
 
 
 def _confirmation(
     request: Request,
     language: Language,
     session: Session,
+    runtime: Runtime,
     person: service.Person,
     consent_id: str,
     number: int | None,
 ) -> HTMLResponse:
+    reader = _reader(language, runtime)
     confirmation = views.confirmation(
-        session, person.subject_id, consent_id, number, language, datetime.now(UTC)
+        session, person.subject_id, consent_id, number, reader, datetime.now(UTC)
     )
     context = {"confirmation": confirmation, "whole": number is None, "section": "consents"}
-    return _page(request, "confirm", language, person, context)
+    return _page(request, "confirm", language, person, context, runtime)
 
 
 def _withdraw(
@@ -264,7 +284,6 @@ def _withdraw(
     runtime: Runtime,
     person: service.Person,
     consent_id: str,
-    version: str,
     number: int | None,
 ) -> RedirectResponse:
     notice = service.withdraw(
@@ -272,7 +291,6 @@ def _withdraw(
         runtime,
         person,
         consent_id,
-        version=version,
         permission=number,
         request_id=getattr(request.state, "request_id", None),
     )
@@ -293,13 +311,14 @@ def history_page(
     person: Person,
     notice: NoticeName = "",
 ) -> HTMLResponse:
+    reader = _reader(language, runtime)
     context = {
-        "entries": history.who_asked(session, runtime.audit, person.subject_id, language),
-        "released": rectifications.passed_on(session, person.subject_id, language),
+        "entries": history.who_asked(session, runtime.audit, person.subject_id, reader),
+        "released": rectifications.passed_on(session, person.subject_id, reader),
         "notice": rectifications.notice_text(notice),
         "section": "history",
     }
-    return _page(request, "history", language, person, context)
+    return _page(request, "history", language, person, context, runtime)
 
 
 @router.get("/history/releases/{release_id}/{category}/wrong")
@@ -307,13 +326,15 @@ def wrong_form(
     request: Request,
     language: PageLanguage,
     session: DbSession,
+    runtime: RuntimeDep,
     person: Person,
     release_id: ReleaseId,
     category: CategoryCode,
 ) -> HTMLResponse:
-    view = rectifications.release(session, person.subject_id, release_id, category, language)
+    reader = _reader(language, runtime)
+    view = rectifications.release(session, person.subject_id, release_id, category, reader)
     context = {"release": view, "text": "", "error": None, "section": "history"}
-    return _page(request, "wrong", language, person, context)
+    return _page(request, "wrong", language, person, context, runtime)
 
 
 @router.post("/history/releases/{release_id}/{category}/wrong", response_model=None)
@@ -338,9 +359,11 @@ def flag_wrong(
             request_id=getattr(request.state, "request_id", None),
         )
     except TextTooLong:
-        view = rectifications.release(session, person.subject_id, release_id, category, language)
+        reader = _reader(language, runtime)
+        view = rectifications.release(session, person.subject_id, release_id, category, reader)
         context = {"release": view, "text": text, "error": rectifications.TOO_LONG}
-        return _page(request, "wrong", language, person, {**context, "section": "history"}, 400)
+        context |= {"section": "history"}
+        return _page(request, "wrong", language, person, context, runtime, 400)
     return see_other(f"{HISTORY}?notice={notice.value}")
 
 
@@ -350,10 +373,12 @@ def _page(
     language: Language,
     person: service.Person,
     context: dict[str, Any],
+    runtime: Runtime,
     status: int = 200,
 ) -> HTMLResponse:
     # Every page says whose code is in use: an agency holding the person's code is seen.
-    code = {"office": person.issued_by, "date": labels.day(person.code.issued_at, language)}
+    issued_on = _reader(language, runtime).day(person.code.issued_at)
+    code = {"office": person.issued_by, "date": issued_on}
     context = {**context, "code": code}
     return render(
         request,

@@ -68,9 +68,22 @@ class Refusal(StrEnum):
 REFUSALS = {
     Refusal.EMPTY: N_("Please type in your portal code."),
     Refusal.WRONG: N_("This code did not work. Check it and try again."),
-    # The error page's text (web.po), so that a lock reads the same everywhere.
-    Refusal.LOCKED: N_("Too many attempts. Please wait a while and try again."),
+    Refusal.LOCKED: N_("Too many attempts. For your safety, signing in is paused."),
 }
+LAST_TRY = N_(
+    "Careful: one more wrong try, and signing in pauses for %(minutes)s minutes. Compare the "
+    "code with your receipt letter by letter."
+)
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A refused sign-in: why, and what the person needs to know next (at most one of the
+    two: a warning before the last try, or until when signing in is paused)."""
+
+    refusal: Refusal
+    last_try: bool = False
+    locked_until: datetime | None = None
 
 
 def sign_in(
@@ -82,25 +95,28 @@ def sign_in(
     previous: str | None,
     now: datetime,
     request_id: str | None = None,
-) -> SignedIn | Refusal:
+) -> SignedIn | Refused:
     """Let the person in with their live portal code. Tries are counted per code and per
     address; a locked code or address is refused even with the right code. A sign-in is
     audited under the person's pseudonym, naming the code's issue: whoever holds a code, its
     use is on record."""
     secret = "".join(code.split()).replace("-", "").upper()[:_LONGEST_CODE]
     if not secret:
-        return Refusal.EMPTY
+        return Refused(Refusal.EMPTY)
     settings = runtime.settings
     attempt = throttle.Attempt.of(
         runtime.audit.pseudonymizer, settings, secret=secret, address=address
     )
-    if throttle.locked_until(session, attempt, now) is not None:
-        return Refusal.LOCKED
+    if (until := throttle.locked_until(session, attempt, now)) is not None:
+        return Refused(Refusal.LOCKED, locked_until=until)
     live = portal_codes.live_by_code(session, secret, now, settings.consent_evidence_days)
     if live is None:
         throttle.failed(session, attempt, settings, now)
-        locked = throttle.locked_until(session, attempt, now) is not None
-        return Refusal.LOCKED if locked else Refusal.WRONG
+        if (until := throttle.locked_until(session, attempt, now)) is not None:
+            return Refused(Refusal.LOCKED, locked_until=until)
+        return Refused(
+            Refusal.WRONG, last_try=throttle.tries_left(session, attempt, settings, now) == 1
+        )
     throttle.succeeded(session, attempt)
     # A new sign-in in the same browser ends the session it had (no two live side by side).
     if (old := sessions.current(session, Realm.PORTAL, previous, settings, now)) is not None:
@@ -173,7 +189,7 @@ class Notice(StrEnum):
 
     WITHDRAWN = "withdrawn"
     PERMISSION_WITHDRAWN = "permission-withdrawn"
-    CHANGED = "changed"
+    ALREADY = "already-withdrawn"
     ENDED = "ended"
 
 
@@ -183,13 +199,13 @@ NOTICES = {
     ),
     Notice.PERMISSION_WITHDRAWN: N_(
         "The permission is withdrawn. From now on, the offices may no longer share this "
-        "information under it."
+        "information under it. Your other permissions keep their numbers."
     ),
-    Notice.CHANGED: N_(
-        "This consent has changed in the meantime. Nothing was withdrawn. Please look at it again."
-    ),
+    Notice.ALREADY: N_("This permission had already been withdrawn. Nothing else was changed."),
     Notice.ENDED: N_("This consent had already ended. There was nothing to withdraw."),
 }
+# The sign-in page's notice when a page needed a session that had ended (web.pages).
+SESSION_ENDED = "session-ended"
 
 
 def notice_text(name: str) -> str | None:
@@ -203,27 +219,31 @@ def withdraw(
     person: Person,
     consent_id: str,
     *,
-    version: str,
     permission: int | None,
     request_id: str | None = None,
 ) -> Notice:
-    """Withdraw a consent of the person, or one permission of it (``permission`` counts from
-    1 in ``version``, the version the confirmation page showed)."""
-    shown = int(version) if version.isdecimal() and len(version) < 6 else 0
+    """Withdraw a consent of the person, or its permission number ``permission`` (numbers
+    never change: the grant is named by its place in the consent's first version, so a page
+    that went stale meanwhile still withdraws what it showed, or nothing)."""
+    grant = None
+    if permission is not None:
+        # Read apart: the first version never changes, and the withdrawal must lock the
+        # consent and read its current version afresh, not from what this session holds.
+        with runtime.database.transaction(read_only=True) as reading:
+            grant = views.numbered_grant(reading, person.subject_id, consent_id, permission)
     outcome = consent_service.withdraw_own(
         session,
         runtime.audit,
         runtime.keys,
         subject_id=person.subject_id,
         consent_id=consent_id,
-        version=shown,
-        grant=permission - 1 if permission is not None else None,
+        grant=grant,
         portal_code=person.code,
         effects=runtime.withdrawal_effects,
         request_id=request_id,
     )
-    if outcome is OwnWithdrawal.CHANGED:
-        return Notice.CHANGED
+    if outcome is OwnWithdrawal.GONE:
+        return Notice.ALREADY
     if outcome is OwnWithdrawal.ENDED:
         return Notice.ENDED
     return Notice.PERMISSION_WITHDRAWN if permission is not None else Notice.WITHDRAWN

@@ -1,9 +1,15 @@
 """What the person's consent pages show, in plain words: each consent and each of its
-permissions (which office may tell which office what, for what, until when, and whether that
-still holds), a consent's receipt, and what a withdrawal would end.
+permissions (which office may tell which office what, for what, and its state with its date),
+and what a withdrawal would end.
+
+A permission keeps one number for the life of its consent: its place in the consent's first
+version. A partial withdrawal makes a new version without the permission (``gateway.consents``),
+so places in later versions shift; the first version never changes, and a later one only ever
+leaves grants out. "Permission 2" stays 2 after 1 is withdrawn, and a withdrawn one keeps its
+number, so what a person is told on the phone still names the same thing.
 
 Labels stay English msgids here; the templates translate them. Dates are written in the
-person's language.
+person's language and the deployment's time zone.
 """
 
 from __future__ import annotations
@@ -11,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import pairwise
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -23,58 +28,68 @@ from gateway.consents.errors import ConsentNotFound
 from gateway.consents.tables import ConsentRecord, ConsentVersion
 from gateway.consents.versions import is_uuid
 from gateway.portal import labels
-from gateway.web.i18n import Language
+from gateway.portal.labels import Badge, Reader
+from gateway.web.i18n import N_
 
-JWKS_PATH = "/.well-known/jwks.json"
+# A state's date, after its badge: "Active until 4 June 2027", "Withdrawn on 7 June 2026".
+UNTIL = N_("until %(date)s")
+ON = N_("on %(date)s")
 
 
 @dataclass(frozen=True)
 class AgencyView:
     name: str  # the agency's display name in the registry
     kind: str  # label
+    about: str | None = None  # what this kind of office does, one sentence (a msgid)
+
+
+@dataclass(frozen=True)
+class State:
+    """A consent's or a permission's state, and the date that goes with it."""
+
+    badge: Badge
+    text: str  # UNTIL or ON, a msgid with %(date)s
+    date: str
+
+    @property
+    def active(self) -> bool:
+        return self.badge is labels.ACTIVE
 
 
 @dataclass(frozen=True)
 class PermissionView:
-    number: int | None  # its place in the current version (from 1); None once withdrawn
+    number: int  # its place in the consent's first version (from 1): kept for good
     provider: AgencyView
     recipient: AgencyView
     categories: list[str]  # labels
     purposes: list[str]  # labels
-    until: str
-    status: str  # label
-    ended_on: str | None = None  # when it was withdrawn, if it was
+    state: State
+    withdrawable: bool  # on its own: active, and not the consent's last permission
 
 
 @dataclass(frozen=True)
 class ConsentView:
     id: str
+    short: str  # the consent number's first part, for a heading and the phone
     version: int
-    status: str  # label
-    active: bool
+    state: State
     recorded_on: str
     recorded_by: AgencyView
     valid_from: str
     valid_until: str
-    permissions: list[PermissionView]  # of the current version
-    withdrawn: list[PermissionView]  # taken out earlier by partial withdrawals
+    permissions: list[PermissionView]  # every permission it ever had, by number
 
+    @property
+    def active(self) -> bool:
+        return self.state.active
 
-@dataclass(frozen=True)
-class VersionView:
-    number: int
-    status: str  # label
-    recorded_on: str
-    ended_on: str | None
-
-
-@dataclass(frozen=True)
-class ReceiptView:
-    consent: ConsentView
-    recorded_at: str
-    receipt: str  # the compact JWS
-    jwks_url: str
-    versions: list[VersionView]
+    @property
+    def offices(self) -> list[AgencyView]:
+        """Each office the consent names, once, the recording office first."""
+        found = [self.recorded_by]
+        for item in self.permissions:
+            found += [office for office in (item.provider, item.recipient) if office not in found]
+        return found
 
 
 @dataclass(frozen=True)
@@ -84,46 +99,23 @@ class Confirmation:
     consent: ConsentView
     permissions: list[PermissionView]  # those that would be withdrawn
 
+    @property
+    def possible(self) -> bool:
+        return self.consent.active and all(item.state.active for item in self.permissions)
+
 
 def my_consents(
-    session: Session, subject_id: str, language: Language, now: datetime
+    session: Session, subject_id: str, reader: Reader, now: datetime
 ) -> list[ConsentView]:
-    """Every consent of the person, newest first."""
+    """Every consent of the person: the active ones first, each group newest first."""
     found = [
         (consent, consents.versions(session, consent.id))
         for consent in consents.consents_of_subject(session, subject_id)
     ]
-    names = agencies(session, _agency_ids(found))
-    views = [_consent(consent, versions, names, language, now) for consent, versions in found]
-    return list(reversed(views))
-
-
-def receipt(
-    session: Session,
-    subject_id: str,
-    consent_id: str,
-    issuer: str,
-    language: Language,
-    now: datetime,
-) -> ReceiptView:
-    consent, versions = _own(session, subject_id, consent_id)
-    names = agencies(session, _agency_ids([(consent, versions)]))
-    current = versions[-1]
-    return ReceiptView(
-        consent=_consent(consent, versions, names, language, now),
-        recorded_at=labels.moment(current.recorded_at, language),
-        receipt=current.receipt,
-        jwks_url=issuer.rstrip("/") + JWKS_PATH,
-        versions=[
-            VersionView(
-                number=version.version,
-                status=labels.status(_status(version, now)),
-                recorded_on=labels.day(version.recorded_at, language),
-                ended_on=labels.day(version.ended_at, language) if version.ended_at else None,
-            )
-            for version in versions
-        ],
-    )
+    names = agencies(session, agency_ids(found))
+    views = [consent_view(consent, versions, names, reader, now) for consent, versions in found]
+    newest_first = list(reversed(views))
+    return sorted(newest_first, key=lambda view: not view.active)
 
 
 def confirmation(
@@ -131,21 +123,33 @@ def confirmation(
     subject_id: str,
     consent_id: str,
     permission: int | None,
-    language: Language,
+    reader: Reader,
     now: datetime,
 ) -> Confirmation:
     """What withdrawing the consent (or its permission number ``permission``) would end."""
-    consent, versions = _own(session, subject_id, consent_id)
-    names = agencies(session, _agency_ids([(consent, versions)]))
-    view = _consent(consent, versions, names, language, now)
+    consent, versions = own(session, subject_id, consent_id)
+    names = agencies(session, agency_ids([(consent, versions)]))
+    view = consent_view(consent, versions, names, reader, now)
     if permission is None:
-        return Confirmation(view, view.permissions)
+        return Confirmation(view, [item for item in view.permissions if item.state.active])
     if not 1 <= permission <= len(view.permissions):
         raise ConsentNotFound()
     return Confirmation(view, [view.permissions[permission - 1]])
 
 
-def _own(
+def numbered_grant(
+    session: Session, subject_id: str, consent_id: str, number: int
+) -> dict[str, Any]:
+    """The grant a permission number names: its place in the consent's first version, which
+    never changes (so a page that has gone stale still names the same grant)."""
+    _, versions = own(session, subject_id, consent_id)
+    first = versions[0].grants
+    if not 1 <= number <= len(first):
+        raise ConsentNotFound()
+    return dict(first[number - 1])
+
+
+def own(
     session: Session, subject_id: str, consent_id: str
 ) -> tuple[ConsentRecord, Sequence[ConsentVersion]]:
     """The person's consent with its versions; anyone else's is not found."""
@@ -155,66 +159,73 @@ def _own(
     return consent, consents.versions(session, consent.id)
 
 
-def _consent(
+def consent_view(
     consent: ConsentRecord,
     versions: Sequence[ConsentVersion],
     names: dict[str, AgencyView],
-    language: Language,
+    reader: Reader,
     now: datetime,
 ) -> ConsentView:
     current = versions[-1]
-    status = _status(current, now)
-    until = labels.day(current.valid_until, language)
-
-    def permission(
-        grant: dict[str, Any], number: int | None, state: Status, ended_at: datetime | None = None
-    ) -> PermissionView:
-        return PermissionView(
-            number=number,
-            provider=names[grant["from"]],
-            recipient=names[grant["to"]],
-            categories=[labels.category(code) for code in grant["categories"]],
-            purposes=[labels.purpose(code) for code in grant["purposes"]],
-            until=until,
-            status=labels.status(state),
-            ended_on=labels.day(ended_at, language) if ended_at else None,
+    state = _state(current, reader, now)
+    remaining = len(current.grants)
+    permissions = []
+    for number, (grant, last) in enumerate(last_versions(versions), start=1):
+        own_state = state
+        if last is not current:  # taken out by a partial withdrawal, when that version ended
+            assert last.ended_at is not None  # a version with a successor has ended
+            own_state = State(labels.WITHDRAWN, ON, reader.day(last.ended_at))
+        permissions.append(
+            PermissionView(
+                number=number,
+                provider=names[grant["from"]],
+                recipient=names[grant["to"]],
+                categories=[labels.category(code) for code in grant["categories"]],
+                purposes=[labels.purpose(code) for code in grant["purposes"]],
+                state=own_state,
+                withdrawable=own_state.active and remaining > 1,
+            )
         )
-
-    withdrawn = [
-        permission(grant, None, Status.WITHDRAWN, ended_at)
-        for grant, ended_at in _taken_out(versions)
-    ]
     return ConsentView(
         id=consent.id,
+        short=short_number(consent.id),
         version=current.version,
-        status=labels.status(status),
-        active=status is Status.ACTIVE,
-        recorded_on=labels.day(versions[0].recorded_at, language),
+        state=state,
+        recorded_on=reader.day(versions[0].recorded_at),
         recorded_by=names[consent.recorded_by],
-        valid_from=labels.day(current.valid_from, language),
-        valid_until=until,
-        permissions=[
-            permission(grant, number, status)
-            for number, grant in enumerate(current.grants, start=1)
-        ],
-        withdrawn=withdrawn,
+        valid_from=reader.day(current.valid_from),
+        valid_until=reader.day(current.valid_until),
+        permissions=permissions,
     )
 
 
-def _taken_out(versions: Sequence[ConsentVersion]) -> list[tuple[dict[str, Any], datetime]]:
-    """Grants a partial withdrawal took out, with when: in one version, not in the next."""
-    taken = []
-    for older, newer in pairwise(versions):
-        assert older.ended_at is not None  # a version with a successor has ended
-        taken += [(grant, older.ended_at) for grant in older.grants if grant not in newer.grants]
-    return taken
+def short_number(consent_id: str) -> str:
+    """The consent number's first group (``3F2A9C1B``): short enough to read out on the phone,
+    and what the office's system shows at the start of the full number."""
+    return consent_id.split("-")[0].upper()
 
 
-def _status(version: ConsentVersion, now: datetime) -> Status:
-    return status_at(Status(version.status), version.valid_until, now)
+def last_versions(
+    versions: Sequence[ConsentVersion],
+) -> list[tuple[dict[str, Any], ConsentVersion]]:
+    """Each grant of the first version, in its order, with the last version that held it."""
+    return [
+        (grant, next(version for version in reversed(versions) if grant in version.grants))
+        for grant in versions[0].grants
+    ]
 
 
-def _agency_ids(found: Iterable[tuple[ConsentRecord, Sequence[ConsentVersion]]]) -> set[str]:
+def _state(version: ConsentVersion, reader: Reader, now: datetime) -> State:
+    status = status_at(Status(version.status), version.valid_until, now)
+    if status is Status.ACTIVE:
+        return State(labels.ACTIVE, UNTIL, reader.day(version.valid_until))
+    if status is Status.EXPIRED:
+        return State(labels.EXPIRED, ON, reader.day(version.valid_until))
+    assert version.ended_at is not None  # withdrawn (a current version is never superseded)
+    return State(labels.status(status), ON, reader.day(version.ended_at))
+
+
+def agency_ids(found: Iterable[tuple[ConsentRecord, Sequence[ConsentVersion]]]) -> set[str]:
     ids: set[str] = set()
     for consent, versions in found:
         ids.add(consent.recorded_by)
@@ -229,7 +240,11 @@ def agencies(session: Session, ids: set[str]) -> dict[str, AgencyView]:
     """Each agency by its display name and kind (an id the registry lost stays an id)."""
     found = registry.agencies(session, *ids)
     return {
-        agency_id: AgencyView(found[agency_id].name, labels.kind(found[agency_id].kind))
+        agency_id: AgencyView(
+            found[agency_id].name,
+            labels.kind(found[agency_id].kind),
+            labels.about_kind(found[agency_id].kind),
+        )
         if agency_id in found
         else AgencyView(agency_id, labels.UNKNOWN)
         for agency_id in ids

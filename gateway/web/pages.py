@@ -121,9 +121,14 @@ class SignInRequired(Exception):
         self.realm = realm
 
 
+# Where a realm's sign-in page says why it is shown (the portal: "you were signed out, or your
+# session ended"), rather than looking as if nothing had happened.
+_SIGN_IN_AGAIN = {Realm.PORTAL: "?notice=session-ended"}
+
+
 async def sign_in_required(request: Request, error: Exception) -> RedirectResponse:
     assert isinstance(error, SignInRequired)
-    return see_other(error.realm.path)
+    return see_other(error.realm.path + _SIGN_IN_AGAIN.get(error.realm, ""))
 
 
 _ERROR_TEXTS = {

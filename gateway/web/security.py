@@ -1,6 +1,7 @@
 """Security headers. Every response says ``nosniff`` and sends no referrer; the pages (and
 their static files) also carry a Content-Security-Policy that allows only this origin's
-styles, images and forms, no script at all, and no framing."""
+styles, images and forms, no script (the portal: only this origin's script files, never
+inline; its receipt's print button is ``/static/print.js``), and no framing."""
 
 from __future__ import annotations
 
@@ -10,6 +11,11 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
     "base-uri 'none'; frame-ancestors 'none'"
 )
+# The portal's pages may load this origin's script files (the receipt's print button) and
+# nothing else: no inline script, no other origin.
+PORTAL_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace(
+    "default-src 'none'; ", "default-src 'none'; script-src 'self'; "
+)
 PAGE_PREFIXES = ("/portal", "/dpo", "/static")
 PERSONAL_PREFIXES = ("/portal", "/dpo")  # pages with personal data: never cached
 _EVERYWHERE = [
@@ -18,6 +24,10 @@ _EVERYWHERE = [
 ]
 _PAGES = [
     (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-frame-options", b"DENY"),
+]
+_PORTAL_PAGES = [
+    (b"content-security-policy", PORTAL_CONTENT_SECURITY_POLICY.encode()),
     (b"x-frame-options", b"DENY"),
 ]
 _PERSONAL = [(b"cache-control", b"no-store")]
@@ -33,7 +43,9 @@ class SecurityHeaders:
             return
         path = scope["path"]
         extra = list(_EVERYWHERE)
-        if path.startswith(PAGE_PREFIXES):
+        if path.startswith("/portal"):
+            extra += _PORTAL_PAGES
+        elif path.startswith(PAGE_PREFIXES):
             extra += _PAGES
         if path.startswith(PERSONAL_PREFIXES):
             extra += _PERSONAL

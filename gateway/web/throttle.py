@@ -45,6 +45,18 @@ def locked_until(session: Session, attempt: Attempt, now: datetime) -> datetime 
     return max(ends) if ends else None
 
 
+def tries_left(session: Session, attempt: Attempt, settings: Settings, now: datetime) -> int:
+    """How many more failures the attempt's keys allow before one of them locks: the fewest
+    of any key counted in the current period (a key whose period has passed starts again)."""
+    period = timedelta(minutes=settings.login_lockout_minutes)
+    counted = {row.key: row for row in _rows(session, attempt.limits)}
+    return min(
+        limit
+        - (counted[key].failures if key in counted and now - counted[key].first_at <= period else 0)
+        for key, limit in attempt.limits.items()
+    )
+
+
 def failed(session: Session, attempt: Attempt, settings: Settings, now: datetime) -> None:
     period = timedelta(minutes=settings.login_lockout_minutes)
     for key, limit in attempt.limits.items():

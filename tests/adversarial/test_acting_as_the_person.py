@@ -128,7 +128,7 @@ def test_a_withdrawal_in_the_portal_names_the_code_issue_so_a_dpo_can_tell_who_a
         page = browser.get(f"/portal/consents/{consent['consent_id']}/withdraw")
         done = browser.post(
             f"/portal/consents/{consent['consent_id']}/withdraw",
-            data={"csrf_token": csrf_token(page.text), "version": "1"},
+            data={"csrf_token": csrf_token(page.text)},
         )
         assert done.status_code == 303, done.text
     (withdrawal,) = city.audit("consent.withdrawn")
@@ -221,7 +221,7 @@ def test_portal_actions_name_the_office_that_gave_the_code(city: City):
         page = browser.get(f"/portal/consents/{consent['consent_id']}/withdraw")
         browser.post(
             f"/portal/consents/{consent['consent_id']}/withdraw",
-            data={"csrf_token": csrf_token(page.text), "version": "1"},
+            data={"csrf_token": csrf_token(page.text)},
         )
     for event in ("portal.signed_in", "consent.withdrawn", "message.purged"):
         (entry,) = city.audit(event)

@@ -3,12 +3,14 @@ their receipt, switches to Arabic, withdraws one permission through its confirma
 the next exchange under it is refused; wrong codes are refused and then locked out. Every
 portal page, left to right and right to left, is free of serious accessibility problems.
 
-Screenshots of each page in German and Arabic go to /tmp/shots/portal-<page>-<lang>.png, for
-people to look at (nothing compares them)."""
+Screenshots of each page in German and Arabic, on a phone and a desktop, go to
+$GATEWAY_TEST_SHOTS (default /tmp/shots) as portal-<page>-<lang>-<width>.png, for people to look
+at (nothing compares them)."""
 
 from __future__ import annotations
 
-import tempfile
+import os
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,12 +29,14 @@ from tests.portal.conftest import (
     JA,
     JC,
     RESIDENCE,
+    SA,
     consent_body,
     register_offices,
 )
 from tests.support import LiveServer, RegisteredClient, add_release, client_assertion, token_form
 
-SHOTS = Path(tempfile.gettempdir()) / "shots"
+SHOTS = Path(os.environ.get("GATEWAY_TEST_SHOTS", "/tmp/shots"))  # noqa: S108 (a place to look at)
+WIDTHS = (390, 1280)
 CONFERENCES = {"from": JC, "to": JA, "categories": ["case_conference"],
                "purposes": ["case_management"]}  # fmt: skip
 
@@ -64,6 +68,21 @@ class Offices:
         query = {"provider": ABH, "subject_ref": AMIRA[JC], "categories": ["residence_status"],
                  "purpose": "labour_market_integration"}  # fmt: skip
         return self.post("/v1/exchanges", query, JC)
+
+    def ask_for_benefits(self) -> httpx.Response:
+        """The social welfare office asks the job centre (permission 3 of ``record``)."""
+        query = {"provider": JC, "subject_ref": AMIRA[SA], "categories": ["benefit_status"],
+                 "purpose": "benefit_entitlement"}  # fmt: skip
+        return self.post("/v1/exchanges", query, SA)
+
+    def send_invitation(self) -> httpx.Response:
+        """The job centre invites the youth welfare office (permission 2 of ``record``)."""
+        starts = (datetime.now(UTC) + timedelta(days=7)).isoformat()
+        message = {"recipient": JA, "subject_ref": AMIRA[JC], "category": "case_conference",
+                   "purpose": "case_management",
+                   "payload": {"starts_at": starts, "location": "Raum 2.14", "topic": "Hilfeplan",
+                               "participants": [JC, JA]}}  # fmt: skip
+        return self.post("/v1/messages", message, JC)
 
     def invite(self) -> None:
         """The job centre invites the youth welfare office to a case conference about Amira,
@@ -120,8 +139,12 @@ def accessible_and_shot(page: Page, name: str, lang: str) -> None:
     direction = "rtl" if lang in ("ar", "fa") else "ltr"
     assert page.locator("html").get_attribute("dir") == direction
     assert serious_violations(page) == [], (name, lang)
+    # Nothing sticks out sideways: a phone scrolls down only.
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, (name, lang, overflow)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"portal-{name}-{lang}.png"), full_page=True)
+    width = page.viewport_size["width"] if page.viewport_size else 0
+    page.screenshot(path=str(SHOTS / f"portal-{name}-{lang}-{width}.png"), full_page=True)
 
 
 def test_a_person_signs_in_switches_to_arabic_and_withdraws_one_permission(site, page, offices):
@@ -135,7 +158,7 @@ def test_a_person_signs_in_switches_to_arabic_and_withdraws_one_permission(site,
     assert page.locator("h1").inner_text() == "موافقاتي"
 
     page.click(f'a[href="/portal/consents/{recorded["consent_id"]}/permissions/1/withdraw"]')
-    assert page.locator("h1").inner_text() == "هل تريد سحب هذا الإذن؟"
+    assert page.locator("h1").inner_text() == "هل تريد سحب الإذن 1؟"
     assert page.locator("html").get_attribute("dir") == "rtl"  # the choice is remembered
     assert serious_violations(page) == []
     page.click("main button.danger")
@@ -148,7 +171,59 @@ def test_a_person_signs_in_switches_to_arabic_and_withdraws_one_permission(site,
     assert refused.status_code == 403
     assert refused.json()["reason"] == "consent_withdrawn"
     page.click('a[href="/portal/history"]')
-    assert "كنت قد سحبت موافقتك." in page.locator("main").inner_text()  # the refusal's reason
+    number = recorded["consent_id"].split("-")[0].upper()
+    # The refusal's reason names the one permission withdrawn, not the whole consent.
+    said = f"كنت قد سحبت الإذن 1 من موافقتك رقم {number}."
+    assert said in page.locator("main").inner_text()
+    assert serious_violations(page) == []
+
+
+def _permission(page: Page, number: int) -> str:
+    heading = page.locator("main .permission h3", has_text=re.compile(rf"^Freigabe {number}$"))
+    assert heading.count() == 1, number
+    return heading.locator("xpath=..").inner_text()
+
+
+def test_withdrawing_permission_2_keeps_1_and_3_under_their_numbers(site, page, offices):
+    """A person told on the phone to withdraw "number 2" withdraws number 2; numbers stay, so
+    withdrawing "number 3" next withdraws exactly that one."""
+    recorded = offices.record()  # 1: residence, 2: case conferences, 3: benefits
+    consent = recorded["consent_id"]
+    assert sign_in(page, site, recorded["portal_code"]) == 303
+    assert "Einladungen zu Treffen" in _permission(page, 2)
+    page.click(f'a[href="/portal/consents/{consent}/permissions/2/withdraw"]')
+    assert page.locator("h1").inner_text() == "Freigabe 2 widerrufen?"
+    page.click("main button.danger")
+    page.wait_for_load_state()
+    assert page.url.endswith("/portal/consents?notice=permission-withdrawn")
+
+    today = page.locator("main").inner_text()
+    assert "Ihre anderen Freigaben behalten ihre Nummern." in today
+    first, second, third = (_permission(page, number) for number in (1, 2, 3))
+    assert "Ihr Aufenthaltsstatus" in first
+    assert "Gültig" in first
+    assert "Einladungen zu Treffen" in second
+    assert re.search(r"Widerrufen\s+am \d+\. \w+ \d{4}", second), second  # with its date
+    assert "welche Leistungen Sie bekommen" in third
+    assert "Gültig" in third
+    assert serious_violations(page) == []
+    base = f"/portal/consents/{consent}/permissions"
+    assert page.locator(f'a[href="{base}/2/withdraw"]').count() == 0
+    assert offices.send_invitation().status_code == 403  # 2 is withdrawn
+    assert offices.ask_for_benefits().status_code != 403  # 3 holds (no provider: 502/504)
+
+    page.click(f'a[href="{base}/3/withdraw"]')
+    assert page.locator("h1").inner_text() == "Freigabe 3 widerrufen?"
+    assert "welche Leistungen Sie bekommen" in page.locator("main").inner_text()
+    page.click("main button.danger")
+    page.wait_for_load_state()
+    assert "Gültig" in _permission(page, 1)
+    assert "Widerrufen" in _permission(page, 2)
+    assert "Widerrufen" in _permission(page, 3)
+    benefits = offices.ask_for_benefits()
+    assert benefits.status_code == 403
+    assert benefits.json()["reason"] == "consent_withdrawn"  # exactly 3 went
+    assert offices.ask_for_residence().status_code != 403  # 1 holds
     assert serious_violations(page) == []
 
 
@@ -193,24 +268,39 @@ def test_a_person_says_what_an_office_passed_on_is_wrong_and_sees_the_answer(sit
     assert serious_violations(page) == []
 
 
-def test_wrong_codes_are_refused_and_then_locked_out(site, page, offices):
+def test_wrong_codes_are_refused_warned_about_and_then_locked_out(site, page, offices):
     offices.record()
     limit = site.runtime.settings.login_max_failures
-    for _ in range(limit - 1):
+    for attempt in range(limit - 1):
         assert sign_in(page, site, "ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZ") == 400
-        assert "Dieser Code hat nicht funktioniert." in page.locator("[role=alert]").inner_text()
+        alert = page.locator("[role=alert]").inner_text()
+        assert "Dieser Code hat nicht funktioniert." in alert
+        assert ("noch einem falschen Versuch" in alert) == (attempt == limit - 2)
+        # What was typed stays, to correct one character rather than type 23 again.
+        assert page.locator("#code").input_value() == "ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZ"
     assert page.locator("#code").get_attribute("aria-invalid") == "true"
-    assert serious_violations(page) == []
+    accessible_and_shot(page, "sign-in-last-try", "de")
     assert sign_in(page, site, "ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZ") == 429
-    assert "Zu viele Versuche." in page.locator("[role=alert]").inner_text()
+    alert = page.locator("[role=alert]").inner_text()
+    assert "Zu viele Versuche." in alert
+    assert re.search(r"ab \d\d:\d\d \(Mitteleuropäische Zeit\) wieder", alert), alert
+    accessible_and_shot(page, "sign-in-paused", "de")
     assert sign_in(page, site, "ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZ") == 429
     assert serious_violations(page) == []
     assert "gw_portal" not in {cookie["name"] for cookie in page.context.cookies()}
 
 
+@pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("lang", ["de", "ar"])
-def test_every_portal_page_is_accessible_left_to_right_and_right_to_left(site, page, offices, lang):
-    recorded = offices.record()
+def test_every_portal_page_is_accessible_left_to_right_and_right_to_left(
+    site, page, offices, lang, width
+):
+    page.set_viewport_size({"width": width, "height": 844})
+    # An earlier consent, withdrawn whole at the office: folded away under the active one.
+    ended = offices.record()["consent_id"]
+    withdrawn = offices.post(f"/v1/consents/{ended}/withdraw", {"channel": "written"}, JC)
+    assert withdrawn.status_code == 200, withdrawn.text
+    recorded = offices.record()  # its code is the person's one live code
     offices.invite()
     offices.ask_for_residence()  # no provider answers: refused or failed, either way history
     consent = recorded["consent_id"]
@@ -232,19 +322,35 @@ def test_every_portal_page_is_accessible_left_to_right_and_right_to_left(site, p
     for name, path in pages.items():
         page.goto(f"{site.url}{path}")
         accessible_and_shot(page, name, lang)
-    # Printed, the receipt is only the receipt: no menus, no forms.
+    # The receipt's print button comes from /static/print.js (the page's own hint goes).
     page.goto(f"{site.url}{pages['receipt']}")
+    assert page.locator("#print-button").is_visible()
+    assert not page.locator("#print-hint").is_visible()
+    # Printed, the receipt is only the receipt: no menus, no forms, no signature; one A4 page.
     page.emulate_media(media="print")
     assert not page.locator("header nav").first.is_visible()
     assert not page.locator("form").first.is_visible()
+    assert not page.locator("details.verification").is_visible()
     assert page.locator("main table").first.is_visible()
-    page.screenshot(path=str(SHOTS / f"portal-receipt-print-{lang}.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"portal-receipt-print-{lang}-{width}.png"), full_page=True)
+    pdf = page.pdf(format="A4", print_background=True)
+    (SHOTS / f"portal-receipt-{lang}-{width}.pdf").write_bytes(pdf)
+    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1
     page.emulate_media(media="screen")
+    # Opened, the versions and the verification data still fit the screen.
+    page.click("main details.versions summary")
+    page.click("main details.verification summary")
+    accessible_and_shot(page, "receipt-opened", lang)
     page.goto(f"{site.url}{pages['confirm-permission']}")
     page.click("main button.danger")
     page.wait_for_load_state()
     accessible_and_shot(page, "consents-after-withdrawal", lang)
+    page.click("main details.ended-consents summary")
+    accessible_and_shot(page, "consents-with-ended", lang)
     page.click("header button[type=submit]")  # sign out
     page.wait_for_load_state()
     assert page.url.endswith("/portal/?notice=signed-out")
     accessible_and_shot(page, "signed-out", lang)
+    page.goto(f"{site.url}/portal/consents")  # back to a page of the ended session
+    assert page.url.endswith("/portal/?notice=session-ended")
+    accessible_and_shot(page, "session-ended", lang)

@@ -51,6 +51,16 @@ BENEFITS = {"from": JC, "to": SA, "categories": ["benefit_status"],
 HTTPS = "https://localhost"
 TOKEN_ENDPOINT = "http://localhost/oauth/token"  # the tests' issuer
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+# Where a page that needs a session sends a visitor without one (saying why).
+SIGN_IN_AGAIN = "/portal/?notice=session-ended"
+_SYMBOLS = {"active": "✓", "ended": "✕", "expired": "◷", "refused": "⊘", "shared": "➜",
+            "pending": "…"}  # fmt: skip
+
+
+def badge(label: str, tone: str) -> str:
+    """A state's badge as the pages write it: its tone's colour and symbol, and its word."""
+    symbol = f'<span class="symbol" aria-hidden="true">{_SYMBOLS[tone]}</span>'
+    return f'<span class="badge badge-{tone}">{symbol} {label}</span>'
 
 
 def register_offices(runtime: Runtime) -> dict[str, RegisteredClient]:

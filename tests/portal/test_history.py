@@ -4,12 +4,22 @@ refused); never pseudonyms, references, caseworkers or ids."""
 
 from __future__ import annotations
 
-import re
 import uuid
 
 from gateway.audit.events import AuditEvent, Decision, EventType
 from gateway.subjects.repository import subject_of
-from tests.portal.conftest import ABH, AMIRA, JA, JC, OLEKSII, RESIDENCE, SA
+from tests.portal.conftest import (
+    ABH,
+    AMIRA,
+    BENEFITS,
+    JA,
+    JC,
+    OLEKSII,
+    RESIDENCE,
+    SA,
+    badge,
+    csrf_token,
+)
 
 CONFERENCES = {"from": JC, "to": JA, "categories": ["case_conference"],
                "purposes": ["case_management"]}  # fmt: skip
@@ -89,19 +99,22 @@ def test_the_history_shows_exactly_this_persons_entries_in_plain_words(signed_in
     main = page.text.split("<main", 1)[1]
     cards = main.split('<section class="card"')[1:]
     assert len(cards) == 4  # newest first: fetched, sent, refused, released
-    assert "<bdi>Jugendamt Köln</bdi> received a message about you from " in cards[0]
+    assert "<bdi>Jugendamt Köln</bdi> (youth welfare office) received a message" in cards[0]
     assert (
-        "<bdi>Jobcenter Köln</bdi> sent a message about you to <bdi>Jugendamt Köln</bdi>"
-        in (cards[1])
+        "<bdi>Jobcenter Köln</bdi> (job centre) sent a message about you to "
+        "<bdi>Jugendamt Köln</bdi> (youth welfare office)." in cards[1]
     )
     assert "invitations to meetings about your case" in cards[1]
-    assert '<span class="status">Sent</span>' in cards[1]
-    asked = "<bdi>Jobcenter Köln</bdi> asked <bdi>Ausländerbehörde Köln</bdi> for information"
+    assert badge("Sent", "shared") in cards[1]
+    asked = (
+        "<bdi>Jobcenter Köln</bdi> (job centre) asked <bdi>Ausländerbehörde Köln</bdi> "
+        "(foreigners' office) for information"
+    )
     assert asked in cards[2]
-    assert '<span class="status">Refused</span> No rule allows this.' in cards[2]
+    assert badge("Refused", "refused") + " No rule allows this." in cards[2]
     assert "to check which benefits you can get" in cards[2]
     assert asked in cards[3]
-    assert '<span class="status">Passed on</span>' in cards[3]
+    assert badge("Passed on", "shared") in cards[3]
     # The released exchange's two entries are one line with both kinds of information.
     assert "your residence status" in cards[3]
     assert "who your contact person at the office is" in cards[3]
@@ -123,7 +136,9 @@ def test_the_history_speaks_the_persons_language(signed_in, offices, runtime):
     arabic = client.get("/portal/history?lang=ar").text
     assert 'dir="rtl"' in arabic
     assert "لا توجد قاعدة تسمح بذلك." in arabic  # "No rule allows this."
-    assert re.search(r"طلب <bdi>Jobcenter Köln</bdi> من <bdi>Ausländerbehörde Köln</bdi>", arabic)
+    # The offices' kinds are in Arabic too, each explained in a sentence.
+    assert "طلب <bdi>Jobcenter Köln</bdi> – مركز العمل (جوب سنتر) من <bdi>" in arabic
+    assert "يساعدك مركز العمل (Jobcenter) في إيجاد عمل" in arabic
 
 
 def test_a_person_nobody_asked_about_is_told_so(signed_in, offices):
@@ -151,12 +166,11 @@ def test_a_message_stopped_by_a_withdrawal_shows_as_not_delivered(signed_in, off
     page = signed_in(recorded).get("/portal/history").text
     cards = page.split('<section class="card"')[1:]
     assert len(cards) == 2  # newest first: stopped, then sent
-    assert (
-        "A message about you from <bdi>Jobcenter Köln</bdi> to <bdi>Jugendamt Köln</bdi>"
-        in (cards[0])
-    )
-    assert '<span class="status">Not delivered</span> You had withdrawn your consent.' in cards[0]
-    assert '<span class="status">Sent</span>' in cards[1]
+    assert "A message about you from <bdi>Jobcenter Köln</bdi> (job centre) to " in cards[0]
+    number = recorded.consent_id.split("-")[0].upper()
+    withdrew = f" You had withdrawn your consent no. {number}."
+    assert badge("Not delivered", "pending") + withdrew in cards[0]
+    assert badge("Sent", "shared") in cards[1]
 
 
 def test_a_failed_providers_system_is_not_a_refusal(signed_in, offices, runtime):
@@ -172,4 +186,25 @@ def test_a_failed_providers_system_is_not_a_refusal(signed_in, offices, runtime)
             ),
         )  # fmt: skip
     page = signed_in(recorded).get("/portal/history").text
-    assert '<span class="status">Not passed on</span> The other office\'s system did not' in page
+    assert badge("Not passed on", "pending") + " The other office's system did not" in page
+
+
+def test_a_refusal_after_one_permission_was_withdrawn_says_which(signed_in, offices):
+    recorded = offices.record(AMIRA, RESIDENCE, BENEFITS)  # 1: residence, 2: benefits
+    client = signed_in(recorded)
+    path = f"/portal/consents/{recorded.consent_id}/permissions/1/withdraw"
+    client.post(path, data={"csrf_token": csrf_token(client.get(path).text)})
+    refused = offices.api.post(
+        "/v1/exchanges",
+        json={"provider": ABH, "subject_ref": AMIRA[JC], "categories": ["residence_status"],
+              "purpose": "labour_market_integration"},
+        headers=offices.headers(JC),
+    )  # fmt: skip
+    assert refused.json()["reason"] == "consent_withdrawn"
+    page = client.get("/portal/history").text
+    number = recorded.consent_id.split("-")[0].upper()
+    said = f"You had withdrawn permission 1 of your consent no. {number}."
+    assert badge("Refused", "refused") + " " + said in page
+    assert "You had withdrawn your consent" not in page
+    german = client.get("/portal/history?lang=de").text
+    assert f"Sie hatten Freigabe 1 Ihrer Einwilligung Nr. {number} widerrufen." in german

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from gateway.web.security import CONTENT_SECURITY_POLICY
+from gateway.web.security import PORTAL_CONTENT_SECURITY_POLICY
 from tests.portal.conftest import AMIRA, csrf_token, sign_in
 
 LANGUAGES = ["de", "en", "ar", "uk", "tr", "fa"]
@@ -72,7 +72,7 @@ def test_every_portal_answer_carries_the_security_headers(portal, offices):
     for response in answers:
         headers = response.headers
         policy = headers["content-security-policy"]
-        assert policy == CONTENT_SECURITY_POLICY
+        assert policy == PORTAL_CONTENT_SECURITY_POLICY
         assert "unsafe-inline" not in policy
         assert "frame-ancestors 'none'" in policy
         assert headers["referrer-policy"] == "no-referrer"
@@ -82,14 +82,18 @@ def test_every_portal_answer_carries_the_security_headers(portal, offices):
     assert {200, 303, 400, 404} <= statuses
 
 
-def test_no_page_has_script_or_inline_style(signed_in, offices):
+def test_no_page_has_inline_script_or_style(signed_in, offices):
+    """The receipt's print button is the only script: a file of this origin, never inline."""
     recorded = offices.record(AMIRA)
     client = signed_in(recorded)
-    for path in _pages(recorded.consent_id).values():
+    for name, path in _pages(recorded.consent_id).items():
         html = client.get(path).text
-        assert "<script" not in html
+        scripts = re.findall(r"<script[^>]*>.*?</script>", html, re.S)
+        expected = ['<script src="/static/print.js" defer></script>'] if name == "receipt" else []
+        assert scripts == expected, name
         assert "style=" not in html
         assert "<style" not in html
+        assert " on" + "click=" not in html
 
 
 def test_no_personal_data_in_any_address_or_log_line(portal, offices, caplog):
@@ -118,3 +122,46 @@ def test_no_personal_data_in_any_address_or_log_line(portal, offices, caplog):
     for secret in secrets:
         assert not [address for address in addresses if secret in address], secret
         assert not [line for line in logged if secret in line], secret
+
+
+def test_no_page_shows_a_sentence_ending_in_two_full_stops(signed_in, portal, offices):
+    recorded = offices.record(AMIRA)
+    client = signed_in(recorded)
+    for code in LANGUAGES:
+        for path in _pages(recorded.consent_id).values():
+            text = re.sub(r"<[^>]+>", "", client.get(f"{path}?lang={code}").text)
+            assert not re.search(r"(?<!\.)\.\.(?!\.)", text), (code, path)
+
+
+@pytest.mark.parametrize("notice", ["withdrawn", "permission-withdrawn"])
+def test_a_withdrawal_notice_stays_on_a_language_switch(signed_in, offices, notice):
+    client = signed_in(offices.record(AMIRA))
+    page = client.get(f"/portal/consents?notice={notice}").text
+    switch = re.search(r'href="([^"]*lang=de)"', page)
+    assert switch is not None
+    assert f"notice={notice}" in switch.group(1)
+    german = client.get(switch.group(1).replace("&amp;", "&")).text
+    assert '<div class="notice ok" role="status"><p>Ihre' in german or "Die Freigabe" in german
+    assert "widerrufen" in german.split('<div class="notice ok"', 1)[1].split("</div>")[0]
+
+
+def test_a_page_after_signing_out_says_why_it_asks_to_sign_in_again(signed_in, offices):
+    client = signed_in(offices.record(AMIRA))
+    token = csrf_token(client.get("/portal/consents").text)
+    client.post("/portal/sign-out", data={"csrf_token": token})
+    back = client.get("/portal/consents")  # the browser's back button, a bookmark
+    assert back.headers["location"] == "/portal/?notice=session-ended"
+    page = client.get(back.headers["location"]).text
+    assert "You were signed out, or your session ended" in page
+    assert "please sign in again" in page
+    # Signed-in visitors are not told; a plain visit to the sign-in page says nothing of it.
+    assert "your session ended" not in client.get("/portal/").text
+
+
+def test_times_on_the_pages_name_their_time_zone(signed_in, offices):
+    recorded = offices.record(AMIRA)
+    client = signed_in(recorded)
+    receipt = client.get(f"/portal/consents/{recorded.consent_id}/receipt").text
+    assert "(Central European Time)</td>" in receipt
+    german = client.get(f"/portal/consents/{recorded.consent_id}/receipt?lang=de").text
+    assert "(Mitteleuropäische Zeit)</td>" in german

@@ -8,7 +8,7 @@ import json
 from datetime import datetime
 
 from tests.consents import dpv_27560 as guide
-from tests.portal.conftest import AMIRA, OLEKSII, RESIDENCE, csrf_token
+from tests.portal.conftest import AMIRA, OLEKSII, RESIDENCE, SIGN_IN_AGAIN, csrf_token
 
 RECORD = "/portal/consents/{}/record"
 
@@ -82,7 +82,7 @@ def test_another_persons_record_is_not_found_and_none_without_a_session(signed_i
     mine, other = offices.record(AMIRA), offices.record(OLEKSII)
     response = portal.get(RECORD.format(other.consent_id))
     assert response.status_code == 303
-    assert response.headers["location"] == "/portal/"
+    assert response.headers["location"] == SIGN_IN_AGAIN
     client = signed_in(mine)
     response = client.get(RECORD.format(other.consent_id))
     assert response.status_code == 404

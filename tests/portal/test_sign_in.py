@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
 from gateway.web.tables import LoginFailures, WebSession
-from tests.portal.conftest import AMIRA, HTTPS, JC, csrf_token, sign_in
+from tests.portal.conftest import AMIRA, HTTPS, JC, SIGN_IN_AGAIN, csrf_token, sign_in
 
 UNKNOWN_CODE = "ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZ"
 PAGES = ["/portal/consents", "/portal/history"]
@@ -59,7 +60,7 @@ def test_a_code_typed_in_small_letters_with_spaces_still_works(portal, offices):
     assert sign_in(portal, typed).status_code == 303
 
 
-def test_any_wrong_code_gets_the_same_neutral_answer_and_is_never_echoed(portal, offices):
+def test_any_wrong_code_gets_the_same_neutral_answer_and_stays_in_the_field(portal, offices):
     recorded = offices.record(AMIRA)
     almost = recorded.portal_code[:-1] + ("A" if recorded.portal_code[-1] != "A" else "B")
     first = sign_in(portal, almost)
@@ -67,8 +68,44 @@ def test_any_wrong_code_gets_the_same_neutral_answer_and_is_never_echoed(portal,
     assert first.status_code == second.status_code == 400
     assert _without_token(first.text) == _without_token(second.text)
     assert "This code did not work" in first.text
-    assert almost not in first.text
+    # What was typed stays in the field to be corrected (23 characters), and only there.
+    assert f'name="code" value="{almost}"' in first.text
+    assert first.text.count(almost) == 1
     assert "gw_portal" not in first.headers.get("set-cookie", "")
+
+
+def test_what_was_typed_is_kept_as_text_never_as_markup(portal):
+    typed = '"><script>alert(1)</script>'
+    response = sign_in(portal, typed)
+    assert response.status_code == 400
+    assert "<script>" not in response.text
+    assert 'value="&#34;&gt;&lt;script&gt;' in response.text
+
+
+def test_the_try_before_the_lock_is_warned_about(portal, runtime):
+    limit = runtime.settings.login_max_failures
+    minutes = runtime.settings.login_lockout_minutes
+    warning = f"one more wrong try, and signing in pauses for {minutes} minutes."
+    answers = [sign_in(portal, UNKNOWN_CODE) for _ in range(limit - 1)]
+    assert [warning in answer.text for answer in answers] == [False] * (limit - 2) + [True]
+    german = sign_in(portal, UNKNOWN_CODE, **{"Accept-Language": "de"})
+    assert german.status_code == 429  # the warned try was the last
+
+
+def test_a_lock_says_until_when_in_the_citys_time_zone(portal, runtime):
+    for _ in range(runtime.settings.login_max_failures):
+        locked = sign_in(portal, UNKNOWN_CODE)
+    assert locked.status_code == 429
+    with runtime.database.transaction(read_only=True) as session:
+        rows = session.scalars(select(LoginFailures)).all()
+        until = max(row.locked_until for row in rows if row.locked_until is not None)
+    local = until.astimezone(ZoneInfo(runtime.settings.time_zone))
+    # Rounded up to the minute: "try again from" never comes too early.
+    shown = (local + timedelta(seconds=59)).replace(second=0, microsecond=0)
+    text = f"You can try again from {shown:%-I:%M}\u202f{shown:%p} (Central European Time)."
+    assert text in locked.text
+    german = sign_in(portal, UNKNOWN_CODE, **{"Accept-Language": "de"})
+    assert f"ab {shown:%H:%M} (Mitteleuropäische Zeit) wieder" in german.text
 
 
 def test_an_empty_code_is_asked_for_and_not_counted(portal, runtime):
@@ -84,7 +121,7 @@ def test_too_many_wrong_tries_of_one_code_lock_that_code(portal, offices, runtim
     answers = [sign_in(portal, UNKNOWN_CODE).status_code for _ in range(limit + 1)]
     assert answers == [400] * (limit - 1) + [429, 429]
     locked = sign_in(portal, UNKNOWN_CODE)
-    assert "Too many attempts. Please wait a while and try again." in locked.text
+    assert "Too many attempts. For your safety, signing in is paused." in locked.text
     # Another code from the same address is not locked by that code's count.
     assert sign_in(portal, offices.record(AMIRA).portal_code).status_code == 303
 
@@ -144,7 +181,7 @@ def test_pages_need_a_session(portal, offices):
     ]:
         response = portal.get(path)
         assert response.status_code == 303, path
-        assert response.headers["location"] == "/portal/"
+        assert response.headers["location"] == SIGN_IN_AGAIN
 
 
 def test_signing_out_ends_the_session_on_the_server(signed_in, offices, runtime):
@@ -159,7 +196,7 @@ def test_signing_out_ends_the_session_on_the_server(signed_in, offices, runtime)
     assert "You are signed out." in client.get("/portal/?notice=signed-out").text
     # The old cookie, replayed, is no session any more.
     client.cookies.set("gw_portal", cookie, domain="localhost", path="/portal/")
-    assert client.get("/portal/consents").headers["location"] == "/portal/"
+    assert client.get("/portal/consents").headers["location"] == SIGN_IN_AGAIN
 
 
 def test_signing_out_needs_the_forms_token(signed_in, offices, runtime):
@@ -179,7 +216,7 @@ def test_an_idle_session_sends_the_person_back_to_sign_in(signed_in, offices, ru
     for _ in range(2):  # refused, and not revived by the refused visit
         response = client.get("/portal/consents")
         assert response.status_code == 303
-        assert response.headers["location"] == "/portal/"
+        assert response.headers["location"] == SIGN_IN_AGAIN
 
 
 def test_signing_in_again_in_the_same_browser_ends_the_earlier_session(signed_in, offices, runtime):
@@ -198,6 +235,6 @@ def test_a_reissued_code_replaces_the_old_one_and_ends_its_sessions(signed_in, o
         f"/v1/consents/{recorded.consent_id}/portal-code", headers=offices.headers(JC)
     )
     assert reissued.status_code == 200, reissued.text
-    assert client.get("/portal/consents").headers["location"] == "/portal/"
+    assert client.get("/portal/consents").headers["location"] == SIGN_IN_AGAIN
     assert sign_in(client, recorded.portal_code).status_code == 400
     assert sign_in(client, reissued.json()["portal_code"]).status_code == 303

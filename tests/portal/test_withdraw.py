@@ -1,6 +1,8 @@
 """Withdrawing in the portal: a confirmation page, then a form post with its CSRF token; the
 effect is immediate (the next exchange under it is denied), recipients of data under it are
-told, the audit names the person as actor; forged, stale or foreign posts change nothing."""
+told, the audit names the person as actor; forged or foreign posts change nothing. A
+permission keeps its number for the life of its consent, so a page gone stale still withdraws
+exactly what it showed (or nothing, when that is gone already)."""
 
 from __future__ import annotations
 
@@ -23,12 +25,14 @@ from tests.portal.conftest import (
     OLEKSII,
     RESIDENCE,
     SA,
+    badge,
     csrf_token,
     sign_in,
 )
 from tests.support import add_release
 
 WITHDRAW_FIRST = "/portal/consents/{}/permissions/1/withdraw"
+WITHDRAW_SECOND = "/portal/consents/{}/permissions/2/withdraw"
 WITHDRAW_ALL = "/portal/consents/{}/withdraw"
 
 
@@ -72,7 +76,7 @@ def released(runtime: Runtime, consent_id: str) -> str:
 def confirm_and_post(client, path: str, **form: str):
     page = client.get(path)
     assert page.status_code == 200, page.text
-    data = {"csrf_token": csrf_token(page.text), "version": "1"} | form
+    data = {"csrf_token": csrf_token(page.text)} | form
     return page, client.post(path, data=data)
 
 
@@ -83,7 +87,7 @@ def test_withdrawing_one_permission_denies_its_next_exchange_at_once(signed_in, 
     client = signed_in(recorded)
 
     page, done = confirm_and_post(client, WITHDRAW_FIRST.format(recorded.consent_id))
-    assert "Withdraw this permission?" in page.text
+    assert "Withdraw permission 1?" in page.text
     assert "your residence status" in page.text
     assert "which benefits you get" not in page.text  # only the one permission
     assert done.status_code == 303
@@ -95,7 +99,13 @@ def test_withdrawing_one_permission_denies_its_next_exchange_at_once(signed_in, 
     assert [notice["exchanges"] for notice in notices] == [[exchange_id]]
     after = client.get(done.headers["location"]).text
     assert "The permission is withdrawn." in after
-    assert "Withdrawn permission" in after
+    assert "Your other permissions keep their numbers." in after
+    # Permission 1 keeps its number, now withdrawn with its date; 2 is still 2 and active.
+    first, second = after.split('<div class="permission')[1:3]
+    assert "Permission 1</h3>" in first
+    assert badge("Withdrawn", "ended") + ' <span class="state-date">on ' in first
+    assert "Permission 2</h3>" in second
+    assert badge("Active", "active") + ' <span class="state-date">until ' in second
 
 
 def test_withdrawing_the_whole_consent_denies_every_permission(signed_in, offices, runtime):
@@ -110,7 +120,7 @@ def test_withdrawing_the_whole_consent_denies_every_permission(signed_in, office
     assert len(offices.api.get("/v1/notices", headers=offices.headers(JC)).json()["notices"]) == 1
     after = client.get(done.headers["location"]).text
     assert "Your consent is withdrawn." in after
-    assert '<span class="status">Withdrawn</span>' in after
+    assert badge("Withdrawn", "ended") in after
     assert "/withdraw" not in after
 
 
@@ -137,7 +147,7 @@ def test_a_forged_withdrawal_is_refused_and_changes_nothing(app, signed_in, offi
     recorded = offices.record(AMIRA)
     client = signed_in(recorded)
     path = WITHDRAW_ALL.format(recorded.consent_id)
-    for form in ({"version": "1"}, {"version": "1", "csrf_token": "z" * 43}):
+    for form in ({}, {"csrf_token": "z" * 43}):
         response = client.post(path, data=form)
         assert response.status_code == 403
         assert "This form has expired" in response.text
@@ -145,31 +155,54 @@ def test_a_forged_withdrawal_is_refused_and_changes_nothing(app, signed_in, offi
     with TestClient(app, base_url=HTTPS, follow_redirects=False) as other_browser:
         assert sign_in(other_browser, recorded.portal_code).status_code == 303
         foreign = csrf_token(other_browser.get("/portal/consents").text)
-    assert client.post(path, data={"version": "1", "csrf_token": foreign}).status_code == 403
+    assert client.post(path, data={"csrf_token": foreign}).status_code == 403
     assert isinstance(residence(runtime), Permit)
     assert isinstance(benefits(runtime), Permit)
 
 
-def test_a_withdrawal_from_a_page_that_has_gone_stale_withdraws_nothing(
+def test_a_stale_page_withdraws_the_permission_it_showed_though_places_have_shifted(
+    signed_in, offices, runtime
+):
+    recorded = offices.record(AMIRA)
+    client = signed_in(recorded)
+    page = client.get(WITHDRAW_SECOND.format(recorded.consent_id))
+    assert "which benefits you get" in page.text
+    # Meanwhile the job centre withdraws the first permission on the person's word: the
+    # benefits permission is now the first (and only) grant of version 2.
+    _withdraw_residence_at_the_office(offices, recorded.consent_id)
+    done = client.post(
+        WITHDRAW_SECOND.format(recorded.consent_id), data={"csrf_token": csrf_token(page.text)}
+    )
+    assert done.headers["location"] == "/portal/consents?notice=permission-withdrawn"
+    assert benefits(runtime) == Deny(Reason.CONSENT_WITHDRAWN)
+
+
+def test_a_stale_page_for_a_permission_already_withdrawn_withdraws_nothing(
     signed_in, offices, runtime
 ):
     recorded = offices.record(AMIRA)
     client = signed_in(recorded)
     page = client.get(WITHDRAW_FIRST.format(recorded.consent_id))
-    # Meanwhile the job centre withdraws the first permission on the person's word: the
-    # benefits permission is now the first of version 2.
-    offices.api.post(
-        f"/v1/consents/{recorded.consent_id}/withdraw",
+    _withdraw_residence_at_the_office(offices, recorded.consent_id)
+    done = client.post(
+        WITHDRAW_FIRST.format(recorded.consent_id), data={"csrf_token": csrf_token(page.text)}
+    )
+    assert done.headers["location"] == "/portal/consents?notice=already-withdrawn"
+    assert isinstance(benefits(runtime), Permit)  # the other permission is untouched
+    after = client.get(done.headers["location"]).text
+    assert "This permission had already been withdrawn. Nothing else was changed." in after
+    again = client.get(WITHDRAW_FIRST.format(recorded.consent_id)).text
+    assert "This permission is already withdrawn." in again
+    assert 'method="post" action="/portal/consents' not in again
+
+
+def _withdraw_residence_at_the_office(offices, consent_id: str) -> None:
+    answer = offices.api.post(
+        f"/v1/consents/{consent_id}/withdraw",
         json={"channel": "in_person", "grants": [RESIDENCE]},
         headers=offices.headers(JC),
     )
-    done = client.post(
-        WITHDRAW_FIRST.format(recorded.consent_id),
-        data={"csrf_token": csrf_token(page.text), "version": "1"},
-    )
-    assert done.headers["location"] == "/portal/consents?notice=changed"
-    assert isinstance(benefits(runtime), Permit)
-    assert "This consent has changed in the meantime." in client.get(done.headers["location"]).text
+    assert answer.status_code == 200, answer.text
 
 
 def test_an_ended_consent_cannot_be_withdrawn_again(signed_in, offices, runtime):
@@ -179,7 +212,7 @@ def test_an_ended_consent_cannot_be_withdrawn_again(signed_in, offices, runtime)
     confirm_and_post(client, WITHDRAW_ALL.format(recorded.consent_id))
     again = client.post(
         WITHDRAW_ALL.format(recorded.consent_id),
-        data={"csrf_token": csrf_token(page.text), "version": "1"},
+        data={"csrf_token": csrf_token(page.text)},
     )
     assert again.headers["location"] == "/portal/consents?notice=ended"
     confirmation = client.get(WITHDRAW_ALL.format(recorded.consent_id)).text
@@ -208,4 +241,4 @@ def test_a_permission_that_does_not_exist_is_not_found(signed_in, offices):
     for number in (0, 3, -1):
         path = f"/portal/consents/{recorded.consent_id}/permissions/{number}/withdraw"
         assert client.get(path).status_code == 404
-        assert client.post(path, data={"csrf_token": token, "version": "1"}).status_code == 404
+        assert client.post(path, data={"csrf_token": token}).status_code == 404

@@ -1,14 +1,20 @@
 """Every response is nosniff without referrer; pages and their files also carry a strict CSP
-(no inline anything, no framing); personal pages are never cached."""
+(no inline anything, no framing; script only on the portal, and only this origin's files);
+personal pages are never cached."""
 
 from __future__ import annotations
 
 import pytest
 
-from gateway.web.security import CONTENT_SECURITY_POLICY
+from gateway.web.security import CONTENT_SECURITY_POLICY, PORTAL_CONTENT_SECURITY_POLICY
 
 
-@pytest.mark.parametrize("path", ["/portal/nothing-here", "/dpo/nothing-here", "/static/style.css"])
+def _directives(policy: str) -> dict[str, list[str]]:
+    parts = [part.split() for part in policy.split(";") if part.strip()]
+    return {name: sources for name, *sources in parts}
+
+
+@pytest.mark.parametrize("path", ["/dpo/nothing-here", "/static/style.css", "/static/print.js"])
 def test_pages_carry_a_strict_content_security_policy(http, path):
     response = http.get(path)
     policy = response.headers["content-security-policy"]
@@ -18,6 +24,31 @@ def test_pages_carry_a_strict_content_security_policy(http, path):
     assert "script-src" not in policy  # default-src 'none': no script at all
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["referrer-policy"] == "no-referrer"
+
+
+def test_portal_pages_may_run_only_this_origins_script_files(http):
+    response = http.get("/portal/nothing-here")
+    policy = response.headers["content-security-policy"]
+    assert policy == PORTAL_CONTENT_SECURITY_POLICY
+    directives = _directives(policy)
+    assert directives["default-src"] == ["'none'"]
+    # Only files from this origin: no inline script, no eval, no other origin or scheme.
+    assert directives["script-src"] == ["'self'"]
+    assert "unsafe-inline" not in policy
+    assert "unsafe-eval" not in policy
+    assert "http" not in policy
+    assert "*" not in policy
+    assert "frame-ancestors 'none'" in policy
+    assert _directives(CONTENT_SECURITY_POLICY) == {
+        name: sources for name, sources in directives.items() if name != "script-src"
+    }
+
+
+def test_the_print_script_is_served_as_javascript(http):
+    response = http.get("/static/print.js")
+    assert response.status_code == 200
+    assert "javascript" in response.headers["content-type"]
+    assert "window.print()" in response.text
 
 
 def test_personal_pages_are_not_cached_but_the_style_sheet_may_be(http):
