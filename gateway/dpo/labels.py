@@ -127,12 +127,12 @@ _EVENTS: tuple[tuple[str, dict[str, str]], ...] = (
         "indicators.read": N_("indicators viewed"),
     }),
     (N_("Data-protection officers"), {
-        "dpo.signed_in": N_("signed in"),
-        "dpo.sign_in_failed": N_("sign-in failed"),
-        "dpo.signed_out": N_("signed out"),
-        "dpo_user.added": N_("user added"),
-        "dpo_user.disabled": N_("user disabled"),
-        "dpo_user.totp_reset": N_("one-time codes of a user reset"),
+        "dpo.signed_in": N_("DPO signed in"),
+        "dpo.sign_in_failed": N_("DPO sign-in failed"),
+        "dpo.signed_out": N_("DPO signed out"),
+        "dpo_user.added": N_("DPO user added"),
+        "dpo_user.disabled": N_("DPO user disabled"),
+        "dpo_user.totp_reset": N_("one-time codes of a DPO user reset"),
     }),
     (N_("Agencies, keys and policies"), {
         "client.added": N_("client registered"),
