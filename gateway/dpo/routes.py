@@ -261,7 +261,8 @@ def report_form(
     request: Request, dpo: DpoPage, session: DbSession, language: PageLanguage
 ) -> HTMLResponse:
     context = {"agencies": people.agencies(session), "asked": None, "report": None}
-    return _page(request, language, dpo, "report", context | {"names": search.names(session)})
+    context |= {"names": search.names(session), "columns": search.REPORT_COLUMNS}
+    return _page(request, language, dpo, "report", context)
 
 
 @router.post("/report")
@@ -272,6 +273,7 @@ def report(
     language: PageLanguage,
     agency: Agency,
     reference: Reference,
+    column: Annotated[list[str] | None, Form()] = None,
 ) -> HTMLResponse:
     # Answered directly, not redirected: the result can only be found again with the
     # reference, and that must not go into an address (a language switch posts it again).
@@ -290,6 +292,7 @@ def report(
     context = {
         "agencies": found.agencies,
         "asked": {"agency": agency, "reference": reference},
+        "columns": search.report_columns(column or ()),
         "report": found.report,
         "names": names,
     }

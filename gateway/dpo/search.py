@@ -34,6 +34,11 @@ COLUMNS = (
     "legal_basis", "actor", "caseworker", "consent",
 )  # fmt: skip
 DEFAULT_COLUMNS = ("time", "decision", "event", "requester", "provider", "categories", "purpose")
+# The access report's columns beside the time (always shown); all of them unless chosen.
+REPORT_COLUMNS = (
+    "decision", "requester", "provider", "categories", "purpose", "legal_basis", "caseworker",
+    "event",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -169,6 +174,13 @@ def parse(
     )
     chosen = tuple(column for column in COLUMNS if column in columns) or DEFAULT_COLUMNS
     return Search(criteria, given, Order(sort or Order.TIME), direction != "asc", chosen)
+
+
+def report_columns(chosen: Sequence[str]) -> tuple[str, ...]:
+    """The access report's columns a form asks for (none: all), in the report's order."""
+    if len(chosen) > len(REPORT_COLUMNS) or any(name not in REPORT_COLUMNS for name in chosen):
+        raise InvalidRequest(errors=[{"path": "/form/column", "message": "not a column"}])
+    return tuple(name for name in REPORT_COLUMNS if name in chosen) or REPORT_COLUMNS
 
 
 def choices(session: Session) -> Choices:
