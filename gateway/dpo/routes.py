@@ -260,8 +260,8 @@ def verify_now(request: Request, dpo: DpoForm, runtime: RuntimeDep) -> Response:
 def report_form(
     request: Request, dpo: DpoPage, session: DbSession, language: PageLanguage
 ) -> HTMLResponse:
-    context = {"agencies": people.agencies(session), "asked": None, "report": None}
-    context |= {"names": search.names(session), "columns": search.REPORT_COLUMNS}
+    context: dict[str, Any] = {"agencies": people.agencies(session), "asked": None}
+    context |= {"report": None, "names": search.names(session), "columns": search.REPORT_COLUMNS}
     return _page(request, language, dpo, "report", context)
 
 

@@ -171,7 +171,8 @@ def test_a_dpo_reads_the_log_newest_first_and_keeps_the_search_across_languages(
         # At a desk screen's width every usual column is in view, none cut off.
         for heading in ("Empfangende Behörde", "Kategorien", "Zweck"):
             box = page.locator("main table.entries th", has_text=heading).bounding_box()
-            assert box is not None and box["x"] + box["width"] <= 1280, heading
+            assert box is not None, heading
+            assert box["x"] + box["width"] <= 1280, heading
         assert "Jobcenter Köln" in page.locator("main table.entries").inner_text()
 
         page.click("nav.orders a:text-is('Älteste zuerst')")
@@ -181,13 +182,16 @@ def test_a_dpo_reads_the_log_newest_first_and_keeps_the_search_across_languages(
         page.click("summary:text-is('Filter')")
         page.select_option("#decision", "deny")
         page.click("form[action='/dpo/audit'] button:text-is('Suchen')")
-        assert "decision=deny" in page.url and "direction=asc" in page.url
+        assert "decision=deny" in page.url
+        assert "direction=asc" in page.url
         denials = _times(page)
-        assert len(denials) == 5 and denials == sorted(denials)
+        assert len(denials) == 5
+        assert denials == sorted(denials)
 
         page.click("nav.languages a[hreflang='ar']")
         assert page.locator("html").get_attribute("dir") == "rtl"
-        assert "decision=deny" in page.url and "direction=asc" in page.url
+        assert "decision=deny" in page.url
+        assert "direction=asc" in page.url
         assert _times(page) == denials
         assert page.locator("#decision").input_value() == "deny"
         assert serious_violations(page) == []
@@ -199,7 +203,8 @@ def test_a_dpo_reads_the_log_newest_first_and_keeps_the_search_across_languages(
         page.check("input[name=column][value=actor]")
         page.click("form[action='/dpo/audit'] button:text-is('Diese Spalten zeigen')")
         headings = page.locator("main table.entries thead th").all_inner_texts()
-        assert "Rechtsgrundlage" in headings and "Handelnder Client oder Benutzer" in headings
+        assert "Rechtsgrundlage" in headings
+        assert "Handelnder Client oder Benutzer" in headings
         assert "decision=deny" in page.url
         assert _times(page) == denials
         assert serious_violations(page) == []

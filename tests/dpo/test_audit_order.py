@@ -58,10 +58,13 @@ def test_by_position_the_waiting_entries_are_the_newest(signed_in, runtime, seed
     rows = rows_under(page_of(signed_in, "/dpo/audit?sort=position"), "Position")
     numbers = [row[0] for row in rows]
     waiting = [number for number in numbers if number == "waiting"]
-    assert waiting and numbers[: len(waiting)] == waiting
+    assert waiting
+    assert numbers[: len(waiting)] == waiting
     placed = [int(number) for number in numbers[len(waiting) :]]
-    assert placed == sorted(placed, reverse=True) and placed[-1] == 0
-    rising = [row[0] for row in rows_under(page_of(signed_in, "/dpo/audit?sort=position&direction=asc"), "Position")]  # fmt: skip
+    assert placed == sorted(placed, reverse=True)
+    assert placed[-1] == 0
+    rising_page = page_of(signed_in, "/dpo/audit?sort=position&direction=asc")
+    rising = [row[0] for row in rows_under(rising_page, "Position")]
     assert rising == [str(number) for number in reversed(placed)] + waiting
 
 
@@ -79,7 +82,7 @@ def test_pages_neither_skip_nor_repeat_forwards_and_backwards(
         address = link(html, "next")
         assert address is None or order in address  # the order goes along
     assert [len(found) for found in pages] == [4, 4, 4, 3]
-    assert sum(pages, []) == whole
+    assert [entry for found in pages for entry in found] == whole
     # Back from the last page, page by page, to the first.
     back, address = [pages[-1]], link(html, "prev")
     while address:
@@ -110,7 +113,8 @@ def test_a_page_before_the_first_is_the_first_page(signed_in, seeded: Seeded, mo
 
 
 @pytest.mark.parametrize(
-    "query", ["sort=size", "direction=up", "column=subject", "cursor=after-x", "cursor=after-999999"]
+    "query",
+    ["sort=size", "direction=up", "column=subject", "cursor=after-x", "cursor=after-999999"],
 )
 def test_an_unknown_order_column_or_cursor_is_refused(signed_in, seeded: Seeded, query):
     assert signed_in.get(f"/dpo/audit?{query}").status_code == 422
@@ -216,9 +220,11 @@ def test_a_statute_reads_as_the_law_it_names(signed_in, runtime, seeded: Seeded)
 
 def test_the_event_filter_groups_every_event_in_words(signed_in, seeded: Seeded):
     german = page_of(signed_in, "/dpo/audit?lang=de")
-    select = german[german.index('<select id="event"') : german.index("</select>", german.index('<select id="event"'))]  # fmt: skip
+    start = german.index('<select id="event"')
+    select = german[start : german.index("</select>", start)]
     groups = re.findall(r'<optgroup label="([^"]+)">', select)
-    assert len(groups) == 6 and "Einwilligungen und das Portal der Person" in groups
+    assert len(groups) == 6
+    assert "Einwilligungen und das Portal der Person" in groups
     options = re.findall(r'<option value="([a-z_.]+)"[^>]*>([^<]+)</option>', select)
     assert {value for value, _ in options} == {event.value for event in EventType}
     assert all(value != shown and "." not in shown for value, shown in options)
