@@ -9,8 +9,10 @@ from datetime import UTC, datetime, timedelta
 from html import unescape
 
 import pytest
+from sqlalchemy import select
 
 from gateway.audit.events import AuditEvent, EventType
+from gateway.audit.tables import AuditEntry, AuditLeaf
 from gateway.dpo import search
 from tests.dpo.pages import facts, rows_under, tables, urls
 from tests.dpo.seeded import Seeded, name_agencies
@@ -70,10 +72,17 @@ def test_by_position_the_waiting_entries_are_the_newest(signed_in, runtime, seed
 
 @pytest.mark.parametrize("order", ORDERS)
 def test_pages_neither_skip_nor_repeat_forwards_and_backwards(
-    signed_in, seeded: Seeded, monkeypatch, order
+    signed_in, runtime, seeded: Seeded, monkeypatch, order
 ):
+    # Three more entries of one moment, still waiting for a place: ties in time, and the
+    # waiting ones' turn in the order by position, fall across pages too.
+    moment = datetime.now(UTC) - timedelta(days=2, hours=5)
+    with runtime.database.transaction() as session:
+        for _ in range(3):
+            runtime.audit.record(session, AuditEvent(EventType.POLICY_SET_LOADED), now=moment)
     whole = entry_ids(page_of(signed_in, f"/dpo/audit?{order}"))
-    assert len(whole) == 15
+    assert len(whole) == 18
+    assert len(set(whole)) == 18
     monkeypatch.setattr(search, "PAGE_SIZE", 4)
     pages, address = [], f"/dpo/audit?{order}"
     while address:
@@ -81,7 +90,7 @@ def test_pages_neither_skip_nor_repeat_forwards_and_backwards(
         pages.append(entry_ids(html))
         address = link(html, "next")
         assert address is None or order in address  # the order goes along
-    assert [len(found) for found in pages] == [4, 4, 4, 3]
+    assert [len(found) for found in pages] == [4, 4, 4, 4, 2]
     assert [entry for found in pages for entry in found] == whole
     # Back from the last page, page by page, to the first.
     back, address = [pages[-1]], link(html, "prev")
@@ -91,6 +100,26 @@ def test_pages_neither_skip_nor_repeat_forwards_and_backwards(
         address = link(html, "prev")
     assert back[::-1] == pages
     assert "First page" not in html
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_each_order_is_the_one_it_names(signed_in, runtime, seeded: Seeded, order):
+    moment = datetime.now(UTC) - timedelta(days=1)
+    with runtime.database.transaction() as session:
+        for _ in range(2):
+            runtime.audit.record(session, AuditEvent(EventType.POLICY_SET_LOADED), now=moment)
+    with runtime.database.transaction(read_only=True) as session:
+        rows = session.execute(
+            select(AuditEntry.id, AuditEntry.recorded_at, AuditLeaf.seq).outerjoin(
+                AuditLeaf, AuditLeaf.entry_id == AuditEntry.id
+            )
+        ).all()
+    if "position" in order:  # waiting entries (no place yet) after every placed one, by id
+        key = {i: (seq is None, seq if seq is not None else i) for i, _, seq in rows}
+    else:
+        key = {i: (at, i) for i, at, _ in rows}
+    expected = sorted(key, key=key.__getitem__, reverse="asc" not in order)
+    assert entry_ids(page_of(signed_in, f"/dpo/audit?{order}")) == expected
 
 
 def test_new_entries_do_not_shift_the_next_page(signed_in, runtime, seeded: Seeded, monkeypatch):
