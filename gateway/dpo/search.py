@@ -70,6 +70,12 @@ class Search:
         """The address query of this search (plus ``extra``), for links."""
         return urlencode([*self.pairs(), *extra.items()])
 
+    def export(self, kind: str) -> str:
+        """The address of this search's download (its filters; order and columns do not
+        change what a file holds)."""
+        filters = self.pairs(order=False, columns=False)
+        return "/dpo/audit/export?" + urlencode([*filters, ("format", kind)])
+
     def address(self, path: str, cursor: str | None = None) -> str:
         """``path`` with this search (and the page's cursor) as its query."""
         query = self.query(cursor=cursor) if cursor else self.query()
