@@ -125,6 +125,10 @@ def test_the_report_downloads_as_spreadsheet_csv_and_json(signed_in, runtime, se
     looks = recorded(runtime, EventType.DPO_ACCESS_REPORT)
     assert [look["details"].get("format") for look in looks] == [None, "spreadsheet", "json"]
     assert {look["actor"] for look in looks} == {USER}
+    # The report itself tells a download from a look (its own look is recorded after it).
+    events = [row[8] for row in rows_under(report(signed_in, JOBCENTER, AMINA).text, "Time")]
+    assert events[-3:] == ["access report looked up", "access report downloaded",
+                           "access report downloaded"]  # fmt: skip
 
 
 def test_a_report_download_needs_the_forms_token(signed_in, runtime, seeded: Seeded):
