@@ -28,7 +28,7 @@ UNKNOWN_SUBJECT = problem_type(
 # What a record shows of an entry: agencies, never another agency's reference.
 _REPORTED = (
     "requester", "provider", "caseworker", "purpose", "legal_basis", "decision", "reason",
-    "consent_id",
+    "consent_id", "details",
 )  # fmt: skip
 
 
@@ -45,10 +45,12 @@ def access_report(
     reference: str,
     request_id: str | None,
     now: datetime | None = None,
+    download: str | None = None,
 ) -> AccessReport:
     """Every entry about the person ``agency`` knows by ``reference``, oldest first; the look
-    is recorded (by ``actor``) before the report is returned. UnknownSubject if the gateway
-    knows nobody by that reference (and then nothing is recorded).
+    is recorded (by ``actor``; with the file format if the report is a ``download``) before
+    the report is returned. UnknownSubject if the gateway knows nobody by that reference (and
+    then nothing is recorded).
 
     The entries are read in a read-only transaction and the look recorded in a short one
     after: a writing transaction around the read would hold SQLite's one write lock, and so
@@ -67,11 +69,18 @@ def access_report(
                 actor=actor,
                 subject_id=subject,
                 request_id=request_id,
-                details={"agency": agency, "records": len(records)},
+                details=_looked(agency, len(records), download),
             ),
             now=now,
         )
     return AccessReport(agency=agency, records=records)
+
+
+def _looked(agency: str, records: int, download: str | None) -> dict[str, str | int]:
+    details: dict[str, str | int] = {"agency": agency, "records": records}
+    if download is not None:
+        details["format"] = download
+    return details
 
 
 def _records(session: Session, pseudonym: str) -> list[AccessRecord]:

@@ -86,6 +86,11 @@ class AccessRecord(BaseModel):
     decision: str | None = None
     reason: str | None = None
     consent_id: str | None = None
+    details: dict[str, Any] | None = Field(
+        default=None,
+        description="Further facts of the entry, never personal: e.g. whether a withdrawal "
+        "took back the whole consent (`whole`) or some of its grants (`grants_withdrawn`).",
+    )
 
 
 class AccessReport(BaseModel):

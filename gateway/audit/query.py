@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import and_, case, exists, func, literal, or_, select
@@ -93,6 +94,87 @@ def search(
         )
         for entry, seq in session.execute(_filtered(query, criteria))
     ]
+
+
+class Order(StrEnum):
+    """How a page of entries is sorted: by the time recorded, or by the place in the log
+    (entries still waiting for a place come after every placed one)."""
+
+    TIME = "time"
+    POSITION = "position"
+
+
+@dataclass(frozen=True)
+class Boundary:
+    """The entry a page starts after (``after=True``) or ends before, in the page's order."""
+
+    entry_id: int
+    after: bool = True
+
+
+def sorted_search(
+    session: Session,
+    criteria: EntryFilter,
+    *,
+    order: Order,
+    descending: bool,
+    boundary: Boundary | None,
+    limit: int,
+) -> list[EntryView] | None:
+    """Up to ``limit`` matching entries in ``order``, right after (or right before) the
+    boundary entry, listed in that order. Keyset paging: each order is total (the entry id
+    breaks ties), so pages neither skip nor repeat entries however the log grows. None if the
+    boundary entry does not exist."""
+    # A page before the boundary is read the other way round, then turned.
+    reading = descending if boundary is None or boundary.after else not descending
+    query = select(AuditEntry, AuditLeaf.seq).outerjoin(
+        AuditLeaf, AuditLeaf.entry_id == AuditEntry.id
+    )
+    if boundary is not None:
+        key = session.execute(
+            select(AuditEntry.recorded_at, AuditLeaf.seq)
+            .outerjoin(AuditLeaf, AuditLeaf.entry_id == AuditEntry.id)
+            .where(AuditEntry.id == boundary.entry_id)
+        ).one_or_none()
+        if key is None:
+            return None
+        query = query.where(_beyond(order, reading, boundary.entry_id, *key))
+    query = query.order_by(*_sorting(order, reading)).limit(limit)
+    views = [
+        EntryView(
+            id=entry.id,
+            seq=seq,
+            recorded_at=entry.recorded_at,
+            event=entry.event,
+            body=decode(entry.body) if entry.body is not None else None,
+        )
+        for entry, seq in session.execute(_filtered(query, criteria))
+    ]
+    return views if reading == descending else views[::-1]
+
+
+def _sorting(order: Order, descending: bool) -> list[Any]:
+    entry = AuditEntry.id.desc() if descending else AuditEntry.id.asc()
+    if order is Order.TIME:
+        moment = AuditEntry.recorded_at
+        return [moment.desc() if descending else moment.asc(), entry]
+    # Waiting entries (no place yet) are the newest: first when descending, last ascending.
+    place = AuditLeaf.seq.desc().nulls_first() if descending else AuditLeaf.seq.asc().nulls_last()
+    return [place, entry]
+
+
+def _beyond(
+    order: Order, descending: bool, entry_id: int, moment: datetime, seq: int | None
+) -> Any:
+    """The entries that come after the boundary entry (its id, time and place) in this order."""
+    later = AuditEntry.id < entry_id if descending else AuditEntry.id > entry_id
+    if order is Order.TIME:
+        beyond = AuditEntry.recorded_at < moment if descending else AuditEntry.recorded_at > moment
+        return or_(beyond, and_(AuditEntry.recorded_at == moment, later))
+    waiting = AuditLeaf.seq.is_(None)
+    if seq is None:  # among the waiting entries, ordered by id
+        return or_(~waiting, and_(waiting, later)) if descending else and_(waiting, later)
+    return AuditLeaf.seq < seq if descending else or_(waiting, AuditLeaf.seq > seq)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@ agency kinds). Unknown codes are shown as they are."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from gateway.web.i18n import N_, gettext
 
 _TERMS: dict[str, dict[str, str]] = {
@@ -79,3 +81,104 @@ def term(kind: str, code: str | None) -> str:
         return ""
     known = _TERMS[kind].get(code)
     return gettext(known) if known is not None else code
+
+
+# -- the audit pages: events in groups, legal bases, actors --------------------------------
+
+# Every event type of the log (gateway.audit.events), in the groups the search form shows.
+_EVENTS: tuple[tuple[str, dict[str, str]], ...] = (
+    (N_("Data requests and messages"), {
+        "exchange.decided": N_("data request decided"),
+        "message.sent": N_("message sent"),
+        "message.fetched": N_("message fetched by the recipient"),
+        "message.acknowledged": N_("message confirmed by the recipient"),
+        "message.purged": N_("message not delivered, deleted"),
+    }),
+    (N_("Consents and the person's portal"), {
+        "consent.recorded": N_("consent recorded"),
+        "consent.refused": N_("consent not recorded (refused)"),
+        "consent.withdrawn": N_("consent withdrawn"),
+        "consent.superseded": N_("consent replaced by a new version"),
+        "consent.expired": N_("consent expired"),
+        "notice.acknowledged": N_("withdrawal notice answered"),
+        "subject.reference_set": N_("file reference of a person added"),
+        "portal_code.issued": N_("portal code issued"),
+        "portal.signed_in": N_("person signed in to the portal"),
+    }),
+    (N_("A person's rights"), {
+        "dpo.access_report": N_("access report looked up"),
+        "rectification.requested": N_("person asked for a correction"),
+        "rectification.answered": N_("request for a correction answered"),
+        "subject.viewed": N_("restriction and erasure page viewed"),
+        "subject.restricted": N_("processing restricted"),
+        "subject.restriction_lifted": N_("restriction lifted"),
+        "subject.hold_set": N_("legal hold set"),
+        "subject.hold_lifted": N_("legal hold lifted"),
+        "subject.erased": N_("person's data erased on request"),
+        "subject.erasure_refused": N_("erasure refused"),
+        "lifecycle.erased": N_("data erased at the end of its period"),
+    }),
+    (N_("Audit log and indicators"), {
+        "audit.exported": N_("audit log downloaded"),
+        "audit.verified": N_("audit log verified"),
+        "audit.pruned": N_("old entries emptied (retention)"),
+        "audit.entry_set_aside": N_("entry set aside, not placed in the log"),
+        "indicators.aggregated": N_("indicators computed"),
+        "indicators.read": N_("indicators viewed"),
+    }),
+    (N_("Data-protection officers"), {
+        "dpo.signed_in": N_("DPO signed in"),
+        "dpo.sign_in_failed": N_("DPO sign-in failed"),
+        "dpo.signed_out": N_("DPO signed out"),
+        "dpo_user.added": N_("DPO user added"),
+        "dpo_user.disabled": N_("DPO user disabled"),
+        "dpo_user.totp_reset": N_("one-time codes of a DPO user reset"),
+    }),
+    (N_("Agencies, keys and policies"), {
+        "client.added": N_("client registered"),
+        "client.disabled": N_("client disabled"),
+        "policy.loaded": N_("policy set loaded"),
+        "keys.rotated": N_("signing key changed"),
+        "keys.message_key_rotated": N_("message key changed"),
+        "keys.audit_key_rotated": N_("audit key changed"),
+    }),
+)  # fmt: skip
+_TERMS["event"] = {code: label for _, events in _EVENTS for code, label in events.items()}
+_TERMS["reason"]["reference_conflict"] = N_("the file references do not fit the persons known")
+_TERMS["actor"] = {
+    "operator": N_("operator (a command on the gateway's server)"),
+    "person": N_("the person (portal)"),
+}
+_PARTLY_WITHDRAWN = N_("consent withdrawn in part (permissions withdrawn: %(count)s)")
+_REPORT_DOWNLOADED = N_("access report downloaded")
+_CONSENT_BASIS = N_("consent")
+_STATUTE_BASIS = N_("by law: %(citation)s")
+
+
+def event_groups() -> list[tuple[str, list[str]]]:
+    """The event types in their groups (group names untranslated, as ``term`` takes codes)."""
+    return [(group, list(events)) for group, events in _EVENTS]
+
+
+def event(code: str, details: Mapping[str, object] | None = None) -> str:
+    """An entry's event in words; a withdrawal of some permissions only says so, and a
+    downloaded access report is told from a viewed one."""
+    details = details or {}
+    if code == "consent.withdrawn" and details.get("whole") is False:
+        count = details.get("grants_withdrawn", "?")
+        return gettext(_PARTLY_WITHDRAWN) % {"count": count}
+    if code == "dpo.access_report" and "format" in details:
+        return gettext(_REPORT_DOWNLOADED)
+    return term("event", code)
+
+
+def legal_basis(code: str | None) -> str:
+    """``consent``, or ``statute: <citation>`` as the policy names it, in words."""
+    if not code:
+        return ""
+    if code == "consent":
+        return gettext(_CONSENT_BASIS)
+    kind, _, citation = code.partition(": ")
+    if kind == "statute" and citation:
+        return gettext(_STATUTE_BASIS) % {"citation": citation}
+    return code

@@ -11,7 +11,7 @@ from sqlalchemy import Date, cast, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gateway.agencies.tables import Agency
+from gateway.agencies.tables import Agency, Client
 from gateway.audit.tables import AuditCheckpoint, AuditEntry, AuditLeaf
 from gateway.consents.notices_tables import WithdrawalNotice
 from gateway.dpo.tables import DpoUser
@@ -148,6 +148,22 @@ def checkpoint_count(session: Session) -> int:
 
 def agency_ids(session: Session) -> list[str]:
     return list(session.scalars(select(Agency.id).order_by(Agency.id)))
+
+
+def agency_names(session: Session) -> dict[str, str]:
+    """Every agency's registered display name by its id, in the order of the names."""
+    rows = session.execute(
+        select(Client.id, Client.name).join(Agency, Agency.id == Client.id).order_by(Client.name)
+    )
+    return {agency_id: name for agency_id, name in rows}
+
+
+def actor_names(session: Session) -> dict[str, str]:
+    """The display names of whoever can act: OAuth clients (agencies, DPO tools, monitoring)
+    and DPO users, by id (a client's name wins should a user have the same id)."""
+    users = session.execute(select(DpoUser.id, DpoUser.name))
+    clients = session.execute(select(Client.id, Client.name))
+    return {found: name for found, name in [*users, *clients]}
 
 
 def outstanding_notices(session: Session) -> Sequence[WithdrawalNotice]:

@@ -9,13 +9,23 @@ renders. Nothing personal ever stands in an address: a person's reference is onl
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from gateway.db.session import DbSession, WritingSession
-from gateway.dpo import fields, indicators, integrity, labels, overview, people, search, signin
+from gateway.dpo import (
+    downloads,
+    fields,
+    indicators,
+    integrity,
+    labels,
+    overview,
+    people,
+    search,
+    signin,
+)
 from gateway.dpo.access import Dpo, DpoForm, DpoPage
 from gateway.dpo.search import Search
 from gateway.persons import service as persons
@@ -31,6 +41,8 @@ router = APIRouter(prefix="/dpo", include_in_schema=False)
 
 HOME = "/dpo/overview"
 Code = Annotated[str | None, Query(max_length=64)]
+Agency = Annotated[str, Form(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+Reference = Annotated[str, Form(min_length=1, max_length=people.REFERENCE_MAX)]
 
 
 def _now() -> datetime:
@@ -52,7 +64,7 @@ def _page(
         request,
         f"dpo/{template}.html",
         language,
-        {"dpo": dpo, "term": labels.term, **context},
+        {"dpo": dpo, "term": labels.term, "labels": labels, **context},
         csrf_token=dpo.csrf_token,
     )
 
@@ -159,10 +171,13 @@ def _search(
     reason: Code = None,
     category: Code = None,
     purpose: Code = None,
+    sort: Code = None,
+    direction: Code = None,
+    column: Annotated[list[str] | None, Query()] = None,
 ) -> Search:
     given = {"since": since, "until": until, "agency": agency, "event": event}
     given |= {"decision": decision, "reason": reason, "category": category, "purpose": purpose}
-    return search.parse(given)
+    return search.parse(given, sort=sort, direction=direction, columns=column or ())
 
 
 Wanted = Annotated[Search, Depends(_search)]
@@ -179,8 +194,10 @@ def audit_page(
 ) -> HTMLResponse:
     context = {
         "search": wanted,
+        "cursor": cursor,
         "choices": search.choices(session),
         "results": search.result_page(session, wanted, cursor),
+        "names": search.names(session),
     }
     return _page(request, language, dpo, "audit", context)
 
@@ -192,10 +209,22 @@ def entry_page(
     session: DbSession,
     runtime: RuntimeDep,
     language: PageLanguage,
+    wanted: Wanted,
     entry_id: Annotated[int, Path(ge=1, le=2**62)],
+    cursor: Code = None,
 ) -> HTMLResponse:
+    # The search it was opened from stays in the address, for the way back to the list.
     detail = search.entry(session, entry_id, runtime.audit.verifier)
-    return _page(request, language, dpo, "entry", {"detail": detail})
+    context = {"detail": detail, "search": wanted, "cursor": cursor, "names": search.names(session)}
+    return _page(request, language, dpo, "entry", context)
+
+
+def _download(found: downloads.Download) -> StreamingResponse:
+    return StreamingResponse(
+        iter(found.lines),
+        media_type=found.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{found.filename}"'},
+    )
 
 
 @router.get("/audit/export")
@@ -204,23 +233,21 @@ def export(
     dpo: DpoPage,
     session: WritingSession,
     runtime: RuntimeDep,
+    language: PageLanguage,
     wanted: Wanted,
-    format: Literal["csv", "jsonl"] = "csv",
+    format: downloads.AuditFormat = "csv",
 ) -> StreamingResponse:
-    lines = search.export(
+    found = downloads.audit_export(
         session,
         runtime.audit,
         runtime.database,
         dpo_id=dpo.id,
-        export_format=format,
+        kind=format,
+        language=language,
         wanted=wanted,
         request_id=_request_id(request),
     )
-    return StreamingResponse(
-        lines,
-        media_type="text/csv" if format == "csv" else "application/x-ndjson",
-        headers={"Content-Disposition": f'attachment; filename="audit.{format}"'},
-    )
+    return _download(found)
 
 
 # -- integrity ---------------------------------------------------------------------------------
@@ -268,7 +295,8 @@ def verify_now(request: Request, dpo: DpoForm, runtime: RuntimeDep) -> Response:
 def report_form(
     request: Request, dpo: DpoPage, session: DbSession, language: PageLanguage
 ) -> HTMLResponse:
-    context = {"agencies": people.agencies(session), "asked": None, "report": None}
+    context: dict[str, Any] = {"agencies": people.agencies(session), "asked": None}
+    context |= {"report": None, "names": search.names(session), "columns": search.REPORT_COLUMNS}
     return _page(request, language, dpo, "report", context)
 
 
@@ -278,12 +306,13 @@ def report(
     dpo: DpoForm,
     runtime: RuntimeDep,
     language: PageLanguage,
-    agency: Annotated[str, Form(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")],
-    reference: Annotated[str, Form(min_length=1, max_length=people.REFERENCE_MAX)],
+    agency: Agency,
+    reference: Reference,
+    column: Annotated[list[str] | None, Form()] = None,
 ) -> HTMLResponse:
     # Answered directly, not redirected: the result can only be found again with the
-    # reference, and that must not go into an address. No request session: the report
-    # reads, then records, in transactions of its own.
+    # reference, and that must not go into an address (a language switch posts it again).
+    # No request session: the report reads, then records, in transactions of its own.
     found = people.access_report(
         runtime.database,
         runtime.audit,
@@ -293,12 +322,42 @@ def report(
         request_id=_request_id(request),
         now=_now(),
     )
+    with runtime.database.transaction(read_only=True) as session:
+        names = search.names(session)
     context = {
         "agencies": found.agencies,
         "asked": {"agency": agency, "reference": reference},
+        "columns": search.report_columns(column or ()),
         "report": found.report,
+        "names": names,
     }
     return _page(request, language, dpo, "report", context)
+
+
+@router.post("/report/download", response_model=None)
+def report_download(
+    request: Request,
+    dpo: DpoForm,
+    runtime: RuntimeDep,
+    language: PageLanguage,
+    agency: Agency,
+    reference: Reference,
+    format: Annotated[downloads.ReportFormat, Form()] = "csv",
+) -> Response:
+    found = downloads.access_report(
+        runtime.database,
+        runtime.audit,
+        dpo_id=dpo.id,
+        agency=agency,
+        reference=reference,
+        kind=format,
+        language=language,
+        request_id=_request_id(request),
+        now=_now(),
+    )
+    if found is None:  # nobody under this reference: the page says so
+        return report(request, dpo, runtime, language, agency, reference)
+    return _download(found)
 
 
 @router.get("/notices")
@@ -350,9 +409,6 @@ def indicators_page(
 
 
 # -- a person's restriction, legal hold and erasure (Art. 17, 18 GDPR) ------------------------
-
-Agency = Annotated[str, Form(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
-Reference = Annotated[str, Form(min_length=1, max_length=people.REFERENCE_MAX)]
 
 
 def _person_page(

@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page
 from gateway.monitoring.aggregation import aggregate_due
 from tests.audit.dpo_api.seeded import ABH, JOBCENTER, REFERENCES
 from tests.browser.conftest import serious_violations
-from tests.dpo.seeded import PASSWORD, USER, Seeded, add_user, seed
+from tests.dpo.seeded import PASSWORD, USER, Seeded, add_user, name_agencies, seed
 from tests.support import LiveServer
 
 SHOTS = Path(os.environ.get("GATEWAY_TEST_SHOTS", "/tmp/shots"))  # noqa: S108 (a place to look at)
@@ -146,5 +146,108 @@ def test_the_overview_on_a_desk_screen(site: LiveServer, seeded_site: Seeded, br
         page.goto(f"{site.url}/dpo/overview?lang=ar")
         assert serious_violations(page) == []
         shoot(page, "overview-desktop", "ar")
+    finally:
+        context.close()
+
+
+def _times(page: Page) -> list[str]:
+    return page.locator("main table.entries tbody tr td:nth-child(2) time").evaluate_all(
+        "cells => cells.map(cell => cell.getAttribute('datetime'))"
+    )
+
+
+def test_a_dpo_reads_the_log_newest_first_and_keeps_the_search_across_languages(
+    site: LiveServer, seeded_site: Seeded, browser: Browser
+):
+    name_agencies(site.runtime)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="de-DE")
+    page = context.new_page()
+    try:
+        sign_in(page, site)
+        page.click("nav.dpo-pages a[href='/dpo/audit']")
+        newest_first = _times(page)
+        assert len(newest_first) == 15
+        assert newest_first == sorted(newest_first, reverse=True)
+        # At a desk screen's width every usual column is in view, none cut off.
+        for heading in ("Empfangende Behörde", "Kategorien", "Zweck"):
+            box = page.locator("main table.entries th", has_text=heading).bounding_box()
+            assert box is not None, heading
+            assert box["x"] + box["width"] <= 1280, heading
+        assert "Jobcenter Köln" in page.locator("main table.entries").inner_text()
+
+        page.click("nav.orders a:text-is('Älteste zuerst')")
+        assert "direction=asc" in page.url
+        assert _times(page) == sorted(newest_first)
+
+        page.click("summary:text-is('Filter')")
+        page.select_option("#decision", "deny")
+        page.click("form[action='/dpo/audit'] button:text-is('Suchen')")
+        assert "decision=deny" in page.url
+        assert "direction=asc" in page.url
+        denials = _times(page)
+        assert len(denials) == 5
+        assert denials == sorted(denials)
+
+        page.click("nav.languages a[hreflang='ar']")
+        assert page.locator("html").get_attribute("dir") == "rtl"
+        assert "decision=deny" in page.url
+        assert "direction=asc" in page.url
+        assert _times(page) == denials
+        assert page.locator("#decision").input_value() == "deny"
+        assert serious_violations(page) == []
+
+        # Hidden columns come on request, and the search stays.
+        page.click("nav.languages a[hreflang='de']")
+        page.click("summary:text-is('Spalten')")
+        page.check("input[name=column][value=legal_basis]")
+        page.check("input[name=column][value=actor]")
+        page.click("form[action='/dpo/audit'] button:text-is('Diese Spalten zeigen')")
+        headings = page.locator("main table.entries thead th").all_inner_texts()
+        assert "Rechtsgrundlage" in headings
+        assert "Handelnder Client oder Benutzer" in headings
+        assert "decision=deny" in page.url
+        assert _times(page) == denials
+        assert serious_violations(page) == []
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+@pytest.mark.parametrize("language", ["de", "ar"])
+def test_the_audit_pages_at_both_widths(
+    site: LiveServer, seeded_site: Seeded, browser: Browser, language: str, width: int
+):
+    """The audit log, an entry and an access report with its downloads, checked with axe and
+    photographed (dpo-<page>-<width>-<language>.png)."""
+    name_agencies(site.runtime)
+    context = browser.new_context(viewport={"width": width, "height": 900}, locale="de-DE")
+    page = context.new_page()
+    try:
+        sign_in(page, site)
+        page.goto(f"{site.url}/dpo/audit?lang={language}&column=legal_basis&column=actor")
+        for folded in page.locator("main details summary").all():
+            folded.click()  # the filters and the column choice, open: checked with the rest
+        found = {"audit": serious_violations(page)}
+        shoot(page, f"audit-{width}", language)
+        page.locator("main table.entries tbody tr a").first.click()
+        found["entry"] = serious_violations(page)
+        shoot(page, f"entry-{width}", language)
+        page.goto(f"{site.url}/dpo/report")
+        page.select_option("#agency", JOBCENTER)
+        page.fill("#reference", REFERENCES["amina"][JOBCENTER])
+        page.click("form[action='/dpo/report'] button[type=submit]")
+        found["report"] = serious_violations(page)
+        shoot(page, f"report-{width}", language)
+        # The language switch posts the question again: the same report, in the other language.
+        other = "de" if language == "ar" else "ar"
+        rows = page.locator("main table tbody tr").count()
+        page.click(f"nav.languages form[action='/dpo/report?lang={other}'] button")
+        assert page.locator("html").get_attribute("lang") == other
+        assert page.locator("main table tbody tr").count() == rows + 1  # the look itself
+        assert page.locator("#reference").input_value() == REFERENCES["amina"][JOBCENTER]
+        with page.expect_download() as waiting:
+            page.click("form[action='/dpo/report/download']:has(input[value=spreadsheet]) button")
+        assert waiting.value.suggested_filename == "access.csv"
+        assert {name: violations for name, violations in found.items() if violations} == {}
     finally:
         context.close()

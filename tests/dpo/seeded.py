@@ -10,6 +10,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from consent.vocabulary import AgencyKind
+from gateway.agencies.tables import Client
 from gateway.audit.events import AuditEvent, Decision, EventType
 from gateway.audit.query import EntryFilter, search
 from gateway.consents.notices_tables import WithdrawalNotice
@@ -158,3 +159,17 @@ def recorded(runtime: Runtime, event: EventType) -> list[dict[str, Any]]:
     with runtime.database.transaction(read_only=True) as session:
         views = search(session, EntryFilter(event=event.value), after_id=None, limit=1000)
     return [view.body for view in views if view.body is not None]
+
+
+NAMES = {JOBCENTER: "Jobcenter Köln", ABH: "Ausländerbehörde Köln", SOZIALAMT: "Sozialamt Köln"}
+
+
+def name_agencies(runtime: Runtime) -> dict[str, str]:
+    """Give the seeded agencies the display names a city would register (the seed's are made
+    of their ids); returns them by id."""
+    with runtime.database.transaction() as session:
+        for agency_id, name in NAMES.items():
+            client = session.get(Client, agency_id)
+            assert client is not None
+            client.name = name
+    return NAMES

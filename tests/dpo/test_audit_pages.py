@@ -18,7 +18,7 @@ from gateway.audit.tables import AuditEntry, AuditLeaf
 from gateway.dpo import search
 from tests.audit.tampering import EMPTY, tamper
 from tests.dpo.pages import facts, rows_under, urls
-from tests.dpo.seeded import USER, Seeded, day, recorded
+from tests.dpo.seeded import USER, Seeded, day, name_agencies, recorded
 
 
 def listed(client, query: str = "") -> list[list[str]]:
@@ -75,7 +75,7 @@ def test_every_entry_is_listed_without_filters(signed_in, seeded: Seeded):
     rows = listed(signed_in)
     # 3 agencies, 1 DPO user, 1 sign-in, 9 decisions, 1 consent; the newest wait for a place.
     assert len(rows) == 15
-    assert [row[3] for row in rows].count("exchange.decided") == 9
+    assert [row[3] for row in rows].count("data request decided") == 9
 
 
 def test_pages_follow_a_cursor_and_keep_the_filters(signed_in, seeded: Seeded, monkeypatch):
@@ -106,14 +106,16 @@ def test_invalid_filters_get_the_error_page(signed_in, query):
 
 
 def test_an_entry_shows_what_it_records_and_where_it_stands(signed_in, runtime, seeded: Seeded):
+    name_agencies(runtime)
     html = signed_in.get("/dpo/audit?decision=deny&reason=purpose_not_covered").text
     (link,) = [url for url in urls(html) if url.startswith("/dpo/audit/entries/")]
     entry = signed_in.get(link).text
     shown = facts(entry)
-    assert shown["Event"] == "exchange.decided"
+    # Names in words, each with its raw code or id beside it.
+    assert shown["Event"] == "data request decided exchange.decided"
     assert shown["Decision"] == "denied: purpose not covered"
-    assert shown["Receiving agency"] == "koeln-jobcenter"
-    assert shown["Providing agency"] == "koeln-abh"
+    assert shown["Receiving agency"] == "Jobcenter Köln koeln-jobcenter"
+    assert shown["Providing agency"] == "Ausländerbehörde Köln koeln-abh"
     assert shown["Categories"] == "residence status"
     assert shown["Purpose"] == "residence procedure"
     pseudonym = runtime.audit.digests.caseworker("koeln-jobcenter", "cw-7f3a")

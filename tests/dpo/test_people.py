@@ -7,6 +7,7 @@ import pytest
 
 from gateway.agencies.tables import ClientRole
 from gateway.audit.events import EventType
+from gateway.dpo import labels
 from gateway.policy.service import records_of_processing
 from tests.audit.dpo_api.seeded import ABH, JOBCENTER, REFERENCES, SOZIALAMT, bearer, token_for
 from tests.dpo.pages import rows_under, urls
@@ -32,7 +33,8 @@ def test_a_report_lists_every_decision_about_the_person(signed_in, runtime, seed
     assert response.status_code == 200
     rows = rows_under(response.text, "Time")
     # Amina: the recorded consent, then a1, a2, b3, c1, c2, oldest first.
-    assert [row[8] for row in rows] == ["consent.recorded"] + ["exchange.decided"] * 5
+    # Events in words (the raw code on hover and in the entry).
+    assert [row[8] for row in rows] == ["consent recorded"] + ["data request decided"] * 5
     assert [row[1] for row in rows[1:]] == [
         "permitted", "permitted", "denied: no consent", "permitted", "denied: purpose not covered",
     ]  # fmt: skip
@@ -72,7 +74,8 @@ def test_the_page_and_the_api_give_one_report_and_each_shows_the_others_look(
 
     first = through_the_api()
     page = rows_under(report(signed_in, JOBCENTER, params["subject_ref"]).text, "Time")
-    assert [row[8] for row in page] == [*first, "dpo.access_report"]  # the API's look
+    in_words = [labels.term("event", event) for event in [*first, "dpo.access_report"]]
+    assert [row[8] for row in page] == in_words  # with the API's look
     assert through_the_api() == [*first, "dpo.access_report", "dpo.access_report"]
 
 
