@@ -21,6 +21,7 @@ from gateway.consents.routes import forms_router, notices_router
 from gateway.consents.routes import router as consents_router
 from gateway.consents.service import sweep_expiries
 from gateway.demo.providers import mount_demo_providers
+from gateway.dpo.person_pages import router as dpo_person_router
 from gateway.dpo.routes import router as dpo_router
 from gateway.errors import PROBLEM_MEDIA_TYPE, ProblemDetail, install_error_handlers
 from gateway.exchange.routes import router as exchange_router
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         monitoring_router,
         portal_router,
         dpo_router,
+        dpo_person_router,
     )
     for router in routers:
         app.include_router(router)

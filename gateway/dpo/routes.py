@@ -8,8 +8,8 @@ renders. Nothing personal ever stands in an address: a person's reference is onl
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
@@ -20,18 +20,16 @@ from gateway.dpo import (
     fields,
     indicators,
     integrity,
-    labels,
     overview,
     people,
     search,
     signin,
 )
-from gateway.dpo.access import Dpo, DpoForm, DpoPage
+from gateway.dpo.access import DpoForm, DpoPage
+from gateway.dpo.pages import Agency, Reference, now, page, request_id
 from gateway.dpo.search import Search
-from gateway.persons import service as persons
 from gateway.policy.service import records_of_processing
 from gateway.runtime import RuntimeDep
-from gateway.texts import PLAIN_TEXT
 from gateway.web import sessions
 from gateway.web.guard import address, check_sign_in_form
 from gateway.web.pages import PageLanguage, render, see_other
@@ -41,32 +39,6 @@ router = APIRouter(prefix="/dpo", include_in_schema=False)
 
 HOME = "/dpo/overview"
 Code = Annotated[str | None, Query(max_length=64)]
-Agency = Annotated[str, Form(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
-Reference = Annotated[str, Form(min_length=1, max_length=people.REFERENCE_MAX)]
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _request_id(request: Request) -> str | None:
-    return getattr(request.state, "request_id", None)
-
-
-def _page(
-    request: Request,
-    language: PageLanguage,
-    dpo: Dpo,
-    template: str,
-    context: dict[str, Any],
-) -> HTMLResponse:
-    return render(
-        request,
-        f"dpo/{template}.html",
-        language,
-        {"dpo": dpo, "term": labels.term, "labels": labels, **context},
-        csrf_token=dpo.csrf_token,
-    )
 
 
 # -- signing in and out ------------------------------------------------------------------------
@@ -96,7 +68,7 @@ def sign_in_page(
     request: Request, session: WritingSession, runtime: RuntimeDep, language: PageLanguage
 ) -> Response:
     token = request.cookies.get(Realm.DPO.cookie)
-    if signin.is_signed_in(session, runtime.settings, token, _now()):
+    if signin.is_signed_in(session, runtime.settings, token, now()):
         return see_other(HOME)
     return _sign_in_form(request, runtime, language)
 
@@ -120,8 +92,8 @@ def sign_in(
         runtime.sealing,
         signin.Credentials(user, password, code),
         address=address(request),
-        request_id=_request_id(request),
-        now=_now(),
+        request_id=request_id(request),
+        now=now(),
     )
     if isinstance(outcome, signin.SignedIn):
         response: Response = see_other(HOME)
@@ -129,7 +101,7 @@ def sign_in(
         return response
     if isinstance(outcome, signin.Locked):
         locked = _sign_in_form(request, runtime, language, user=user, locked=outcome.until)
-        wait = max(1, int((outcome.until - _now()).total_seconds()))
+        wait = max(1, int((outcome.until - now()).total_seconds()))
         locked.headers["Retry-After"] = str(wait)
         return locked
     return _sign_in_form(request, runtime, language, failed=True, user=user)
@@ -139,7 +111,7 @@ def sign_in(
 def sign_out(
     request: Request, dpo: DpoForm, session: WritingSession, runtime: RuntimeDep
 ) -> Response:
-    signin.sign_out(session, runtime.audit, dpo.page_session, _request_id(request))
+    signin.sign_out(session, runtime.audit, dpo.page_session, request_id(request))
     response = see_other(Realm.DPO.path)
     sessions.clear_cookie(response, Realm.DPO, runtime.settings)
     return response
@@ -156,10 +128,10 @@ def overview_page(
     language: PageLanguage,
     days: Annotated[int, Query(ge=1, le=366)] = 30,
 ) -> HTMLResponse:
-    view = overview.overview(session, days, _now())
+    view = overview.overview(session, days, now())
     # The template draws the charts through ``overview`` (as it renders, in its language).
     context = {"view": view, "periods": overview.PERIODS, "charts": overview}
-    return _page(request, language, dpo, "overview", context)
+    return page(request, language, dpo, "overview", context)
 
 
 def _search(
@@ -199,7 +171,7 @@ def audit_page(
         "results": search.result_page(session, wanted, cursor),
         "names": search.names(session),
     }
-    return _page(request, language, dpo, "audit", context)
+    return page(request, language, dpo, "audit", context)
 
 
 @router.get("/audit/entries/{entry_id}")
@@ -216,7 +188,7 @@ def entry_page(
     # The search it was opened from stays in the address, for the way back to the list.
     detail = search.entry(session, entry_id, runtime.audit.verifier)
     context = {"detail": detail, "search": wanted, "cursor": cursor, "names": search.names(session)}
-    return _page(request, language, dpo, "entry", context)
+    return page(request, language, dpo, "entry", context)
 
 
 def _download(found: downloads.Download) -> StreamingResponse:
@@ -245,7 +217,7 @@ def export(
         kind=format,
         language=language,
         wanted=wanted,
-        request_id=_request_id(request),
+        request_id=request_id(request),
     )
     return _download(found)
 
@@ -262,7 +234,7 @@ def integrity_page(
     language: PageLanguage,
 ) -> HTMLResponse:
     view = integrity.status(session, runtime.audit, runtime.settings.audit_checkpoint_interval)
-    return _page(request, language, dpo, "integrity", {"view": view})
+    return page(request, language, dpo, "integrity", {"view": view})
 
 
 @router.get("/integrity/{kept}")
@@ -274,7 +246,7 @@ def integrity_download(
     kept: Literal["checkpoint", "key"],
 ) -> Response:
     made = integrity.checkpoint_file if kept == "checkpoint" else integrity.key_file
-    download = made(session, runtime.audit, dpo.id, _request_id(request))
+    download = made(session, runtime.audit, dpo.id, request_id(request))
     return Response(
         download.text,
         media_type="text/plain; charset=utf-8",
@@ -284,7 +256,7 @@ def integrity_download(
 
 @router.post("/integrity/verify")
 def verify_now(request: Request, dpo: DpoForm, runtime: RuntimeDep) -> Response:
-    integrity.verify_now(runtime.database, runtime.audit, dpo.id, _request_id(request), _now())
+    integrity.verify_now(runtime.database, runtime.audit, dpo.id, request_id(request), now())
     return see_other("/dpo/integrity#verification")
 
 
@@ -297,7 +269,7 @@ def report_form(
 ) -> HTMLResponse:
     context: dict[str, Any] = {"agencies": people.agencies(session), "asked": None}
     context |= {"report": None, "names": search.names(session), "columns": search.REPORT_COLUMNS}
-    return _page(request, language, dpo, "report", context)
+    return page(request, language, dpo, "report", context)
 
 
 @router.post("/report")
@@ -319,8 +291,8 @@ def report(
         dpo_id=dpo.id,
         agency=agency,
         reference=reference,
-        request_id=_request_id(request),
-        now=_now(),
+        request_id=request_id(request),
+        now=now(),
     )
     with runtime.database.transaction(read_only=True) as session:
         names = search.names(session)
@@ -331,7 +303,7 @@ def report(
         "report": found.report,
         "names": names,
     }
-    return _page(request, language, dpo, "report", context)
+    return page(request, language, dpo, "report", context)
 
 
 @router.post("/report/download", response_model=None)
@@ -352,8 +324,8 @@ def report_download(
         reference=reference,
         kind=format,
         language=language,
-        request_id=_request_id(request),
-        now=_now(),
+        request_id=request_id(request),
+        now=now(),
     )
     if found is None:  # nobody under this reference: the page says so
         return report(request, dpo, runtime, language, agency, reference)
@@ -364,8 +336,8 @@ def report_download(
 def notices_page(
     request: Request, dpo: DpoPage, session: DbSession, language: PageLanguage
 ) -> HTMLResponse:
-    notices = people.outstanding_notices(session, _now())
-    return _page(request, language, dpo, "notices", {"notices": notices})
+    notices = people.outstanding_notices(session, now())
+    return page(request, language, dpo, "notices", {"notices": notices})
 
 
 @router.get("/records")
@@ -374,7 +346,7 @@ def records_page(
 ) -> HTMLResponse:
     records = records_of_processing(runtime.policies)
     context = {"records": records, "field_name": fields.field_name}
-    return _page(request, language, dpo, "records", context)
+    return page(request, language, dpo, "records", context)
 
 
 # -- integration monitoring --------------------------------------------------------------------
@@ -400,122 +372,9 @@ def indicators_page(
         first=first,
         last=last,
         municipality=municipality,
-        request_id=_request_id(request),
-        now=_now(),
+        request_id=request_id(request),
+        now=now(),
         threshold=runtime.settings.monitoring_min_cell,
     )
     # The template makes the sections through ``indicators`` (as it renders, in its language).
-    return _page(request, language, dpo, "indicators", {"view": view, "indicators": indicators})
-
-
-# -- a person's restriction, legal hold and erasure (Art. 17, 18 GDPR) ------------------------
-
-
-def _person_page(
-    request: Request,
-    language: PageLanguage,
-    dpo: Dpo,
-    runtime: RuntimeDep,
-    asked: dict[str, str] | None,
-    **context: Any,
-) -> HTMLResponse:
-    with runtime.database.transaction(read_only=True) as session:
-        choices = people.agencies(session)
-    state = None
-    if asked is not None and "state" not in context:
-        try:
-            state = persons.state(
-                runtime.database,
-                runtime.audit,
-                agency=asked["agency"],
-                reference=asked["reference"],
-                actor=dpo.id,
-                now=_now(),
-                request_id=_request_id(request),
-            )
-        except persons.NotFound:
-            state = None
-    page = {"agencies": choices, "asked": asked, "state": state, "done": None,
-            "confirm": False, "refused": None, "erased": False}  # fmt: skip
-    return _page(request, language, dpo, "person", page | context)
-
-
-@router.get("/person")
-def person_form(
-    request: Request, dpo: DpoPage, runtime: RuntimeDep, language: PageLanguage
-) -> HTMLResponse:
-    return _person_page(request, language, dpo, runtime, None)
-
-
-@router.post("/person")
-def person_page(
-    request: Request,
-    dpo: DpoForm,
-    runtime: RuntimeDep,
-    language: PageLanguage,
-    agency: Agency,
-    reference: Reference,
-) -> HTMLResponse:
-    # Answered directly, as the report: the person can be found again only with the reference.
-    return _person_page(request, language, dpo, runtime, {"agency": agency, "reference": reference})
-
-
-@router.post("/person/control")
-def person_control(
-    request: Request,
-    dpo: DpoForm,
-    runtime: RuntimeDep,
-    language: PageLanguage,
-    agency: Agency,
-    reference: Reference,
-    action: Annotated[persons.Action, Form()],
-    note: Annotated[str, Form(max_length=persons.NOTE_MAX, pattern=PLAIN_TEXT)] = "",
-) -> HTMLResponse:
-    asked = {"agency": agency, "reference": reference}
-    try:
-        changed = persons.control(
-            runtime.database,
-            runtime.audit,
-            action,
-            agency=agency,
-            reference=reference,
-            actor=dpo.id,
-            note=note,
-            now=_now(),
-        )
-    except persons.NotFound:
-        return _person_page(request, language, dpo, runtime, asked)
-    return _person_page(
-        request, language, dpo, runtime, asked, state=changed.state, done=action.value
-    )
-
-
-@router.post("/person/erase")
-def person_erase(
-    request: Request,
-    dpo: DpoForm,
-    runtime: RuntimeDep,
-    language: PageLanguage,
-    agency: Agency,
-    reference: Reference,
-    confirmed: Annotated[bool, Form()] = False,
-) -> HTMLResponse:
-    asked = {"agency": agency, "reference": reference}
-    if not confirmed:
-        return _person_page(request, language, dpo, runtime, asked, confirm=True)
-    try:
-        outcome = persons.erase(
-            runtime.database,
-            runtime.audit,
-            agency=agency,
-            reference=reference,
-            actor=dpo.id,
-            now=_now(),
-        )
-    except persons.NotFound:
-        return _person_page(request, language, dpo, runtime, asked)
-    if isinstance(outcome, persons.Refused):
-        return _person_page(
-            request, language, dpo, runtime, asked, state=outcome.state, refused=outcome.reasons
-        )
-    return _person_page(request, language, dpo, runtime, asked, state=None, erased=True)
+    return page(request, language, dpo, "indicators", {"view": view, "indicators": indicators})
