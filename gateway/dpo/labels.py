@@ -137,6 +137,7 @@ _EVENTS: tuple[tuple[str, dict[str, str]], ...] = (
     (N_("Agencies, keys and policies"), {
         "client.added": N_("client registered"),
         "client.disabled": N_("client disabled"),
+        "agency.updated": N_("agency details changed"),
         "policy.loaded": N_("policy set loaded"),
         "keys.rotated": N_("signing key changed"),
         "keys.message_key_rotated": N_("message key changed"),
