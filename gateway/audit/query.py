@@ -84,6 +84,11 @@ def search(
     )
     if after_id is not None:
         query = query.where(AuditEntry.id > after_id)
+    return _views(session, query, criteria)
+
+
+def _views(session: Session, query: Any, criteria: EntryFilter) -> list[EntryView]:
+    """The entries (with their places in the log) of ``query`` that match ``criteria``."""
     return [
         EntryView(
             id=entry.id,
@@ -140,16 +145,7 @@ def sorted_search(
             return None
         query = query.where(_beyond(order, reading, boundary.entry_id, *key))
     query = query.order_by(*_sorting(order, reading)).limit(limit)
-    views = [
-        EntryView(
-            id=entry.id,
-            seq=seq,
-            recorded_at=entry.recorded_at,
-            event=entry.event,
-            body=decode(entry.body) if entry.body is not None else None,
-        )
-        for entry, seq in session.execute(_filtered(query, criteria))
-    ]
+    views = _views(session, query, criteria)
     return views if reading == descending else views[::-1]
 
 
