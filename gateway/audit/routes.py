@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -14,7 +14,7 @@ from gateway.audit.models import AccessReport, AuditPage, ConsistencyProof, Incl
 from gateway.audit.query import EntryFilter
 from gateway.auth.dependencies import INSUFFICIENT_SCOPE, INVALID_TOKEN, Principal, require_scope
 from gateway.auth.scopes import Scope
-from gateway.dates import DAY
+from gateway.dates import DAY, utc_moment
 from gateway.db.session import DbSession, WritingSession
 from gateway.errors import InvalidRequest, problem_responses
 from gateway.runtime import RuntimeDep
@@ -64,10 +64,9 @@ def _utc(text: str | None, name: str) -> datetime | None:
     if text is None:
         return None
     try:
-        moment = datetime.fromisoformat(text)
+        return utc_moment(text)
     except ValueError:  # the pattern admits only real days; this is the server's own check
         raise InvalidRequest(errors=[{"path": f"/query/{name}", "message": "not a time"}]) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 Filter = Annotated[EntryFilter, Depends(_filter)]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from sqlalchemy.orm import Session
@@ -19,6 +18,7 @@ from gateway.audit.notes import Verifier
 from gateway.audit.query import Boundary, EntryFilter, Order, search, sorted_search
 from gateway.audit.service import AuditLog, encode
 from gateway.audit.verify import genuinely_licensed_below
+from gateway.dates import utc_moment
 from gateway.dpo import labels, repository
 from gateway.errors import InvalidRequest, NotFound
 
@@ -153,7 +153,7 @@ def parse(
     for name in ("since", "until"):
         if name in given:
             try:
-                times[name] = _utc(given[name])
+                times[name] = utc_moment(given[name])
             except ValueError:
                 bad(name, "not a date and time")
     if "agency" in given and not _AGENCY.fullmatch(given["agency"]):
@@ -267,9 +267,3 @@ def entry(session: Session, entry_id: int, verifier: Verifier) -> EntryDetail:
         encode(view.body) if view.body is not None else None,
         licensed,
     )
-
-
-def _utc(text: str) -> datetime:
-    """A form's date (and time), read as UTC as the API and the CLI read times."""
-    moment = datetime.fromisoformat(text)
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

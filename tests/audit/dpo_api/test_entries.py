@@ -150,6 +150,8 @@ def cursor_of(text: str) -> str:
         ({"until": "0.5"}, "/query/until"),  # a number is no time, whatever pydantic thinks
         ({"since": "2026-12-06"}, "/query/since"),  # a date is no time: which zone's day?
         ({"since": "2024-02-30T10:00:00Z"}, "/query/since"),
+        # A real time with no UTC equivalent (year 10000 in UTC): refused, never a 500.
+        ({"until": "9999-12-31T23:30:00-01:00"}, "/query/until"),
         ({"agency": "Koeln_Jobcenter"}, "/query/agency"),
         ({"event": "exchange.guessed"}, "/query/event"),
         ({"decision": "maybe"}, "/query/decision"),
