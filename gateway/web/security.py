@@ -1,9 +1,11 @@
 """Security headers. Every response says ``nosniff`` and sends no referrer; the pages (and
 their static files) also carry a Content-Security-Policy that allows only this origin's
-styles, images and forms, no script (the portal: only this origin's script files, never
-inline; its receipt's print button is ``/static/print.js``), and no framing."""
+styles, images and forms, no script (but the portal's receipt: only this origin's script
+files, never inline, for its print button ``/static/print.js``), and no framing."""
 
 from __future__ import annotations
+
+import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -11,9 +13,10 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
     "base-uri 'none'; frame-ancestors 'none'"
 )
-# The portal's pages may load this origin's script files (the receipt's print button) and
-# nothing else: no inline script, no other origin.
-PORTAL_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace(
+# The receipt may load this origin's script files (its print button) and nothing else: no
+# inline script, no other origin. Every other page runs no script at all, so that a flaw that
+# let markup in elsewhere could not load one.
+RECEIPT_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace(
     "default-src 'none'; ", "default-src 'none'; script-src 'self'; "
 )
 PAGE_PREFIXES = ("/portal", "/dpo", "/static")
@@ -26,8 +29,9 @@ _PAGES = [
     (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
     (b"x-frame-options", b"DENY"),
 ]
-_PORTAL_PAGES = [
-    (b"content-security-policy", PORTAL_CONTENT_SECURITY_POLICY.encode()),
+_RECEIPT = re.compile(r"/portal/consents/[^/]+/receipt")
+_RECEIPT_PAGE = [
+    (b"content-security-policy", RECEIPT_CONTENT_SECURITY_POLICY.encode()),
     (b"x-frame-options", b"DENY"),
 ]
 _PERSONAL = [(b"cache-control", b"no-store")]
@@ -43,8 +47,8 @@ class SecurityHeaders:
             return
         path = scope["path"]
         extra = list(_EVERYWHERE)
-        if path.startswith("/portal"):
-            extra += _PORTAL_PAGES
+        if _RECEIPT.fullmatch(path):
+            extra += _RECEIPT_PAGE
         elif path.startswith(PAGE_PREFIXES):
             extra += _PAGES
         if path.startswith(PERSONAL_PREFIXES):

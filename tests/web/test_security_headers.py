@@ -1,12 +1,13 @@
 """Every response is nosniff without referrer; pages and their files also carry a strict CSP
-(no inline anything, no framing; script only on the portal, and only this origin's files);
+(no inline anything, no framing; script only on the portal's receipt, and only this
+origin's files);
 personal pages are never cached."""
 
 from __future__ import annotations
 
 import pytest
 
-from gateway.web.security import CONTENT_SECURITY_POLICY, PORTAL_CONTENT_SECURITY_POLICY
+from gateway.web.security import CONTENT_SECURITY_POLICY, RECEIPT_CONTENT_SECURITY_POLICY
 
 
 def _directives(policy: str) -> dict[str, list[str]]:
@@ -14,7 +15,18 @@ def _directives(policy: str) -> dict[str, list[str]]:
     return {name: sources for name, *sources in parts}
 
 
-@pytest.mark.parametrize("path", ["/dpo/nothing-here", "/static/style.css", "/static/print.js"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/dpo/nothing-here",
+        "/portal/",
+        "/portal/consents",
+        "/portal/help",
+        "/portal/consents/x/receipt/more",
+        "/static/style.css",
+        "/static/print.js",
+    ],
+)
 def test_pages_carry_a_strict_content_security_policy(http, path):
     response = http.get(path)
     policy = response.headers["content-security-policy"]
@@ -26,10 +38,11 @@ def test_pages_carry_a_strict_content_security_policy(http, path):
     assert response.headers["referrer-policy"] == "no-referrer"
 
 
-def test_portal_pages_may_run_only_this_origins_script_files(http):
-    response = http.get("/portal/nothing-here")
+def test_the_receipt_may_run_only_this_origins_script_files(http):
+    path = "/portal/consents/3f2a9c1b-0000-4000-8000-000000000000/receipt"
+    response = http.get(path, follow_redirects=False)  # signed out: a redirect, still the receipt's
     policy = response.headers["content-security-policy"]
-    assert policy == PORTAL_CONTENT_SECURITY_POLICY
+    assert policy == RECEIPT_CONTENT_SECURITY_POLICY
     directives = _directives(policy)
     assert directives["default-src"] == ["'none'"]
     # Only files from this origin: no inline script, no eval, no other origin or scheme.
