@@ -189,7 +189,7 @@ def help_page(
 ) -> HTMLResponse:
     """Open without signing in (whoever cannot sign in needs it most): signed out, every
     office of the registry; signed in, the person's own offices."""
-    context = {
+    context: dict[str, Any] = {
         "operator": runtime.settings.portal_operator,
         "authority": runtime.settings.supervisory_authority,
         "section": "help",

@@ -169,9 +169,7 @@ def person(session: Session, runtime: Runtime, page_session: PageSession, now: d
     return Person(code, issuer, page_session)
 
 
-def visitor(
-    session: Session, runtime: Runtime, token: str | None, now: datetime
-) -> Person | None:
+def visitor(session: Session, runtime: Runtime, token: str | None, now: datetime) -> Person | None:
     """The person signed in with this browser, if any: a page open to everybody (help) still
     shows a signed-in person their own things."""
     found = live_session(session, runtime, token, now)

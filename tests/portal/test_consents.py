@@ -118,9 +118,8 @@ def test_a_partly_withdrawn_consent_keeps_each_permissions_number(signed_in, off
     assert badge("Withdrawn", "ended") + " " + withdrawn_on in permissions[1]
     # A withdrawn permission reads as over, in the past tense with its end; the others not.
     day = f"{today:%B} {today.day}, {today.year}"
-    assert f"Until {day}, <bdi>Jobcenter Köln</bdi> (job centre) was allowed to tell " in (
-        permissions[1]
-    )
+    over = f"Until {day}, <bdi>Jobcenter Köln</bdi> (job centre) was allowed to tell "
+    assert over in permissions[1]
     assert " may tell " not in permissions[1]
     assert " may tell " in permissions[0]
     assert " may tell " in permissions[2]
@@ -226,9 +225,8 @@ def test_the_receipt_says_what_the_person_was_shown(signed_in, offices):
     table = page.split('<table class="receipt">', 1)[1].split("</table>", 1)[0]
     assert "cross-agency-case-management" not in table
     verification = page.split('<details class="verification">', 1)[1].split("</details>")[0]
-    assert '<dt>Form identifier</dt>\n  <dd><code dir="ltr">cross-agency-case-management</code>' in (
-        verification
-    )
+    identifier = '<dd><code dir="ltr">cross-agency-case-management</code>'
+    assert f"<dt>Form identifier</dt>\n  {identifier}" in verification
     assert "<dt>Version</dt>\n  <dd>1</dd>" in verification
     assert '<th scope="row">Language of the form</th><td>Arabic</td>' in page
     assert "<td>Yes, for Arabic</td>" in page

@@ -107,11 +107,15 @@ def test_the_sign_in_page_links_to_help_and_its_footer_does_not_stutter(portal):
     assert "Wie Sie die Ämter erreichen" in german
 
 
-def test_e_mail_addresses_break_only_after_the_at_sign_and_the_dots(runtime, portal, offices):
-    register_contact(runtime, JC, email="kontakt@jobcenter.koeln.example")
+def test_addresses_break_only_after_the_at_sign_dots_and_slashes(runtime, portal, offices):
+    register_contact(
+        runtime, JC, email="kontakt@jobcenter.koeln.example", website="https://jc.example/amt"
+    )
     page = portal.get("/portal/help").text
     assert "kontakt@<wbr>jobcenter.<wbr>koeln.<wbr>example</a>" in page
     assert 'href="mailto:kontakt@jobcenter.koeln.example"' in page
+    assert ">https:/<wbr>/<wbr>jc.<wbr>example/<wbr>amt</a>" in page
+    assert 'href="https://jc.example/amt"' in page
 
 
 class TestWithTheOperatorAndTheAuthorityConfigured:

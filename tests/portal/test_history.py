@@ -211,7 +211,9 @@ def test_a_refusal_after_one_permission_was_withdrawn_says_which(signed_in, offi
     assert f"Sie hatten Freigabe 1 Ihrer Einwilligung Nr. {number} widerrufen." in german
 
 
-_HEADING = re.compile(r'<h2 id="entry-(\d+)">(.*?)</h2>\s*<p class="when" id="entry-\1-when">(.*?)</p>')
+_HEADING = re.compile(
+    r'<h2 id="entry-(\d+)">(.*?)</h2>\s*<p class="when" id="entry-\1-when">(.*?)</p>'
+)
 
 
 def test_each_entry_is_headed_by_what_happened_with_its_time_below(signed_in, offices, runtime):
