@@ -27,20 +27,22 @@ from gateway.portal.labels import Badge, Reader
 from gateway.portal.views import AgencyView, agencies, last_versions, short_number
 from gateway.web.i18n import N_
 
+# Each entry's heading: what happened, between which offices (its time stands below it).
 TEXTS = {
-    EventType.EXCHANGE_DECIDED: N_("%(recipient)s asked %(provider)s for information about you."),
-    EventType.MESSAGE_SENT: N_("%(provider)s sent a message about you to %(recipient)s."),
-    EventType.MESSAGE_FETCHED: N_("%(recipient)s received a message about you from %(provider)s."),
+    EventType.EXCHANGE_DECIDED: N_("%(recipient)s asked %(provider)s about you"),
+    EventType.MESSAGE_SENT: N_("%(provider)s sent %(recipient)s a message about you"),
+    EventType.MESSAGE_FETCHED: N_("%(recipient)s received a message about you from %(provider)s"),
     EventType.MESSAGE_PURGED: N_(
-        "A message about you from %(provider)s to %(recipient)s was not delivered."
+        "A message about you from %(provider)s to %(recipient)s was not delivered"
     ),
 }
+# One symbol each (macros.html), none pointing left or right: they read alike both ways.
 PASSED_ON = Badge(N_("Passed on"), "shared")
-SENT = Badge(N_("Sent"), "shared")
+SENT = Badge(N_("Sent"), "sent")
 REFUSED = Badge(N_("Refused"), "refused")
 # The providing office's system failed: no refusal.
-NOT_PASSED_ON = Badge(N_("Not passed on"), "pending")
-NOT_DELIVERED = Badge(N_("Not delivered"), "pending")
+NOT_PASSED_ON = Badge(N_("Not passed on"), "failed")
+NOT_DELIVERED = Badge(N_("Not delivered"), "failed")
 # A refusal because the person had withdrawn: which consent, and whether all of it.
 WITHDREW_CONSENT = N_("You had withdrawn your consent no. %(consent)s.")
 WITHDREW_PERMISSION = N_("You had withdrawn permission %(number)s of your consent no. %(consent)s.")
@@ -49,7 +51,7 @@ WITHDREW_PERMISSION = N_("You had withdrawn permission %(number)s of your consen
 @dataclass(frozen=True)
 class HistoryEntry:
     when: str
-    text: str  # a TEXTS msgid, with the offices for %(provider)s and %(recipient)s
+    text: str  # a TEXTS msgid (the heading), with the offices for %(provider)s and %(recipient)s
     provider: AgencyView
     recipient: AgencyView
     categories: list[str]  # labels

@@ -97,7 +97,7 @@ class Badge:
     no state is told by colour alone)."""
 
     label: str
-    tone: str  # active, ended, expired, refused, shared, pending
+    tone: str  # active, ended, expired, refused, shared, sent, failed, pending
 
 
 ACTIVE = Badge(STATUSES["active"], "active")

@@ -42,7 +42,8 @@ class ShownView:
     """What the person was shown when they agreed."""
 
     form_title: str | None  # in the reader's language where the form has one
-    form: str  # its id and version, as the office names it
+    form_id: str  # as the offices' systems name it (in the verification data, not the receipt)
+    form_version: str
     language: str  # the form's language, named in the reader's language
     interpreter: str | None  # the interpreter's language, named likewise; None: no interpreter
     channel: str | None  # how they agreed (a msgid)
@@ -93,7 +94,8 @@ def _shown(notice: dict[str, str | None], evidence: dict[str, str], reader: Read
     titles = _titles().get((form_id, version), {})
     return ShownView(
         form_title=titles.get(reader.language.code) or titles.get(language),
-        form=f"{form_id}, {version}",
+        form_id=form_id,
+        form_version=version,
         language=language_name(language, reader),
         interpreter=language_name(interpreter, reader) if interpreter else None,
         channel=CHANNELS.get(evidence.get("channel", "")),

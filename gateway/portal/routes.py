@@ -47,14 +47,26 @@ def _posting(
     return _signed_in(page_session, runtime)
 
 
+def _visiting(request: Request, runtime: RuntimeDep) -> service.Person | None:
+    # Looking keeps a live session alive (a write), in a short transaction of its own.
+    token = request.cookies.get(Realm.PORTAL.cookie)
+    if token is None:
+        return None
+    with runtime.database.transaction() as session:
+        return service.visitor(session, runtime, token, datetime.now(UTC))
+
+
 # A page only the signed-in person sees; a form post that also carries the session's token.
 Person = Annotated[service.Person, Depends(_viewing)]
 PersonForm = Annotated[service.Person, Depends(_posting)]
+# A page open to everybody that shows a signed-in person their own things.
+Visitor = Annotated[service.Person | None, Depends(_visiting)]
 # Signing out needs only the session: it works even when the code has ended meanwhile.
 SessionForm = Annotated[PageSession, Depends(_posted)]
 NoticeName = Annotated[str, Query(max_length=30)]
+PermissionNumber = Annotated[str, Query(max_length=8)]  # digits only, checked by the service
 _LONGEST_TYPED = 64
-CONSENTS = "/portal/consents"
+CONSENTS = service.CONSENTS_PAGE
 
 
 # -- signing in and out ---------------------------------------------------------------------
@@ -133,6 +145,8 @@ def _sign_in_form(
         "code": code[:_LONGEST_TYPED],
         "signed_out": notice == "signed-out",
         "session_ended": notice == service.SESSION_ENDED,
+        "section": "sign-in",
+        "code_issue": None,
     }
     response = render(
         request, "portal/sign_in.html", language, context, status=status, csrf_token=token
@@ -156,10 +170,12 @@ def consents_page(
     runtime: RuntimeDep,
     person: Person,
     notice: NoticeName = "",
+    permission: PermissionNumber = "",
 ) -> HTMLResponse:
     reader = _reader(language, runtime)
     found = views.my_consents(session, person.subject_id, reader, datetime.now(UTC))
-    context = {"consents": found, "notice": service.notice_text(notice), "section": "consents"}
+    told = service.notice_text(notice, permission)
+    context = {"consents": found, "notice": told, "section": "consents"}
     return _page(request, "consents", language, person, context, runtime)
 
 
@@ -169,13 +185,21 @@ def help_page(
     language: PageLanguage,
     session: DbSession,
     runtime: RuntimeDep,
-    person: Person,
+    person: Visitor,
 ) -> HTMLResponse:
-    context = {
-        "contacts": offices.offices(session, person.subject_id, person.code.issued_by),
+    """Open without signing in (whoever cannot sign in needs it most): signed out, every
+    office of the registry; signed in, the person's own offices."""
+    context: dict[str, Any] = {
         "operator": runtime.settings.portal_operator,
         "authority": runtime.settings.supervisory_authority,
         "section": "help",
+    }
+    if person is None:
+        context |= {"contacts": offices.every_office(session), "visitor": True}
+        return render(request, "portal/help.html", language, context | {"code_issue": None})
+    context |= {
+        "contacts": offices.offices(session, person.subject_id, person.code.issued_by),
+        "visitor": False,
     }
     return _page(request, "help", language, person, context, runtime)
 
@@ -294,7 +318,7 @@ def _withdraw(
         permission=number,
         request_id=getattr(request.state, "request_id", None),
     )
-    return see_other(f"{CONSENTS}?notice={notice.value}")
+    return see_other(service.notice_address(notice, number))
 
 
 HISTORY = "/portal/history"
@@ -378,8 +402,8 @@ def _page(
 ) -> HTMLResponse:
     # Every page says whose code is in use: an agency holding the person's code is seen.
     issued_on = _reader(language, runtime).day(person.code.issued_at)
-    code = {"office": person.issued_by, "date": issued_on}
-    context = {**context, "code": code}
+    code_issue = {"office": person.issued_by, "date": issued_on}
+    context = {**context, "code_issue": code_issue}
     return render(
         request,
         f"portal/{name}.html",

@@ -9,6 +9,7 @@ as long as its code lets its holder in.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -29,6 +30,7 @@ from gateway.web.i18n import N_
 from gateway.web.pages import SignInRequired
 from gateway.web.sessions import PageSession, Realm
 
+CONSENTS_PAGE = "/portal/consents"
 # Longer input is no code (a code is 20 characters and 3 dashes); it still counts as a try.
 _LONGEST_CODE = 64
 
@@ -167,6 +169,13 @@ def person(session: Session, runtime: Runtime, page_session: PageSession, now: d
     return Person(code, issuer, page_session)
 
 
+def visitor(session: Session, runtime: Runtime, token: str | None, now: datetime) -> Person | None:
+    """The person signed in with this browser, if any: a page open to everybody (help) still
+    shows a signed-in person their own things."""
+    found = live_session(session, runtime, token, now)
+    return person(session, runtime, found, now) if found is not None else None
+
+
 @dataclass(frozen=True)
 class Download:
     filename: str
@@ -193,6 +202,13 @@ class Notice(StrEnum):
     ENDED = "ended"
 
 
+# After one permission's withdrawal, the address names it too (digits only): the notice says
+# which one, and keeps saying it on a language switch (the address is kept).
+PERMISSION_WITHDRAWN = N_(
+    "Permission %(number)s is withdrawn. From now on, the offices may no longer share this "
+    "information under it. Your other permissions keep their numbers."
+)
+_PERMISSION_NUMBER = re.compile(r"[0-9]{1,3}")
 NOTICES = {
     Notice.WITHDRAWN: N_(
         "Your consent is withdrawn. From now on, no office may share your information under it."
@@ -208,9 +224,29 @@ NOTICES = {
 SESSION_ENDED = "session-ended"
 
 
-def notice_text(name: str) -> str | None:
-    """The text of the notice named in the consents page's address, if it names one."""
-    return NOTICES[Notice(name)] if name in set(Notice) else None
+@dataclass(frozen=True)
+class NoticeText:
+    text: str  # a msgid
+    values: dict[str, str]
+
+
+def notice_text(name: str, permission: str = "") -> NoticeText | None:
+    """The notice named in the consents page's address, if it names one; a withdrawn
+    permission's notice names its number when the address gives one (digits only: anything
+    else is left out, never shown)."""
+    if name not in set(Notice):
+        return None
+    notice = Notice(name)
+    if notice is Notice.PERMISSION_WITHDRAWN and _PERMISSION_NUMBER.fullmatch(permission):
+        return NoticeText(PERMISSION_WITHDRAWN, {"number": str(int(permission))})
+    return NoticeText(NOTICES[notice], {})
+
+
+def notice_address(notice: Notice, permission: int | None) -> str:
+    """The consents page's address after a withdrawal: the notice, and which permission."""
+    if notice is Notice.PERMISSION_WITHDRAWN and permission is not None:
+        return f"{CONSENTS_PAGE}?notice={notice.value}&permission={permission}"
+    return f"{CONSENTS_PAGE}?notice={notice.value}"
 
 
 def withdraw(

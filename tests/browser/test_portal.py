@@ -147,6 +147,17 @@ def accessible_and_shot(page: Page, name: str, lang: str) -> None:
     page.screenshot(path=str(SHOTS / f"portal-{name}-{lang}-{width}.png"), full_page=True)
 
 
+def assert_sign_out_sits_on_the_menu_row(page: Page) -> None:
+    """The sign-out button shares a line with the menu's last link, centred on it."""
+    link = page.locator("header nav.portal a").last.bounding_box()
+    button = page.locator("header nav.portal button").bounding_box()
+    assert link is not None
+    assert button is not None
+    link_middle = link["y"] + link["height"] / 2
+    button_middle = button["y"] + button["height"] / 2
+    assert abs(link_middle - button_middle) <= 3, (link, button)
+
+
 def test_a_person_signs_in_switches_to_arabic_and_withdraws_one_permission(site, page, offices):
     recorded = offices.record()
     assert sign_in(page, site, recorded["portal_code"]) == 303
@@ -163,9 +174,13 @@ def test_a_person_signs_in_switches_to_arabic_and_withdraws_one_permission(site,
     assert serious_violations(page) == []
     page.click("main button.danger")
     page.wait_for_load_state()
-    assert page.url.endswith("/portal/consents?notice=permission-withdrawn")
-    assert page.locator(".notice.ok").inner_text().startswith("تم سحب الإذن.")
+    assert page.url.endswith("/portal/consents?notice=permission-withdrawn&permission=1")
+    assert page.locator(".notice.ok").inner_text().startswith("تم سحب الإذن 1.")
     assert serious_violations(page) == []
+    # The notice, naming the permission, stays on a language switch.
+    page.click('nav.languages a[hreflang="de"]')
+    assert page.locator(".notice.ok").inner_text().startswith("Die Freigabe 1 ist widerrufen.")
+    page.click('nav.languages a[hreflang="ar"]')
 
     refused = offices.ask_for_residence()
     assert refused.status_code == 403
@@ -195,15 +210,20 @@ def test_withdrawing_permission_2_keeps_1_and_3_under_their_numbers(site, page, 
     assert page.locator("h1").inner_text() == "Freigabe 2 widerrufen?"
     page.click("main button.danger")
     page.wait_for_load_state()
-    assert page.url.endswith("/portal/consents?notice=permission-withdrawn")
+    assert page.url.endswith("/portal/consents?notice=permission-withdrawn&permission=2")
 
     today = page.locator("main").inner_text()
+    assert "Die Freigabe 2 ist widerrufen." in today
     assert "Ihre anderen Freigaben behalten ihre Nummern." in today
     first, second, third = (_permission(page, number) for number in (1, 2, 3))
     assert "Ihr Aufenthaltsstatus" in first
     assert "Gültig" in first
     assert "Einladungen zu Treffen" in second
     assert re.search(r"Widerrufen\s+am \d+\. \w+ \d{4}", second), second  # with its date
+    # Over, in the past tense: never "darf" beside "Widerrufen".
+    assert re.search(r"Bis zum \d+\. \w+ \d{4} durfte Jobcenter Köln an Jugendamt Köln", second)
+    assert " darf " not in second
+    assert " darf " in first
     assert "welche Leistungen Sie bekommen" in third
     assert "Gültig" in third
     assert serious_violations(page) == []
@@ -322,6 +342,14 @@ def test_every_portal_page_is_accessible_left_to_right_and_right_to_left(
     for name, path in pages.items():
         page.goto(f"{site.url}{path}")
         accessible_and_shot(page, name, lang)
+        if name != "error":
+            assert_sign_out_sits_on_the_menu_row(page)
+    # Each history entry is headed by what happened (no two alike here), its time below.
+    page.goto(f"{site.url}{pages['history']}")
+    headings = page.locator("main section.event h2").all_inner_texts()
+    assert len(headings) >= 3
+    assert len(set(headings)) == len(headings), headings
+    assert page.locator("main section.event p.when").count() == len(headings)
     # The receipt's print button comes from /static/print.js (the page's own hint goes).
     page.goto(f"{site.url}{pages['receipt']}")
     assert page.locator("#print-button").is_visible()

@@ -53,8 +53,8 @@ TOKEN_ENDPOINT = "http://localhost/oauth/token"  # the tests' issuer
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 # Where a page that needs a session sends a visitor without one (saying why).
 SIGN_IN_AGAIN = "/portal/?notice=session-ended"
-_SYMBOLS = {"active": "✓", "ended": "✕", "expired": "◷", "refused": "⊘", "shared": "➜",
-            "pending": "…"}  # fmt: skip
+_SYMBOLS = {"active": "✓", "ended": "✕", "expired": "◷", "refused": "⊘", "shared": "✓",
+            "sent": "✉︎", "failed": "⚠︎", "pending": "◔"}  # fmt: skip
 
 
 def badge(label: str, tone: str) -> str:

@@ -116,6 +116,16 @@ def test_a_partly_withdrawn_consent_keeps_each_permissions_number(signed_in, off
     today = datetime.now(UTC).astimezone(TIME_ZONE)
     withdrawn_on = f'<span class="state-date">on {today:%B} {today.day}, {today.year}</span>'
     assert badge("Withdrawn", "ended") + " " + withdrawn_on in permissions[1]
+    # A withdrawn permission reads as over, in the past tense with its end; the others not.
+    day = f"{today:%B} {today.day}, {today.year}"
+    over = f"Until {day}, <bdi>Jobcenter Köln</bdi> (job centre) was allowed to tell "
+    assert over in permissions[1]
+    assert " may tell " not in permissions[1]
+    assert " may tell " in permissions[0]
+    assert " may tell " in permissions[2]
+    german = client.get("/portal/consents?lang=de").text.split('<div class="permission')[2]
+    assert f"Bis zum {today.day}. " in german
+    assert "durfte <bdi>Jobcenter Köln</bdi> an <bdi>Jugendamt Köln</bdi> weitergeben:" in german
     assert "which benefits you get" in permissions[2]
     assert badge("Active", "active") in permissions[2]
     # Withdrawing alone is offered for 1 and 3, under their own numbers.
@@ -123,7 +133,7 @@ def test_a_partly_withdrawn_consent_keeps_each_permissions_number(signed_in, off
     assert f'href="{base}/1/withdraw"' in page
     assert f'href="{base}/2/withdraw"' not in page
     assert f'href="{base}/3/withdraw"' in page
-    receipt = client.get(f"/portal/consents/{recorded.consent_id}/receipt").text
+    receipt = client.get(f"/portal/consents/{recorded.consent_id}/receipt?lang=en").text
     assert badge("Replaced by a newer version", "expired") in receipt
     assert "Permission 3</h3>" in receipt
 
@@ -135,13 +145,21 @@ def test_a_withdrawn_consent_says_when_and_reads_as_ended(signed_in, offices):
         json={"channel": "written"},
         headers=offices.headers(JC),
     )
-    page = signed_in(recorded).get("/portal/consents").text
+    client = signed_in(recorded)
+    page = client.get("/portal/consents").text
     today = datetime.now(UTC).astimezone(TIME_ZONE)
     withdrawn_on = f'<span class="state-date">on {today:%B} {today.day}, {today.year}</span>'
     assert page.count(badge("Withdrawn", "ended") + " " + withdrawn_on) == 3  # it, both permissions
     folded = page.split('<details class="ended-consents">', 1)[1].split("</details>")[0]
     assert '<span class="state-date">until' not in folded
     assert "Recorded by <bdi>Jobcenter Köln</bdi> (job centre)." in page
+    # Nothing of it reads as current: each permission in the past tense, and the receipt
+    # gives its planned end as over.
+    assert " may tell " not in folded
+    assert folded.count(" was allowed to tell ") == 2
+    receipt = client.get(f"/portal/consents/{recorded.consent_id}/receipt").text
+    assert '<th scope="row">Was meant to run until</th>' in receipt
+    assert '<th scope="row">Valid until</th>' not in receipt
 
 
 def test_active_consents_come_first_and_ended_ones_are_folded(signed_in, offices):
@@ -203,7 +221,13 @@ def test_the_receipt_says_what_the_person_was_shown(signed_in, offices):
     client = signed_in(recorded)
     page = client.get(f"/portal/consents/{recorded.consent_id}/receipt").text
     assert "Consent: offices working together on your case" in page
-    assert "cross-agency-case-management, 1" in page
+    # The form's identifier and version are for whoever checks the receipt, not its reader.
+    table = page.split('<table class="receipt">', 1)[1].split("</table>", 1)[0]
+    assert "cross-agency-case-management" not in table
+    verification = page.split('<details class="verification">', 1)[1].split("</details>")[0]
+    identifier = '<dd><code dir="ltr">cross-agency-case-management</code>'
+    assert f"<dt>Form identifier</dt>\n  {identifier}" in verification
+    assert "<dt>Version</dt>\n  <dd>1</dd>" in verification
     assert '<th scope="row">Language of the form</th><td>Arabic</td>' in page
     assert "<td>Yes, for Arabic</td>" in page
     assert "<td>You signed it on paper.</td>" in page

@@ -4,6 +4,7 @@ refused); never pseudonyms, references, caseworkers or ids."""
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from gateway.audit.events import AuditEvent, Decision, EventType
@@ -97,18 +98,18 @@ def test_the_history_shows_exactly_this_persons_entries_in_plain_words(signed_in
     page = client.get("/portal/history")
     assert page.status_code == 200
     main = page.text.split("<main", 1)[1]
-    cards = main.split('<section class="card"')[1:]
+    cards = main.split('<section class="card event"')[1:]
     assert len(cards) == 4  # newest first: fetched, sent, refused, released
     assert "<bdi>Jugendamt Köln</bdi> (youth welfare office) received a message" in cards[0]
     assert (
-        "<bdi>Jobcenter Köln</bdi> (job centre) sent a message about you to "
-        "<bdi>Jugendamt Köln</bdi> (youth welfare office)." in cards[1]
+        "<bdi>Jobcenter Köln</bdi> (job centre) sent <bdi>Jugendamt Köln</bdi> "
+        "(youth welfare office) a message about you</h2>" in cards[1]
     )
     assert "invitations to meetings about your case" in cards[1]
-    assert badge("Sent", "shared") in cards[1]
+    assert badge("Sent", "sent") in cards[1]
     asked = (
         "<bdi>Jobcenter Köln</bdi> (job centre) asked <bdi>Ausländerbehörde Köln</bdi> "
-        "(foreigners' office) for information"
+        "(foreigners' office) about you</h2>"
     )
     assert asked in cards[2]
     assert badge("Refused", "refused") + " No rule allows this." in cards[2]
@@ -145,7 +146,7 @@ def test_a_person_nobody_asked_about_is_told_so(signed_in, offices):
     client = signed_in(offices.record(OLEKSII, RESIDENCE))
     page = client.get("/portal/history").text
     assert "Nobody has asked about you yet." in page
-    assert '<section class="card"' not in page
+    assert '<section class="card' not in page
 
 
 def test_a_message_stopped_by_a_withdrawal_shows_as_not_delivered(signed_in, offices):
@@ -164,13 +165,13 @@ def test_a_message_stopped_by_a_withdrawal_shows_as_not_delivered(signed_in, off
     )
     assert withdrawn.status_code == 200, withdrawn.text
     page = signed_in(recorded).get("/portal/history").text
-    cards = page.split('<section class="card"')[1:]
+    cards = page.split('<section class="card event"')[1:]
     assert len(cards) == 2  # newest first: stopped, then sent
     assert "A message about you from <bdi>Jobcenter Köln</bdi> (job centre) to " in cards[0]
     number = recorded.consent_id.split("-")[0].upper()
     withdrew = f" You had withdrawn your consent no. {number}."
-    assert badge("Not delivered", "pending") + withdrew in cards[0]
-    assert badge("Sent", "shared") in cards[1]
+    assert badge("Not delivered", "failed") + withdrew in cards[0]
+    assert badge("Sent", "sent") in cards[1]
 
 
 def test_a_failed_providers_system_is_not_a_refusal(signed_in, offices, runtime):
@@ -186,7 +187,7 @@ def test_a_failed_providers_system_is_not_a_refusal(signed_in, offices, runtime)
             ),
         )  # fmt: skip
     page = signed_in(recorded).get("/portal/history").text
-    assert badge("Not passed on", "pending") + " The other office's system did not" in page
+    assert badge("Not passed on", "failed") + " The other office's system did not" in page
 
 
 def test_a_refusal_after_one_permission_was_withdrawn_says_which(signed_in, offices):
@@ -208,3 +209,25 @@ def test_a_refusal_after_one_permission_was_withdrawn_says_which(signed_in, offi
     assert "You had withdrawn your consent" not in page
     german = client.get("/portal/history?lang=de").text
     assert f"Sie hatten Freigabe 1 Ihrer Einwilligung Nr. {number} widerrufen." in german
+
+
+_HEADING = re.compile(
+    r'<h2 id="entry-(\d+)">(.*?)</h2>\s*<p class="when" id="entry-\1-when">(.*?)</p>'
+)
+
+
+def test_each_entry_is_headed_by_what_happened_with_its_time_below(signed_in, offices, runtime):
+    _history_world(offices, runtime)
+    page = signed_in(offices.record(AMIRA, RESIDENCE)).get("/portal/history").text
+    found = _HEADING.findall(page)
+    assert len(found) == 4
+    headings = [heading for _, heading, _ in found]
+    assert len(set(headings[:3])) == 3  # fetched, sent, asked: told apart by their headings
+    assert all(re.search(r"\d:\d\d", when) for _, _, when in found)
+    # Each card is named by its heading and its time together (no two landmarks alike).
+    assert 'aria-labelledby="entry-1 entry-1-when"' in page
+    # A distinct symbol for each outcome; none pointing sideways, nor an ellipsis.
+    symbols = {tone: badge("", tone).split("</span>")[0][-2:] for tone in ("shared", "sent")}
+    assert symbols["shared"] != symbols["sent"]
+    for sideways in ("➜", "→", "←", "…"):
+        assert sideways not in page.split("<main", 1)[1]

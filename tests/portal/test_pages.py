@@ -134,16 +134,31 @@ def test_no_page_shows_a_sentence_ending_in_two_full_stops(signed_in, portal, of
             assert not re.search(r"(?<!\.)\.\.(?!\.)", text), (code, path)
 
 
-@pytest.mark.parametrize("notice", ["withdrawn", "permission-withdrawn"])
-def test_a_withdrawal_notice_stays_on_a_language_switch(signed_in, offices, notice):
+@pytest.mark.parametrize(
+    ("query", "said"),
+    [
+        ("notice=withdrawn", "Ihre Einwilligung ist widerrufen."),
+        ("notice=permission-withdrawn&permission=2", "Die Freigabe 2 ist widerrufen."),
+    ],
+)
+def test_a_withdrawal_notice_stays_on_a_language_switch(signed_in, offices, query, said):
     client = signed_in(offices.record(AMIRA))
-    page = client.get(f"/portal/consents?notice={notice}").text
+    page = client.get(f"/portal/consents?{query}").text
     switch = re.search(r'href="([^"]*lang=de)"', page)
     assert switch is not None
-    assert f"notice={notice}" in switch.group(1)
     german = client.get(switch.group(1).replace("&amp;", "&")).text
-    assert '<div class="notice ok" role="status"><p>Ihre' in german or "Die Freigabe" in german
-    assert "widerrufen" in german.split('<div class="notice ok"', 1)[1].split("</div>")[0]
+    assert said in german.split('<div class="notice ok"', 1)[1].split("</div>")[0]
+
+
+@pytest.mark.parametrize("number", ["２", "1x", "-1", "12345", "%3Cb%3E", ""])
+def test_a_withdrawn_permissions_notice_shows_only_digits_it_was_given(signed_in, offices, number):
+    """Anything but plain digits in the address is left out: the general notice is shown."""
+    client = signed_in(offices.record(AMIRA))
+    response = client.get(f"/portal/consents?notice=permission-withdrawn&permission={number}")
+    assert response.status_code == 200
+    notice = response.text.split('<div class="notice ok"', 1)[1].split("</div>")[0]
+    assert "The permission is withdrawn." in notice
+    assert "Permission " not in notice
 
 
 def test_a_page_after_signing_out_says_why_it_asks_to_sign_in_again(signed_in, offices):

@@ -91,14 +91,14 @@ def test_withdrawing_one_permission_denies_its_next_exchange_at_once(signed_in, 
     assert "your residence status" in page.text
     assert "which benefits you get" not in page.text  # only the one permission
     assert done.status_code == 303
-    assert done.headers["location"] == "/portal/consents?notice=permission-withdrawn"
+    assert done.headers["location"] == "/portal/consents?notice=permission-withdrawn&permission=1"
 
     assert residence(runtime) == Deny(Reason.CONSENT_WITHDRAWN)
     assert isinstance(benefits(runtime), Permit)  # the other permission holds
     notices = offices.api.get("/v1/notices", headers=offices.headers(JC)).json()["notices"]
     assert [notice["exchanges"] for notice in notices] == [[exchange_id]]
     after = client.get(done.headers["location"]).text
-    assert "The permission is withdrawn." in after
+    assert "Permission 1 is withdrawn." in after
     assert "Your other permissions keep their numbers." in after
     # Permission 1 keeps its number, now withdrawn with its date; 2 is still 2 and active.
     first, second = after.split('<div class="permission')[1:3]
@@ -173,7 +173,7 @@ def test_a_stale_page_withdraws_the_permission_it_showed_though_places_have_shif
     done = client.post(
         WITHDRAW_SECOND.format(recorded.consent_id), data={"csrf_token": csrf_token(page.text)}
     )
-    assert done.headers["location"] == "/portal/consents?notice=permission-withdrawn"
+    assert done.headers["location"] == "/portal/consents?notice=permission-withdrawn&permission=2"
     assert benefits(runtime) == Deny(Reason.CONSENT_WITHDRAWN)
 
 
