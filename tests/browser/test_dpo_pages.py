@@ -113,3 +113,26 @@ def test_the_checkpoint_and_key_a_dpo_downloads_are_what_the_verifier_takes(
     assert report.intact, report.problems
     assert report.size == latest.size
     assert report.checkpoints_checked >= 2  # the stored ones and the one kept
+
+
+@pytest.mark.parametrize("language", ["de", "ar"])
+def test_on_a_desk_screen_the_page_links_fit_one_row_with_sign_out_at_its_end(
+    site: LiveServer, seeded_site: Seeded, browser: Browser, language: str
+):
+    for page in open_page(browser, DESK):
+        sign_in(page, site, language)
+        links = page.locator("nav.dpo-pages a").all()
+        tops = {round(link.bounding_box()["y"]) for link in links}  # type: ignore[index]
+        assert len(links) == 8
+        assert max(tops) - min(tops) <= 4, tops  # one row
+        nav = page.locator("nav.dpo-pages").bounding_box()
+        button = page.locator("form[action='/dpo/sign-out'] button").bounding_box()
+        assert nav is not None and button is not None
+        assert button["y"] < nav["y"] + nav["height"]  # beside the links, not a row below
+        # At the links' end: after them in the reading direction.
+        last = links[-1].bounding_box()
+        assert last is not None
+        if language == "ar":
+            assert button["x"] + button["width"] <= last["x"]
+        else:
+            assert button["x"] >= last["x"] + last["width"]

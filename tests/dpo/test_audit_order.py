@@ -50,7 +50,7 @@ def test_the_newest_entries_come_first(signed_in, seeded: Seeded):
     assert page_of(signed_in, "/dpo/audit?direction=asc") != html
     assert times(page_of(signed_in, "/dpo/audit?direction=asc")) == sorted(shown)
     # The order in force is marked, and the time column says how it is sorted.
-    assert 'aria-current="true">Newest first</a>' in html
+    assert 'aria-current="true">Newest first (by time recorded)</a>' in html
     assert '<th scope="col" aria-sort="descending">Time</th>' in html
 
 

@@ -3,6 +3,8 @@ notices agencies have not answered, and the records of processing from the polic
 
 from __future__ import annotations
 
+from html import unescape
+
 import pytest
 
 from gateway.agencies.tables import ClientRole
@@ -132,5 +134,5 @@ def test_the_records_of_processing_are_the_policies_flows(signed_in, runtime):
     for activity in records.activities:
         assert f'<code dir="ltr">{activity.activity}</code>' in html
     assert html.count("<section ") == len(records.activities)
-    assert "foreigners office → job centre" in html
+    assert "foreigners' office → job centre" in unescape(html)
     assert "the person's consent" in html
