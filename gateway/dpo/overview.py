@@ -83,7 +83,7 @@ def overview(session: Session, days: int, now: datetime) -> Overview:
             for provider, recipient, category, count in repository.releases_per_flow(
                 session, since, until, FLOWS_SHOWN
             )
-        ],  # fmt: skip
+        ],
         permits=sum(day.permit for day in per_day),
         denials=sum(day.deny for day in per_day),
         notices=repository.outstanding_notice_count(session),

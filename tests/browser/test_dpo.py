@@ -184,7 +184,8 @@ def test_a_dpo_reads_the_log_newest_first_and_keeps_the_search_across_languages(
         # The filters are folded: the first entries are in view without scrolling.
         assert page.locator("details.filters").get_attribute("open") is None
         first_row = page.locator("main table.entries tbody tr").first.bounding_box()
-        assert first_row is not None and first_row["y"] + first_row["height"] < 900
+        assert first_row is not None
+        assert first_row["y"] + first_row["height"] < 900
 
         page.click("nav.orders a:text-is('Älteste zuerst (nach Aufzeichnungszeit)')")
         assert "direction=asc" in page.url

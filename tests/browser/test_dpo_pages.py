@@ -127,7 +127,8 @@ def test_on_a_desk_screen_the_page_links_fit_one_row_with_sign_out_at_its_end(
         assert max(tops) - min(tops) <= 4, tops  # one row
         nav = page.locator("nav.dpo-pages").bounding_box()
         button = page.locator("form[action='/dpo/sign-out'] button").bounding_box()
-        assert nav is not None and button is not None
+        assert nav is not None
+        assert button is not None
         assert button["y"] < nav["y"] + nav["height"]  # beside the links, not a row below
         # At the links' end: after them in the reading direction.
         last = links[-1].bounding_box()
