@@ -185,7 +185,7 @@ def test_filters_order_and_columns_survive_a_language_switch(signed_in, seeded: 
     assert entry_ids(german) == entry_ids(english)
     assert tables(german)[-1]["rows"][0] == ["Position", "Rechtsgrundlage"]
     assert '<option value="deny" selected>' in german
-    assert 'aria-current="true">Älteste zuerst</a>' in german
+    assert 'aria-current="true">Älteste zuerst (nach Aufzeichnungszeit)</a>' in german
 
 
 def test_an_entry_has_one_number_everywhere(signed_in, runtime, seeded: Seeded):

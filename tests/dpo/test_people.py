@@ -116,10 +116,10 @@ def test_the_unanswered_notices_are_listed_oldest_first_with_their_age(signed_in
     html = signed_in.get("/dpo/notices").text
     rows = rows_under(html, "Agency")
     assert [tuple(row[:4]) for row in rows] == [
-        (JOBCENTER, "5", "2", "1"),
-        (SOZIALAMT, "1", "1", "0"),
+        (f"Agency {JOBCENTER}", "5", "2", "1"),
+        (f"Agency {SOZIALAMT}", "1", "1", "0"),
     ]
-    assert ABH not in [row[0] for row in rows]  # answered
+    assert f"Agency {ABH}" not in [row[0] for row in rows]  # answered
 
 
 def test_without_open_notices_the_page_says_so(signed_in):
