@@ -17,7 +17,7 @@ from gateway.audit.notes import Verifier
 from gateway.audit.verify import verify_stored
 from gateway.monitoring.aggregation import aggregate_due
 from tests.browser.conftest import serious_violations
-from tests.dpo.seeded import PASSWORD, USER, Seeded, add_user, seed
+from tests.dpo.seeded import PASSWORD, USER, Seeded, add_user, name_agencies, seed
 from tests.support import LiveServer
 
 SHOTS = Path(os.environ.get("GATEWAY_TEST_SHOTS", "/tmp/shots"))  # noqa: S108 (a place to look at)
@@ -31,6 +31,7 @@ PAGES = (*FITTING, "notices", "person")
 def seeded_site(site: LiveServer) -> Seeded:
     add_user(site.runtime)
     seeded = seed(site.runtime, site.clients)
+    name_agencies(site.runtime)  # the names a city registers, as the pages show them
     runtime = site.runtime
     # The seeded log's months that are over, computed (threshold 2), so the indicators show some.
     aggregate_due(runtime.database, runtime.audit, runtime.policies, 2, limit=12)
