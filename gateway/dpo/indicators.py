@@ -96,6 +96,7 @@ class Section:
     explained: str
     counted: bool
     columns: list[str]  # the table's column headings (translated)
+    column_titles: list[str]  # what a heading stands for, on hover ("" if it says it all)
     rows: list[Row]
     chart: BarChart | None
     chart_label: str  # what the chart's bars stand for
@@ -248,6 +249,7 @@ def sections(found: View, rtl: bool) -> list[Section]:
                 explained=gettext(EXPLAINED[name]),
                 counted=counted,
                 columns=[_heading(key, counted) for key in keys],
+                column_titles=[_heading_title(key, counted) for key in keys],
                 rows=rows,
                 chart=chart,
                 chart_label=chart_label,
@@ -285,8 +287,10 @@ def _chart_key(name: str) -> Key:
 
 
 def _heading(key: Key, counted: bool) -> str:
-    if not counted:
-        return str(key[0]) if key[0] is not None else gettext("All municipalities")
+    if not counted:  # municipalities are known by their code only (no name is registered)
+        if key[0] is None:
+            return gettext("All municipalities")
+        return gettext("Municipality %(code)s") % {"code": key[0]}
     kind, flow, category, reason, min_kinds = key
     if min_kinds is not None:
         return gettext("at least %(kinds)s kinds") % {"kinds": min_kinds}
@@ -295,6 +299,14 @@ def _heading(key: Key, counted: bool) -> str:
              term("reason", str(reason)) if reason else ""]  # fmt: skip
     shown = " · ".join(part for part in parts if part)
     return shown or gettext("Total")
+
+
+def _heading_title(key: Key, counted: bool) -> str:
+    if counted or key[0] is None:
+        return ""
+    return gettext("%(code)s is the municipality's code, as its agencies are registered.") % {
+        "code": key[0]
+    }
 
 
 def _cell(figure: FigureOut | None, pending: bool) -> Cell:

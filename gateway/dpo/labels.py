@@ -61,7 +61,7 @@ _TERMS: dict[str, dict[str, str]] = {
         "residence_procedure": N_("residence procedure"),
     },
     "kind": {
-        "foreigners_office": N_("foreigners office"),
+        "foreigners_office": N_("foreigners' office"),
         "job_centre": N_("job centre"),
         "youth_welfare_office": N_("youth welfare office"),
         "social_office": N_("social welfare office"),

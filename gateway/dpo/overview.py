@@ -27,6 +27,8 @@ class Flow:
     recipient: str
     category: str
     count: int
+    provider_name: str = ""  # the registered names (the ids when an agency has none)
+    recipient_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ def overview(session: Session, days: int, now: datetime) -> Overview:
     if days not in PERIODS:
         raise InvalidRequest(errors=[{"path": "/query/days", "message": "7, 14, 30 or 90"}])
     since, until = period(days, now)
+    names = repository.agency_names(session)
     counts: dict[str, dict[str, int]] = {}
     for day, decision, count in repository.decisions_per_day(session, since, until):
         counts.setdefault(day, {})[decision] = count
@@ -69,7 +72,17 @@ def overview(session: Session, days: int, now: datetime) -> Overview:
         per_day=per_day,
         by_reason=repository.denials_by_reason(session, since, until),
         by_flow=[
-            Flow(*row) for row in repository.releases_per_flow(session, since, until, FLOWS_SHOWN)
+            Flow(
+                provider,
+                recipient,
+                category,
+                count,
+                names.get(provider, provider),
+                names.get(recipient, recipient),
+            )
+            for provider, recipient, category, count in repository.releases_per_flow(
+                session, since, until, FLOWS_SHOWN
+            )
         ],
         permits=sum(day.permit for day in per_day),
         denials=sum(day.deny for day in per_day),
@@ -98,7 +111,7 @@ def flow_chart(view: Overview, rtl: bool) -> BarChart:
 
 def flow_label(flow: Flow) -> tuple[str, str]:
     """Two lines, so that a phone shows them whole: the agencies, then the category."""
-    return f"{flow.provider} → {flow.recipient}", term("category", flow.category)
+    return f"{flow.provider_name} → {flow.recipient_name}", term("category", flow.category)
 
 
 # What a screen reader says for a chart (its SVG is one image): the numbers the bars stand for.

@@ -18,6 +18,14 @@ Agency = Annotated[str, Form(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 Reference = Annotated[str, Form(min_length=1, max_length=people.REFERENCE_MAX)]
 
 
+# How a language joins the items of a list: Arabic and Farsi write their own comma.
+_COMMAS = {"ar": "\u060c ", "fa": "\u060c "}
+
+
+def comma(language: Language) -> str:
+    return _COMMAS.get(language.code, ", ")
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 
@@ -37,6 +45,6 @@ def page(
         request,
         f"dpo/{template}.html",
         language,
-        {"dpo": dpo, "term": labels.term, "labels": labels, **context},
+        {"dpo": dpo, "term": labels.term, "labels": labels, "comma": comma(language), **context},
         csrf_token=dpo.csrf_token,
     )

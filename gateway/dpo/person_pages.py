@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 
-from gateway.dpo import people
+from gateway.dpo import people, search
 from gateway.dpo.access import Dpo, DpoForm, DpoPage
 from gateway.dpo.pages import Agency, Reference, now, page, request_id
 from gateway.persons import service as persons
@@ -29,6 +29,7 @@ def _person_page(
 ) -> HTMLResponse:
     with runtime.database.transaction(read_only=True) as session:
         choices = people.agencies(session)
+        names = search.names(session)  # the agencies and users by name, the ids on hover
     state = None
     if asked is not None and "state" not in context:
         try:
@@ -43,7 +44,7 @@ def _person_page(
             )
         except persons.NotFound:
             state = None
-    shown = {"agencies": choices, "asked": asked, "state": state, "done": None,
+    shown = {"agencies": choices, "names": names, "asked": asked, "state": state, "done": None,
              "confirm": False, "refused": None, "erased": False}  # fmt: skip
     return page(request, language, dpo, "person", shown | context)
 

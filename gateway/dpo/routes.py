@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from gateway.db.session import DbSession, WritingSession
 from gateway.dpo import (
+    details,
     downloads,
     fields,
     indicators,
@@ -187,7 +188,13 @@ def entry_page(
 ) -> HTMLResponse:
     # The search it was opened from stays in the address, for the way back to the list.
     detail = search.entry(session, entry_id, runtime.audit.verifier)
-    context = {"detail": detail, "search": wanted, "cursor": cursor, "names": search.names(session)}
+    context: dict[str, Any] = {
+        "detail": detail,
+        "search": wanted,
+        "cursor": cursor,
+        "names": search.names(session),
+    }
+    context["details"] = details  # the entry's details in words, as the page renders
     return page(request, language, dpo, "entry", context)
 
 
@@ -337,7 +344,8 @@ def notices_page(
     request: Request, dpo: DpoPage, session: DbSession, language: PageLanguage
 ) -> HTMLResponse:
     notices = people.outstanding_notices(session, now())
-    return page(request, language, dpo, "notices", {"notices": notices})
+    context = {"notices": notices, "names": search.names(session)}
+    return page(request, language, dpo, "notices", context)
 
 
 @router.get("/records")

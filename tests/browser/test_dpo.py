@@ -175,7 +175,19 @@ def test_a_dpo_reads_the_log_newest_first_and_keeps_the_search_across_languages(
             assert box["x"] + box["width"] <= 1280, heading
         assert "Jobcenter Köln" in page.locator("main table.entries").inner_text()
 
-        page.click("nav.orders a:text-is('Älteste zuerst')")
+        # The usual columns, the time first: newest first is by the time recorded, and says so.
+        headings = page.locator("main table.entries thead th").all_inner_texts()
+        assert headings == ["Position", "Zeit", "Entscheidung", "Ereignis", "Empfangende Behörde",
+                            "Liefernde Behörde", "Kategorien", "Zweck"]  # fmt: skip
+        current = page.locator("nav.orders a[aria-current]").inner_text()
+        assert current == "Neueste zuerst (nach Aufzeichnungszeit)"
+        # The filters are folded: the first entries are in view without scrolling.
+        assert page.locator("details.filters").get_attribute("open") is None
+        first_row = page.locator("main table.entries tbody tr").first.bounding_box()
+        assert first_row is not None
+        assert first_row["y"] + first_row["height"] < 900
+
+        page.click("nav.orders a:text-is('Älteste zuerst (nach Aufzeichnungszeit)')")
         assert "direction=asc" in page.url
         assert _times(page) == sorted(newest_first)
 
@@ -194,6 +206,8 @@ def test_a_dpo_reads_the_log_newest_first_and_keeps_the_search_across_languages(
         assert "direction=asc" in page.url
         assert _times(page) == denials
         assert page.locator("#decision").input_value() == "deny"
+        # Folded still, the filters in force are said in a line above the entries.
+        assert "مرفوض" in page.locator("#in-force").inner_text()
         assert serious_violations(page) == []
 
         # Hidden columns come on request, and the search stays.
@@ -224,20 +238,36 @@ def test_the_audit_pages_at_both_widths(
     page = context.new_page()
     try:
         sign_in(page, site)
-        page.goto(f"{site.url}/dpo/audit?lang={language}&column=legal_basis&column=actor")
-        for folded in page.locator("main details summary").all():
-            folded.click()  # the filters and the column choice, open: checked with the rest
+        # The log as it first shows: the usual columns, the time first; on a phone a line says
+        # the table scrolls sideways.
+        page.goto(f"{site.url}/dpo/audit?lang={language}")
+        headings = page.locator("main table.entries thead th")
+        assert headings.count() == 8
+        hint = page.locator("main p.scroll-hint")
+        assert hint.is_visible() == (width == 390)
         found = {"audit": serious_violations(page)}
         shoot(page, f"audit-{width}", language)
         page.locator("main table.entries tbody tr a").first.click()
         found["entry"] = serious_violations(page)
+        # The recorded entry wraps in its box: nothing cut off at the edge.
+        recorded = page.locator("main pre.wrap")
+        assert recorded.evaluate("box => box.scrollWidth <= box.clientWidth")
         shoot(page, f"entry-{width}", language)
+        # Other columns on request; the filters and the column choice open, checked too.
+        page.goto(f"{site.url}/dpo/audit?column=legal_basis&column=actor")
+        for folded in page.locator("main details summary").all():
+            folded.click()
+        found["audit-columns"] = serious_violations(page)
+        shoot(page, f"audit-columns-{width}", language)
         page.goto(f"{site.url}/dpo/report")
         page.select_option("#agency", JOBCENTER)
         page.fill("#reference", REFERENCES["amina"][JOBCENTER])
         page.click("form[action='/dpo/report'] button[type=submit]")
         found["report"] = serious_violations(page)
         shoot(page, f"report-{width}", language)
+        if width == 1280:  # every column of the report in view, none cut off
+            box = page.locator("main .table-scroll")
+            assert box.evaluate("box => box.scrollWidth - box.clientWidth") <= 0
         # The language switch posts the question again: the same report, in the other language.
         other = "de" if language == "ar" else "ar"
         rows = page.locator("main table tbody tr").count()

@@ -17,7 +17,7 @@ from gateway.audit.notes import Verifier
 from gateway.audit.verify import verify_stored
 from gateway.monitoring.aggregation import aggregate_due
 from tests.browser.conftest import serious_violations
-from tests.dpo.seeded import PASSWORD, USER, Seeded, add_user, seed
+from tests.dpo.seeded import PASSWORD, USER, Seeded, add_user, name_agencies, seed
 from tests.support import LiveServer
 
 SHOTS = Path(os.environ.get("GATEWAY_TEST_SHOTS", "/tmp/shots"))  # noqa: S108 (a place to look at)
@@ -31,6 +31,7 @@ PAGES = (*FITTING, "notices", "person")
 def seeded_site(site: LiveServer) -> Seeded:
     add_user(site.runtime)
     seeded = seed(site.runtime, site.clients)
+    name_agencies(site.runtime)  # the names a city registers, as the pages show them
     runtime = site.runtime
     # The seeded log's months that are over, computed (threshold 2), so the indicators show some.
     aggregate_due(runtime.database, runtime.audit, runtime.policies, 2, limit=12)
@@ -113,3 +114,27 @@ def test_the_checkpoint_and_key_a_dpo_downloads_are_what_the_verifier_takes(
     assert report.intact, report.problems
     assert report.size == latest.size
     assert report.checkpoints_checked >= 2  # the stored ones and the one kept
+
+
+@pytest.mark.parametrize("language", ["de", "ar"])
+def test_on_a_desk_screen_the_page_links_fit_one_row_with_sign_out_at_its_end(
+    site: LiveServer, seeded_site: Seeded, browser: Browser, language: str
+):
+    for page in open_page(browser, DESK):
+        sign_in(page, site, language)
+        links = page.locator("nav.dpo-pages a").all()
+        tops = {round(link.bounding_box()["y"]) for link in links}  # type: ignore[index]
+        assert len(links) == 8
+        assert max(tops) - min(tops) <= 4, tops  # one row
+        nav = page.locator("nav.dpo-pages").bounding_box()
+        button = page.locator("form[action='/dpo/sign-out'] button").bounding_box()
+        assert nav is not None
+        assert button is not None
+        assert button["y"] < nav["y"] + nav["height"]  # beside the links, not a row below
+        # At the links' end: after them in the reading direction.
+        last = links[-1].bounding_box()
+        assert last is not None
+        if language == "ar":
+            assert button["x"] + button["width"] <= last["x"]
+        else:
+            assert button["x"] >= last["x"] + last["width"]

@@ -50,7 +50,7 @@ def test_the_newest_entries_come_first(signed_in, seeded: Seeded):
     assert page_of(signed_in, "/dpo/audit?direction=asc") != html
     assert times(page_of(signed_in, "/dpo/audit?direction=asc")) == sorted(shown)
     # The order in force is marked, and the time column says how it is sorted.
-    assert 'aria-current="true">Newest first</a>' in html
+    assert 'aria-current="true">Newest first (by time recorded)</a>' in html
     assert '<th scope="col" aria-sort="descending">Time</th>' in html
 
 
@@ -185,7 +185,7 @@ def test_filters_order_and_columns_survive_a_language_switch(signed_in, seeded: 
     assert entry_ids(german) == entry_ids(english)
     assert tables(german)[-1]["rows"][0] == ["Position", "Rechtsgrundlage"]
     assert '<option value="deny" selected>' in german
-    assert 'aria-current="true">Älteste zuerst</a>' in german
+    assert 'aria-current="true">Älteste zuerst (nach Aufzeichnungszeit)</a>' in german
 
 
 def test_an_entry_has_one_number_everywhere(signed_in, runtime, seeded: Seeded):

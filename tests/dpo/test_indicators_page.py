@@ -59,7 +59,7 @@ def test_the_page_shows_the_published_figures_and_marks_suppressed_and_pending(s
     assert "The log began in" in html
     headings = [
         "Total",
-        "foreigners office",
+        "foreigners' office",
         "job centre",
         "social welfare office",
         "youth welfare office",
@@ -69,7 +69,7 @@ def test_the_page_shows_the_published_figures_and_marks_suppressed_and_pending(s
     # centres' six with them, or the total would give the two away.
     assert march == {
         "Total": "8",
-        "foreigners office": "suppressed",
+        "foreigners' office": "suppressed",
         "job centre": "suppressed",
         "social welfare office": "0",
         "youth welfare office": "0",

@@ -51,7 +51,8 @@ def test_the_numbers_of_the_last_30_days_are_the_logs(signed_in, seeded: Seeded)
         for provider, recipient, category, count in table(html, "Exchanges per flow")
     }
     assert flows == {
-        (provider, recipient, CATEGORIES[category]): count
+        # The agencies by their registered names (the seed's are made of their ids).
+        (f"Agency {provider}", f"Agency {recipient}", CATEGORIES[category]): count
         for (provider, recipient, category), count in seeded.by_flow.items()
     }
 
@@ -98,7 +99,7 @@ def test_the_charts_are_inline_svg_with_a_name_a_description_and_bars_to_scale(
     assert ">no consent</text>" in reasons
     flows = svg(html, "chart-flows")
     assert bar_widths(flows) == [82.0, pytest.approx(82 / 3, abs=0.001)]
-    assert ">koeln-abh → koeln-jobcenter</text>" in flows
+    assert ">Agency koeln-abh → Agency koeln-jobcenter</text>" in flows
     assert ">residence status</text>" in flows
 
 
@@ -149,7 +150,7 @@ def test_the_charts_numbers_are_text_a_screen_reader_reads(signed_in, seeded: Se
     assert "no consent: 2; no policy allows it: 1" in reasons.group(1)
     flows = re.search(r'<desc id="chart-flows-desc">(.*?)</desc>', html, re.S)
     assert flows
-    assert "koeln-abh → koeln-jobcenter residence status: 3" in flows.group(1)
+    assert "Agency koeln-abh → Agency koeln-jobcenter residence status: 3" in flows.group(1)
     quiet = signed_in.get("/dpo/overview?days=7&lang=de").text
     assert "Tage mit Entscheidungen:" in svg(quiet, "chart-days")
 

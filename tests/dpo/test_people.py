@@ -3,6 +3,8 @@ notices agencies have not answered, and the records of processing from the polic
 
 from __future__ import annotations
 
+from html import unescape
+
 import pytest
 
 from gateway.agencies.tables import ClientRole
@@ -114,10 +116,10 @@ def test_the_unanswered_notices_are_listed_oldest_first_with_their_age(signed_in
     html = signed_in.get("/dpo/notices").text
     rows = rows_under(html, "Agency")
     assert [tuple(row[:4]) for row in rows] == [
-        (JOBCENTER, "5", "2", "1"),
-        (SOZIALAMT, "1", "1", "0"),
+        (f"Agency {JOBCENTER}", "5", "2", "1"),
+        (f"Agency {SOZIALAMT}", "1", "1", "0"),
     ]
-    assert ABH not in [row[0] for row in rows]  # answered
+    assert f"Agency {ABH}" not in [row[0] for row in rows]  # answered
 
 
 def test_without_open_notices_the_page_says_so(signed_in):
@@ -132,5 +134,5 @@ def test_the_records_of_processing_are_the_policies_flows(signed_in, runtime):
     for activity in records.activities:
         assert f'<code dir="ltr">{activity.activity}</code>' in html
     assert html.count("<section ") == len(records.activities)
-    assert "foreigners office → job centre" in html
+    assert "foreigners' office → job centre" in unescape(html)
     assert "the person's consent" in html

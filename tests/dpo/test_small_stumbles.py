@@ -45,7 +45,10 @@ def test_notices_are_labelled_cards_on_a_phone(signed_in, seeded: Seeded):
     headers = ["Agency", "Age in days", "Exchanges affected", "Messages affected",
                "Notice sent", "Consent"]  # fmt: skip
     assert cells == headers * 2  # two notices unanswered, each cell named by its column
-    assert [row[0] for row in rows_under(html, "Agency")] == ["koeln-jobcenter", "koeln-sozialamt"]
+    assert [row[0] for row in rows_under(html, "Agency")] == [
+        "Agency koeln-jobcenter",
+        "Agency koeln-sozialamt",
+    ]  # by name
 
 
 def test_the_erasing_step_is_a_danger_button_and_a_done_change_reads_as_done(
