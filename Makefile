@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 PG ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: help install demo test test-pg fuzz lint bench ci
+.PHONY: help install demo test test-pg fuzz shots lint bench ci
 
 help: ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -22,6 +22,9 @@ test-pg: install ## run the test suite on PostgreSQL ($$PG)
 
 fuzz: install ## schemathesis over every operation, deeper (200 examples, a new seed)
 	GATEWAY_FUZZ_EXAMPLES=$${GATEWAY_FUZZ_EXAMPLES:-200} $(BIN)/pytest tests/contract -s
+
+shots: install ## the browser tests, keeping screenshots of every page in $(SHOTS) (default /tmp/shots)
+	GATEWAY_TEST_SHOTS=$${SHOTS:-/tmp/shots} $(BIN)/pytest tests/browser
 
 lint: install ## ruff (lint, format) and mypy
 	$(BIN)/ruff check gateway consent tests benchmarks

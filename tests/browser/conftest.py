@@ -5,6 +5,7 @@ Without /usr/bin/chromium these tests are skipped with a reason; CI installs the
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,6 +51,25 @@ def page(browser: Browser) -> Iterator[Page]:
     page = context.new_page()
     yield page
     context.close()
+
+
+# Screenshots are for people to look at (nothing compares them), so they are taken only when
+# asked for: GATEWAY_TEST_SHOTS=/some/folder (`make shots`). CI renders none.
+SHOTS = Path(os.environ["GATEWAY_TEST_SHOTS"]) if os.environ.get("GATEWAY_TEST_SHOTS") else None
+
+
+def shoot(page: Page, name: str) -> None:
+    """Keep the whole page as ``<name>.png`` in $GATEWAY_TEST_SHOTS, if set."""
+    if SHOTS is not None:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def keep(name: str, content: bytes) -> None:
+    """Keep a file the test made (a printed PDF) in $GATEWAY_TEST_SHOTS, if set."""
+    if SHOTS is not None:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        (SHOTS / name).write_bytes(content)
 
 
 def serious_violations(page: Page) -> list[dict[str, Any]]:

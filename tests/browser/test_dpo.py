@@ -1,13 +1,12 @@
 """The DPO pages in a real browser: a DPO signs in, filters the audit log, opens an entry,
 verifies the log and downloads an export; every page is free of serious accessibility
 problems, left to right and right to left. Screenshots of each page (German and Arabic) go to
-$GATEWAY_TEST_SHOTS (default /tmp/shots) for a person to look at."""
+$GATEWAY_TEST_SHOTS when set (`make shots`) for a person to look at."""
 
 from __future__ import annotations
 
 import csv
 import io
-import os
 from pathlib import Path
 
 import pytest
@@ -16,10 +15,9 @@ from playwright.sync_api import Browser, Page
 from gateway.monitoring.aggregation import aggregate_due
 from tests.audit.dpo_api.seeded import ABH, JOBCENTER, REFERENCES
 from tests.browser.conftest import serious_violations
+from tests.browser.conftest import shoot as screenshot
 from tests.dpo.seeded import PASSWORD, USER, Seeded, add_user, name_agencies, seed
 from tests.support import LiveServer
-
-SHOTS = Path(os.environ.get("GATEWAY_TEST_SHOTS", "/tmp/shots"))  # noqa: S108 (a place to look at)
 
 
 @pytest.fixture
@@ -37,8 +35,7 @@ def sign_in(page: Page, site: LiveServer) -> None:
 
 
 def shoot(page: Page, name: str, language: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"dpo-{name}-{language}.png"), full_page=True)
+    screenshot(page, f"dpo-{name}-{language}")
 
 
 def test_a_dpo_signs_in_filters_the_log_verifies_it_and_downloads_an_export(

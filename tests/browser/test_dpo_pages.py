@@ -2,11 +2,10 @@
 real browser, in German and Arabic, on a phone (390 px) and a desk screen (1280 px): free of
 serious accessibility problems, and the pages that used to scroll sideways on a phone fit its
 width. The checkpoint and key the integrity page offers for download are the very files
-``gateway audit verify`` takes. Screenshots go to $GATEWAY_TEST_SHOTS (default /tmp/shots)."""
+``gateway audit verify`` takes. Screenshots go to $GATEWAY_TEST_SHOTS when set (`make shots`)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,10 +16,10 @@ from gateway.audit.notes import Verifier
 from gateway.audit.verify import verify_stored
 from gateway.monitoring.aggregation import aggregate_due
 from tests.browser.conftest import serious_violations
+from tests.browser.conftest import shoot as screenshot
 from tests.dpo.seeded import PASSWORD, USER, Seeded, add_user, name_agencies, seed
 from tests.support import LiveServer
 
-SHOTS = Path(os.environ.get("GATEWAY_TEST_SHOTS", "/tmp/shots"))  # noqa: S108 (a place to look at)
 PHONE, DESK = 390, 1280
 # The pages that must fit a phone's width without scrolling sideways.
 FITTING = ("overview", "indicators", "integrity", "records")
@@ -55,8 +54,7 @@ def sign_in(page: Page, site: LiveServer, language: str) -> None:
 
 
 def shoot(page: Page, name: str, language: str, width: int) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"dpo-{name}-{language}-{width}.png"), full_page=True)
+    screenshot(page, f"dpo-{name}-{language}-{width}")
 
 
 def sideways(page: Page) -> int:

@@ -4,15 +4,13 @@ the next exchange under it is refused; wrong codes are refused and then locked o
 portal page, left to right and right to left, is free of serious accessibility problems.
 
 Screenshots of each page in German and Arabic, on a phone and a desktop, go to
-$GATEWAY_TEST_SHOTS (default /tmp/shots) as portal-<page>-<lang>-<width>.png, for people to look
+$GATEWAY_TEST_SHOTS when set (`make shots`) as portal-<page>-<lang>-<width>.png, for people to look
 at (nothing compares them)."""
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,7 +19,7 @@ from playwright.sync_api import Page
 
 from gateway.client import AgencyKey, GatewayClient, TokenSource
 from gateway.subjects.repository import subject_of
-from tests.browser.conftest import serious_violations
+from tests.browser.conftest import keep, serious_violations, shoot
 from tests.portal.conftest import (
     ABH,
     AMIRA,
@@ -35,7 +33,6 @@ from tests.portal.conftest import (
 )
 from tests.support import LiveServer, RegisteredClient, add_release, client_assertion, token_form
 
-SHOTS = Path(os.environ.get("GATEWAY_TEST_SHOTS", "/tmp/shots"))  # noqa: S108 (a place to look at)
 WIDTHS = (390, 1280)
 CONFERENCES = {"from": JC, "to": JA, "categories": ["case_conference"],
                "purposes": ["case_management"]}  # fmt: skip
@@ -142,9 +139,8 @@ def accessible_and_shot(page: Page, name: str, lang: str) -> None:
     # Nothing sticks out sideways: a phone scrolls down only.
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, (name, lang, overflow)
-    SHOTS.mkdir(parents=True, exist_ok=True)
     width = page.viewport_size["width"] if page.viewport_size else 0
-    page.screenshot(path=str(SHOTS / f"portal-{name}-{lang}-{width}.png"), full_page=True)
+    shoot(page, f"portal-{name}-{lang}-{width}")
 
 
 def assert_sign_out_sits_on_the_menu_row(page: Page) -> None:
@@ -360,9 +356,9 @@ def test_every_portal_page_is_accessible_left_to_right_and_right_to_left(
     assert not page.locator("form").first.is_visible()
     assert not page.locator("details.verification").is_visible()
     assert page.locator("main table").first.is_visible()
-    page.screenshot(path=str(SHOTS / f"portal-receipt-print-{lang}-{width}.png"), full_page=True)
+    shoot(page, f"portal-receipt-print-{lang}-{width}")
     pdf = page.pdf(format="A4", print_background=True)
-    (SHOTS / f"portal-receipt-{lang}-{width}.pdf").write_bytes(pdf)
+    keep(f"portal-receipt-{lang}-{width}.pdf", pdf)
     assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1
     page.emulate_media(media="screen")
     # Opened, the versions and the verification data still fit the screen.

@@ -2,7 +2,7 @@
 Arabic: the offices' contacts readable, phone numbers left to right inside right-to-left text,
 e-mail addresses broken only after their @ and dots, nothing wider than the screen, no serious
 accessibility problem; reached from the sign-in page without signing in, too. Screenshots go to
-$GATEWAY_TEST_SHOTS (default /tmp/shots)."""
+$GATEWAY_TEST_SHOTS when set (`make shots`)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from playwright.sync_api import Page
 
 from gateway.agencies import service as registry
 from gateway.demo.agencies import DEMO_AGENCIES
-from tests.browser.conftest import serious_violations
-from tests.browser.test_portal import SHOTS, Offices, sign_in
+from tests.browser.conftest import serious_violations, shoot
+from tests.browser.test_portal import Offices, sign_in
 from tests.support import LiveServer
 
 
@@ -39,8 +39,7 @@ def test_the_help_page_shows_the_offices_contacts_in_both_directions(
     assert serious_violations(page) == []
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     assert page.evaluate(_ADDRESSES_UNBROKEN)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"portal-help-{lang}-{width}.png"), full_page=True)
+    shoot(page, f"portal-help-{lang}-{width}")
 
 
 # Every piece of an e-mail or web address between its <wbr>s (after @, dots and slashes)
@@ -78,5 +77,4 @@ def test_a_person_who_cannot_sign_in_finds_every_office_from_the_sign_in_page(
     assert serious_violations(page) == []
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     assert page.evaluate(_ADDRESSES_UNBROKEN)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"portal-help-signed-out-{lang}-{width}.png"), full_page=True)
+    shoot(page, f"portal-help-signed-out-{lang}-{width}")
