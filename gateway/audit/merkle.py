@@ -136,3 +136,77 @@ def tree_root(size: int, lookup: NodeLookup) -> bytes:
         return EMPTY_ROOT
     (root,) = _with_lookup(lambda tree: [tree.range_hash(0, size)], lookup)
     return root
+
+
+def perfect_subtrees(size: int) -> list[NodeId]:
+    """The perfect subtrees a tree of ``size`` leaves is made of, largest (leftmost) first:
+    the nodes of its frontier."""
+    found, start = [], 0
+    for level in range(size.bit_length() - 1, -1, -1):
+        if size >> level & 1:
+            found.append((level, start >> level))
+            start += 1 << level
+    return found
+
+
+def frontier_of(size: int, lookup: NodeLookup) -> Frontier:
+    """The right edge of the tree of ``size`` leaves, read from stored subtrees: where a walk
+    that checks only the leaves after ``size`` starts."""
+    wanted = perfect_subtrees(size)
+    known = lookup(wanted)
+    return Frontier(size, [(level, index, known[level, index]) for level, index in wanted])
+
+
+def _climb(fn: int, sn: int) -> tuple[int, int]:
+    while fn & 1 == 0 and fn != 0:
+        fn, sn = fn >> 1, sn >> 1
+    return fn, sn
+
+
+def verify_inclusion(index: int, size: int, leaf: bytes, proof: list[bytes], root: bytes) -> bool:
+    """RFC 9162 §2.1.3.2: whether ``proof`` shows leaf hash ``leaf`` at ``index`` in the tree
+    of ``size`` leaves with ``root``."""
+    if not 0 <= index < size:
+        return False
+    fn, sn, digest = index, size - 1, leaf
+    for sibling in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            digest = node_hash(sibling, digest)
+            fn, sn = _climb(fn, sn)
+        else:
+            digest = node_hash(digest, sibling)
+        fn, sn = fn >> 1, sn >> 1
+    return sn == 0 and digest == root
+
+
+def verify_consistency(
+    first: int, second: int, first_root: bytes, second_root: bytes, proof: list[bytes]
+) -> bool:
+    """RFC 9162 §2.1.4.2: whether ``proof`` shows the tree of ``first`` leaves (``first_root``)
+    to be a prefix of the tree of ``second`` leaves (``second_root``). The empty tree is a
+    prefix of every tree, with an empty proof."""
+    if not 0 <= first <= second:
+        return False
+    if first == 0:
+        return not proof and (second > 0 or second_root == EMPTY_ROOT)
+    if first == second:
+        return not proof and first_root == second_root
+    if not proof:
+        return False
+    path = [first_root, *proof] if first & (first - 1) == 0 else list(proof)
+    fn, sn = first - 1, second - 1
+    while fn & 1:
+        fn, sn = fn >> 1, sn >> 1
+    fr = sr = path[0]
+    for sibling in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr, sr = node_hash(sibling, fr), node_hash(sibling, sr)
+            fn, sn = _climb(fn, sn)
+        else:
+            sr = node_hash(sr, sibling)
+        fn, sn = fn >> 1, sn >> 1
+    return sn == 0 and fr == first_root and sr == second_root

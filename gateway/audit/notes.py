@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 ED25519_TYPE = b"\x01"
 SIGNATURE_PREFIX = "\u2014 "  # em dash, space
-_KEY_NAME = re.compile(r"^[^\s+]+$")
+KEY_NAME = re.compile(r"^[^\s+]+$")
 
 
 class NoteError(ValueError):
@@ -53,7 +53,7 @@ class Verifier:
             raw = base64.b64decode(encoded, validate=True)
         except ValueError as bad:
             raise NoteError("a verifier key reads <name>+<key id>+<base64 key>") from bad
-        if not _KEY_NAME.match(name) or raw[:1] != ED25519_TYPE or len(raw) != 33:
+        if not KEY_NAME.match(name) or raw[:1] != ED25519_TYPE or len(raw) != 33:
             raise NoteError("not an Ed25519 signed-note verifier key")
         verifier = cls(name, Ed25519PublicKey.from_public_bytes(raw[1:]))
         if verifier.id.hex() != hex_id.lower():
@@ -67,7 +67,7 @@ class Signer:
     private_key: Ed25519PrivateKey
 
     def __post_init__(self) -> None:
-        if not _KEY_NAME.match(self.name):
+        if not KEY_NAME.match(self.name):
             raise NoteError("a key name has no spaces and no '+'")
 
     @property

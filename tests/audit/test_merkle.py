@@ -10,10 +10,13 @@ from gateway.audit.merkle import (
     EMPTY_ROOT,
     Frontier,
     consistency_proof,
+    frontier_of,
     inclusion_proof,
     leaf_hash,
     tree_root,
 )
+from gateway.audit.merkle import verify_consistency as gateway_consistency
+from gateway.audit.merkle import verify_inclusion as gateway_inclusion
 from tests.audit.rfc6962 import mth, sha256, verify_consistency, verify_inclusion
 
 MAX = 40
@@ -103,3 +106,59 @@ def test_impossible_inclusion_requests_are_refused(index: int, size: int):
 def test_impossible_consistency_requests_are_refused(first: int, second: int):
     with pytest.raises(ValueError, match="sizes"):
         consistency_proof(first, second, lambda wanted: {})
+
+
+@pytest.mark.parametrize("second", range(1, MAX + 1))
+def test_the_gateways_own_proof_checks_agree_with_the_rfc(second: int):
+    """What the witness and incremental verification trust: every genuine proof passes, and
+    each altered one (a hash flipped, one dropped, one added, the wrong sizes) fails."""
+    _, lookup = build(ENTRIES[:second])
+    root = mth(ENTRIES[:second])
+    for first in range(1, second + 1):
+        proof = consistency_proof(first, second, lookup)
+        old = mth(ENTRIES[:first])
+        assert gateway_consistency(first, second, old, root, proof)
+        for bad in _altered(proof):
+            assert not gateway_consistency(first, second, old, root, bad)
+            assert verify_consistency(first, second, old, root, bad) is False
+        if first < second:
+            assert not gateway_consistency(
+                first, second, mth([b"forged", *ENTRIES[1:first]]), root, proof
+            )
+            assert (
+                not gateway_consistency(first + 1, second, old, root, proof) or first + 1 == second
+            )
+    for index in range(second):
+        proof = inclusion_proof(index, second, lookup)
+        leaf = leaf_hash(ENTRIES[index])
+        assert gateway_inclusion(index, second, leaf, proof, root)
+        for bad in _altered(proof):
+            assert not gateway_inclusion(index, second, leaf, bad, root)
+        assert not gateway_inclusion(index, second, leaf_hash(b"other"), proof, root)
+
+
+def _altered(proof: list[bytes]) -> list[list[bytes]]:
+    flipped = [
+        [*proof[:i], bytes([proof[i][0] ^ 1]) + proof[i][1:], *proof[i + 1 :]]
+        for i in range(len(proof))
+    ]
+    dropped = [proof[:-1]] if proof else []
+    return [*flipped, *dropped, [*proof, sha256(b"extra")]]
+
+
+def test_the_empty_tree_is_a_prefix_of_every_tree_and_only_with_no_proof():
+    assert gateway_consistency(0, 5, EMPTY_ROOT, mth(ENTRIES[:5]), [])
+    assert not gateway_consistency(0, 5, EMPTY_ROOT, mth(ENTRIES[:5]), [sha256(b"x")])
+    assert gateway_consistency(0, 0, EMPTY_ROOT, EMPTY_ROOT, [])
+    assert not gateway_consistency(0, 0, EMPTY_ROOT, sha256(b"x"), [])
+    assert not gateway_consistency(6, 5, EMPTY_ROOT, mth(ENTRIES[:5]), [])
+
+
+@pytest.mark.parametrize("size", range(0, MAX + 1))
+def test_a_frontier_read_from_stored_subtrees_continues_the_tree(size: int):
+    _, lookup = build(ENTRIES)
+    frontier = frontier_of(size, lookup)
+    assert frontier.root() == mth(ENTRIES[:size])
+    for data in ENTRIES[size:]:
+        frontier.append(leaf_hash(data))
+    assert frontier.root() == mth(ENTRIES)
