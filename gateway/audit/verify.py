@@ -28,6 +28,7 @@ from gateway.audit.repository import checkpoints
 from gateway.audit.service import encode, searchable_columns
 
 MAX_PROBLEMS = 20
+KEPT = "the checkpoint you kept"
 
 
 @dataclass
@@ -65,25 +66,36 @@ def verify(
     unplaced: Iterable[int] = (),
     waiting: int = 0,
     licences: Iterable[LeafRow] = (),
+    start: Frontier | None = None,
 ) -> Report:
     """Check ``leaves`` (in tree order) against the signed checkpoints ``notes`` and ``kept``.
 
     ``licences`` are the leaves that say they are records of pruning: an emptied entry is
     intact only below the position the furthest genuine one names. ``waiting`` counts entries
     recorded but not yet given their place in the tree: not checked yet, and said so, so that
-    a young log does not look empty."""
+    a young log does not look empty.
+
+    ``start``, the right edge of the tree at some size, makes the check incremental: the
+    leaves begin at its size, checkpoints below it are passed over, and ``kept`` (of exactly
+    that size) is checked against its root. Only records of pruning at or after ``start``
+    can license emptied entries there: an earlier one reaches below its own position."""
     report = Report()
+    frontier = start or Frontier()
     targets = _checkpoints(notes, verifier, kept, report)
     forged = _licences(licences, verifier, report)
     by_size: dict[int, list[_Target]] = {}
     for target in targets:
-        by_size.setdefault(target.checkpoint.size, []).append(target)
-
-    frontier = Frontier()
-    _compare(frontier, by_size.pop(0, []), report, last_good=0)
+        if target.checkpoint.size >= frontier.size:
+            by_size.setdefault(target.checkpoint.size, []).append(target)
+        elif target.label == KEPT:
+            report.problem(
+                f"the checkpoint you kept covers {target.checkpoint.size} entries, but the "
+                f"check starts at {frontier.size}"
+            )
+    _compare(frontier, by_size.pop(frontier.size, []), report, last_good=frontier.size)
     rows = iter(leaves)
     try:
-        _walk(rows, frontier, by_size, report)
+        _walk(rows, frontier, by_size, report, last_good=frontier.size)
     finally:
         close = getattr(rows, "close", None)
         if close is not None:
@@ -202,8 +214,8 @@ def _walk(
     frontier: Frontier,
     by_size: dict[int, list[_Target]],
     report: Report,
+    last_good: int,
 ) -> None:
-    last_good = 0
     for row in rows:
         if row.seq != frontier.size:
             report.problem(
@@ -237,7 +249,7 @@ def _checkpoints(
         except NoteError as bad:
             report.problem(f"the kept checkpoint does not verify: {bad}")
         else:
-            targets.append(_Target(checkpoint, "the checkpoint you kept"))
+            targets.append(_Target(checkpoint, KEPT))
             report.checkpoints_checked += 1
     return targets
 
