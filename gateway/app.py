@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from gateway import __doc__ as description
 from gateway.audit.publisher import Publisher
+from gateway.audit.log_routes import router as audit_log_router
 from gateway.audit.routes import router as audit_router
 from gateway.auth.models import TOKEN_REQUEST
 from gateway.auth.routes import router as auth_router
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         schemas_router,
         messages_router,
         audit_router,
+        audit_log_router,
         monitoring_router,
         portal_router,
         dpo_router,

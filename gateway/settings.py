@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from functools import cached_property
+from typing import Literal
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -160,6 +161,15 @@ class Settings(BaseSettings):
         ge=1,
         description="Audit entry bodies older than this are pruned (their leaf hashes stay, "
         "so the log still verifies). Unset: kept for ever.",
+    )
+    audit_log_public: Literal["none", "tree", "entries"] = Field(
+        default="none",
+        description="What of the audit log's tiles (`/v1/audit/log/`) is served without a "
+        "token: `none` (everything needs `audit:read`), `tree` (the checkpoint and the hash "
+        "tiles: enough for anyone to witness the log and check it only grows, and nothing about "
+        "anyone), or `entries` (the entry bundles too: who asked whom for what, when, with "
+        "subjects as keyed pseudonyms; pseudonymous data is still personal data, so only with "
+        "the data-protection officer's consent).",
     )
     audit_origin: str | None = Field(
         default=None,
