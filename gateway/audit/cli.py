@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections.abc import Iterator
@@ -11,10 +12,14 @@ from pathlib import Path
 import click
 
 from gateway.audit import query
+from gateway.audit.cosignatures import WitnessKey, WitnessPolicy
 from gateway.audit.events import OPERATOR
+from gateway.audit.incremental import Outcome, check_witnesses, keep, verify_tiled
 from gateway.audit.keys import load_verifier
 from gateway.audit.notes import NoteError, Verifier
+from gateway.audit.remote import RemoteLogError, TiledLog
 from gateway.audit.reports import export_lines, record_export
+from gateway.audit.repository import latest_checkpoint
 from gateway.audit.retention import prune
 from gateway.audit.verify import Report, verify_export, verify_stored
 from gateway.cli.context import load_settings, migrated_database
@@ -33,9 +38,41 @@ def audit_group() -> None:
 @click.option("--database-url", help="Verify this database (default: GATEWAY_DATABASE_URL).")
 @click.option("--export", "export_file", type=_FILE, help="Verify a JSONL export instead.")
 @click.option(
+    "--url",
+    help="Verify a running gateway's log over its tiles instead, e.g. "
+    "https://gateway.example/v1/audit/log (C2SP tlog-tiles).",
+)
+@click.option(
+    "--token-file",
+    type=_FILE,
+    help="With --url: a file holding an access token with audit:read (not needed where the "
+    "operator made the log public).",
+)
+@click.option(
     "--public-key", "public_key", type=_FILE, help="The log's vkey (default: key folder)."
 )
 @click.option("--checkpoint", "kept", type=_FILE, help="A checkpoint you kept from earlier.")
+@click.option(
+    "--from",
+    "kept_from",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Verify from the checkpoint in this file on: only the entries added since are read "
+    "(with --url or a database), and the file then holds the newest verified checkpoint. A "
+    "missing file starts from the beginning.",
+)
+@click.option(
+    "--witness",
+    "witnesses",
+    multiple=True,
+    metavar="VKEY",
+    help="A witness's cosignature key (its vkey, or a file holding it); repeat for several.",
+)
+@click.option(
+    "--quorum",
+    type=click.IntRange(min=0),
+    help="How many of the --witness keys must have cosigned the newest checkpoint "
+    "(default: all of them).",
+)
 @click.option(
     "--wait",
     default=15.0,
@@ -47,32 +84,95 @@ def audit_group() -> None:
 def verify_command(
     database_url: str | None,
     export_file: Path | None,
+    url: str | None,
+    token_file: Path | None,
     public_key: Path | None,
     kept: Path | None,
+    kept_from: Path | None,
+    witnesses: tuple[str, ...],
+    quorum: int | None,
     wait: float,
 ) -> None:
     """Recompute the tree and check every checkpoint. Exit 0 when intact, 1 naming the first
     bad entry."""
-    if database_url and export_file:
-        raise click.UsageError("give --database-url or --export, not both")
+    if sum(source is not None for source in (database_url, export_file, url)) > 1:
+        raise click.UsageError("give one of --database-url, --export and --url")
+    if kept and kept_from:
+        raise click.UsageError("give --checkpoint or --from, not both")
     settings = load_settings()
     verifier = _verifier(public_key, settings.key_dir)
-    kept_note = kept.read_text() if kept else None
-    if export_file is not None:
+    policy = _policy(witnesses, quorum)
+    kept_note = _kept(kept, kept_from)
+    if url is not None:
+        token = token_file.read_text().strip() if token_file else None
+        log = TiledLog.open(url, token)
+        try:
+            outcome = verify_tiled(log, verifier, kept=kept_note, policy=policy)
+        except RemoteLogError as failed:
+            raise click.ClickException(f"cannot read the log: {failed}") from None
+        finally:
+            log.close()
+    elif export_file is not None:
         try:
             report = verify_export(lambda: _lines(export_file), verifier, kept=kept_note)
         except ValueError as bad:
             raise click.ClickException(str(bad)) from None
+        outcome = _with_witnesses(report, _newest_exported(export_file), policy)
     else:
         database = connect(database_url or settings.database_url)
         try:
             _until_placed(database, wait)
             with database.transaction(read_only=True) as session:
                 report = verify_stored(session, verifier, kept=kept_note)
+                newest = latest_checkpoint(session)
+            outcome = _with_witnesses(report, newest.note if newest else None, policy)
         finally:
             database.dispose()
-    _print(report)
-    sys.exit(0 if report.intact else 1)
+    _print(outcome.report)
+    if kept_from is not None and outcome.newest is not None:
+        keep(kept_from, outcome.newest)
+        click.echo(f"  kept the newest verified checkpoint in {kept_from}")
+    sys.exit(0 if outcome.report.intact else 1)
+
+
+def _kept(kept: Path | None, kept_from: Path | None) -> str | None:
+    if kept is not None:
+        return kept.read_text()
+    if kept_from is not None and kept_from.exists():
+        return kept_from.read_text()
+    return None
+
+
+def _policy(witnesses: tuple[str, ...], quorum: int | None) -> WitnessPolicy:
+    keys = []
+    for given in witnesses:
+        path = Path(given)
+        text = path.read_text() if path.is_file() else given
+        try:
+            keys.append(WitnessKey.from_vkey(text))
+        except NoteError as bad:
+            raise click.BadParameter(str(bad), param_hint="--witness") from None
+    try:
+        return WitnessPolicy(tuple(keys), len(keys) if quorum is None else quorum)
+    except ValueError as bad:
+        raise click.BadParameter(str(bad), param_hint="--quorum") from None
+
+
+def _with_witnesses(report: Report, newest: str | None, policy: WitnessPolicy) -> Outcome:
+    if newest is not None:
+        check_witnesses(newest, policy, report)
+    return Outcome(report, newest if report.intact else None)
+
+
+def _newest_exported(export_file: Path) -> str | None:
+    """The export's newest checkpoint (its last line that holds one)."""
+    newest = None
+    for line in _lines(export_file):
+        if '"checkpoint"' in line:
+            record = json.loads(line)
+            if isinstance(record, dict) and "checkpoint" in record:
+                newest = str(record["checkpoint"])
+    return newest
 
 
 def _until_placed(database: Database, patience: float) -> None:
