@@ -11,6 +11,7 @@ the log.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import httpx
@@ -21,6 +22,8 @@ from gateway.audit.tiles import HEIGHT, PRUNED_SIZE, WIDTH, Tile, decode_bundle,
 
 _RECORD_OF_PRUNING = b'"audit.pruned"'
 TIMEOUT = 30.0
+FETCHERS = 4  # requests in flight at once
+WINDOW = 16  # bundles fetched ahead of the walk
 
 
 class RemoteLogError(RuntimeError):
@@ -57,9 +60,9 @@ class TiledLog:
         if path in self.kept:
             return self.kept[path]
         content = self._get(path)
-        if tile.full and tile.level is not None:
-            # Full hash tiles never change, and the few a frontier needs are read again:
-            # keep some, never the walk's bundles.
+        if tile.level is not None:
+            # Hash tiles never change (a partial one is a different path), and the few a
+            # frontier or a proof needs are read more than once: keep some, never bundles.
             if len(self.kept) >= 64:
                 self.kept.pop(next(iter(self.kept)))
             self.kept[path] = content
@@ -78,6 +81,12 @@ class TiledLog:
         """Stored-subtree hashes of the tree of ``size`` leaves, computed from its tiles."""
 
         def find(wanted: list[NodeId]) -> dict[NodeId, bytes]:
+            # The tiles these nodes lie in, fetched at once; then each node from them.
+            needed = {
+                (level // HEIGHT, (index << level % HEIGHT) // WIDTH) for level, index in wanted
+            }
+            with ThreadPoolExecutor(FETCHERS) as pool:
+                list(pool.map(lambda tile: self._tile_hashes(tile[0], tile[1], size), needed))
             return {node: self._node(node, size) for node in wanted}
 
         return find
@@ -106,15 +115,28 @@ class TiledLog:
 
     def leaves(self, start: int, end: int, size: int) -> Iterator[LeafRow]:
         """The entries at positions ``start`` to ``end`` (exclusive) of the tree of ``size``,
-        with the leaf hashes its level-0 tiles hold, as the walk reads them."""
-        for bundle in range(start // WIDTH, -(-end // WIDTH)):
-            entries = self._tile_hashes(None, bundle, size)
-            hashes = self._tile_hashes(0, bundle, size)
-            if len(entries) != len(hashes):
-                raise RemoteLogError(f"{self.prefix}: bundle {bundle} and its tile differ in size")
-            base = bundle * WIDTH
-            for offset in range(max(start, base) - base, min(end, base + len(hashes)) - base):
-                yield _row(base + offset, entries[offset], hashes[offset])
+        with the leaf hashes its level-0 tiles hold, as the walk reads them.
+
+        Bundles and their tiles are fetched a window at a time, in parallel (as tlog-tiles
+        means them to be): the wait is for the slowest of a few requests, not their sum, and
+        no more than a window is held."""
+        bundles = range(start // WIDTH, -(-end // WIDTH))
+        with ThreadPoolExecutor(FETCHERS) as pool:
+            for window in range(0, len(bundles), WINDOW):
+                chunk = bundles[window : window + WINDOW]
+                entries = pool.map(lambda n: self._tile_hashes(None, n, size), chunk)
+                hashes = pool.map(lambda n: self._tile_hashes(0, n, size), chunk)
+                for bundle, their_entries, their_hashes in zip(chunk, entries, hashes, strict=True):
+                    yield from self._rows(bundle, their_entries, their_hashes, start, end)
+
+    def _rows(
+        self, bundle: int, entries: list[bytes], hashes: list[bytes], start: int, end: int
+    ) -> Iterator[LeafRow]:
+        if len(entries) != len(hashes):
+            raise RemoteLogError(f"{self.prefix}: bundle {bundle} and its tile differ in size")
+        base = bundle * WIDTH
+        for offset in range(max(start, base) - base, min(end, base + len(hashes)) - base):
+            yield _row(base + offset, entries[offset], hashes[offset])
 
     def licences(self, start: int, end: int, size: int) -> list[LeafRow]:
         """The records of pruning among those entries (a second pass, needed only when the
