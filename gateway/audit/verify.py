@@ -12,6 +12,7 @@ export), so that each emptied entry is judged as the walk reaches it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -25,9 +26,13 @@ from gateway.audit.notes import Checkpoint, NoteError, Verifier, verify_checkpoi
 from gateway.audit.pruning import RECORD, Forged, Licence, read_licence
 from gateway.audit.query import LeafRow
 from gateway.audit.repository import checkpoints
-from gateway.audit.service import encode, searchable_columns
+from gateway.audit.service import SEARCHABLE, encode, searchable_values
 
 MAX_PROBLEMS = 20
+_RUN = 4096  # leaf hashes added to the frontier at a time
+_sha256 = hashlib.sha256
+# What json.loads runs (see _parse); typeshed does not declare the attribute.
+_scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 KEPT = "the checkpoint you kept"
 
 
@@ -216,19 +221,33 @@ def _walk(
     report: Report,
     last_good: int,
 ) -> None:
-    for row in rows:
-        if row.seq != frontier.size:
-            report.problem(
-                f"first bad entry: position {frontier.size} is missing "
-                f"(the log jumps to position {row.seq}; deleted or reordered)"
-                if row.seq > frontier.size
-                else f"first bad entry: position {row.seq} appears again (inserted or reordered)"
-            )
-            return
-        frontier.append(_leaf(row, report))
-        matching = by_size.pop(frontier.size, [])
-        if _compare(frontier, matching, report, last_good) and matching:
-            last_good = frontier.size
+    """Recompute the tree over ``rows``. Leaf hashes are gathered and added to the frontier
+    in runs (``Frontier.extend``), up to the next checkpoint's size or a few thousand at a time."""
+    run: list[bytes] = []
+    try:
+        for row in rows:
+            position = frontier.size + len(run)
+            if row.seq != position:
+                report.problem(
+                    f"first bad entry: position {position} is missing "
+                    f"(the log jumps to position {row.seq}; deleted or reordered)"
+                    if row.seq > position
+                    else f"first bad entry: position {row.seq} appears again (inserted or "
+                    "reordered)"
+                )
+                return
+            run.append(_leaf(row, report))
+            if position + 1 in by_size:
+                frontier.extend(run)
+                run.clear()
+                matching = by_size.pop(frontier.size)
+                if _compare(frontier, matching, report, last_good):
+                    last_good = frontier.size
+            elif len(run) == _RUN:
+                frontier.extend(run)
+                run.clear()
+    finally:
+        frontier.extend(run)
 
 
 def _checkpoints(
@@ -262,7 +281,7 @@ def _leaf(row: LeafRow, report: Report) -> bytes:
         _emptied(row, report)
         return row.leaf_hash
     try:
-        computed = leaf_hash(row.body.encode())
+        computed = _sha256(b"\x00" + row.body.encode()).digest()  # merkle.leaf_hash, inlined
     except UnicodeError:  # a lone surrogate, which only SQLite stores: never an entry
         computed = b""
     if computed != row.leaf_hash:
@@ -272,21 +291,32 @@ def _leaf(row: LeafRow, report: Report) -> bytes:
         return computed or row.leaf_hash
     if row.columns is not None:
         try:
-            expected = searchable_columns(json.loads(row.body))
-        except (ValueError, TypeError, KeyError):
+            expected = searchable_values(_parse(row.body))
+        except (ValueError, TypeError, KeyError, AttributeError):
             report.problem(f"first bad entry: position {row.seq} does not hold an audit entry")
             return computed
-        if tuple(expected.values()) != row.columns:
+        if expected != row.columns:
             name = next(
                 name
-                for name, value in zip(expected, row.columns, strict=True)
-                if expected[name] != value
+                for name, want, have in zip(SEARCHABLE, expected, row.columns, strict=True)
+                if want != have
             )
             report.problem(
                 f"first bad entry: position {row.seq} was changed (its '{name}' column "
                 "differs from its recorded content)"
             )
     return computed
+
+
+def _parse(body: str) -> Any:
+    """``json.loads(body)``, with the same result and errors, minus its wrapping: the C
+    scanner it ends in, called directly when the body has no surrounding whitespace (always,
+    for an entry). Anything else goes to json.loads itself."""
+    try:
+        value, end = _scan(body, 0)
+    except StopIteration:  # not a JSON value at position 0: json.loads says why, or skips space
+        return json.loads(body)
+    return value if end == len(body) else json.loads(body)
 
 
 def _emptied(row: LeafRow, report: Report) -> None:
