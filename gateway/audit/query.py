@@ -191,9 +191,13 @@ _FIRST_SEARCHABLE = 6  # position of the first searchable column in leaves_in_or
 
 
 def leaves_in_order(
-    session: Session, criteria: EntryFilter | None = None, below: int | None = None
+    session: Session,
+    criteria: EntryFilter | None = None,
+    below: int | None = None,
+    start: int = 0,
 ) -> Iterator[LeafRow]:
-    """Every leaf with its entry (if the entry row still exists), in tree order, streamed.
+    """Every leaf from position ``start`` (below ``below``) with its entry (if the entry row
+    still exists), in tree order, streamed.
 
     With ``criteria``, every leaf still comes, but entries that do not match are marked
     ``matched=False``: an export can then leave their content out and stay verifiable.
@@ -216,6 +220,8 @@ def leaves_in_order(
     )
     if below is not None:
         query = query.where(AuditLeaf.seq < below)
+    if start:
+        query = query.where(AuditLeaf.seq >= start)
     # Core rows, not ORM ones: the ORM's per-row bookkeeping cost more than the checks.
     result = session.connection().execute(query)
     try:
@@ -235,13 +241,17 @@ def leaves_in_order(
         result.close()  # a server-side cursor on PostgreSQL; the caller may stop early
 
 
-def licence_rows(session: Session) -> list[LeafRow]:
-    """The placed entries that say they are records of pruning (verification checks that
-    they are), in tree order."""
+def licence_rows(session: Session, start: int = 0) -> list[LeafRow]:
+    """The placed entries from position ``start`` on that say they are records of pruning
+    (verification checks that they are), in tree order."""
     rows = session.execute(
         select(AuditLeaf.seq, AuditLeaf.entry_id, AuditLeaf.leaf_hash, AuditEntry.body)
         .join(AuditEntry, AuditEntry.id == AuditLeaf.entry_id)
-        .where(AuditEntry.event == EventType.AUDIT_PRUNED.value, AuditEntry.body.is_not(None))
+        .where(
+            AuditEntry.event == EventType.AUDIT_PRUNED.value,
+            AuditEntry.body.is_not(None),
+            AuditLeaf.seq >= start,
+        )
         .order_by(AuditLeaf.seq)
     )
     return [
@@ -250,15 +260,41 @@ def licence_rows(session: Session) -> list[LeafRow]:
 
 
 def waiting_count(session: Session) -> int:
-    """Entries recorded but not yet given their place in the tree (the publisher's next batch)."""
+    """Entries recorded but not yet given their place in the tree (the publisher's next batch).
+    Counts the queue only (placing an entry takes it off): its cost is the queue's length,
+    never the log's."""
     return int(session.scalar(select(func.count()).select_from(AuditPending)) or 0)
 
 
-def unplaced_entries(session: Session) -> list[int]:
-    """Entries that are neither in the tree nor waiting for a place: not written by the log."""
+def unplaced_entries(session: Session, from_id: int = 0) -> list[int]:
+    """Entries (with ids from ``from_id`` on) that are neither in the tree nor waiting for a
+    place: not written by the log. Each candidate is looked up in the leaves' unique index on
+    entry_id and the queue's key, and ``from_id`` starts a range on the entries' key: the cost
+    grows with the entries from there on, not with the log."""
     placed = exists().where(AuditLeaf.entry_id == AuditEntry.id)
     waiting = exists().where(AuditPending.entry_id == AuditEntry.id)
-    return list(session.scalars(select(AuditEntry.id).where(~placed, ~waiting).limit(100)))
+    return list(
+        session.scalars(
+            select(AuditEntry.id)
+            .where(AuditEntry.id >= from_id, ~placed, ~waiting)
+            .order_by(AuditEntry.id)
+            .limit(100)
+        )
+    )
+
+
+def first_entry_id_from(session: Session, position: int) -> int:
+    """The lowest entry id among the leaves from ``position`` on and the queue (placed and
+    waiting entries both come in id order, give or take transactions that commit late); with
+    neither, the id after the last placed entry. Where incremental verification looks for
+    entries outside the log."""
+    found = session.scalar(select(func.min(AuditLeaf.entry_id)).where(AuditLeaf.seq >= position))
+    waiting = session.scalar(select(func.min(AuditPending.entry_id)))
+    lowest = [value for value in (found, waiting) if value is not None]
+    if lowest:
+        return int(min(lowest))
+    last = session.scalar(select(AuditLeaf.entry_id).where(AuditLeaf.seq == position - 1))
+    return int(last) + 1 if last is not None else 0
 
 
 def about_subject(session: Session, pseudonym: str) -> Iterator[EntryView]:

@@ -158,11 +158,7 @@ def verify_stored(session: Session, verifier: Verifier, *, kept: str | None = No
     """Verify the log as this database holds it: its leaves in tree order, every checkpoint
     it stored, its records of pruning, entries that are in neither the tree nor its queue, and
     how many wait. ``session`` must not have read anything yet."""
-    if session.get_bind().dialect.name == "postgresql":
-        # One snapshot for all the reads below (each statement would see its own under READ
-        # COMMITTED): an entry pruned after the records of pruning were read would otherwise
-        # look emptied from outside. SQLite's read transaction is one snapshot already.
-        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    one_snapshot(session)
     return verify(
         query.leaves_in_order(session),
         [checkpoint.note for checkpoint in checkpoints(session)],
@@ -172,6 +168,15 @@ def verify_stored(session: Session, verifier: Verifier, *, kept: str | None = No
         waiting=query.waiting_count(session),
         licences=query.licence_rows(session),
     )
+
+
+def one_snapshot(session: Session) -> None:
+    """Make every read of ``session`` (which must not have read anything yet) see one snapshot.
+    Each statement would see its own under PostgreSQL's READ COMMITTED: an entry pruned after
+    the records of pruning were read would look emptied from outside. SQLite's read
+    transaction is one snapshot already."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
 
 
 def verify_export(
