@@ -271,8 +271,12 @@ def unplaced_entries(session: Session, from_id: int = 0) -> list[int]:
     place: not written by the log. Each candidate is looked up in the leaves' unique index on
     entry_id and the queue's key, and ``from_id`` starts a range on the entries' key: the cost
     grows with the entries from there on, not with the log."""
-    placed = exists().where(AuditLeaf.entry_id == AuditEntry.id)
-    waiting = exists().where(AuditPending.entry_id == AuditEntry.id)
+    # The bounds inside repeat what the equality implies: without them PostgreSQL may hash
+    # every leaf for the anti-join instead of reading the index from ``from_id`` on.
+    placed = exists().where(AuditLeaf.entry_id == AuditEntry.id, AuditLeaf.entry_id >= from_id)
+    waiting = exists().where(
+        AuditPending.entry_id == AuditEntry.id, AuditPending.entry_id >= from_id
+    )
     return list(
         session.scalars(
             select(AuditEntry.id)
@@ -288,7 +292,11 @@ def first_entry_id_from(session: Session, position: int) -> int:
     waiting entries both come in id order, give or take transactions that commit late); with
     neither, the id after the last placed entry. Where incremental verification looks for
     entries outside the log."""
-    found = session.scalar(select(func.min(AuditLeaf.entry_id)).where(AuditLeaf.seq >= position))
+    # "+ 0": min() over the bare column would walk the entry_id index from its start (both
+    # databases do) until a leaf from ``position`` on turns up: the whole old log.
+    found = session.scalar(
+        select(func.min(AuditLeaf.entry_id + 0)).where(AuditLeaf.seq >= position)
+    )
     waiting = session.scalar(select(func.min(AuditPending.entry_id)))
     lowest = [value for value in (found, waiting) if value is not None]
     if lowest:
