@@ -24,7 +24,8 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.audit import build_log
+from benchmarks.audit import event
+from benchmarks.audit_log import grow
 from benchmarks.run import _run, _wait_ready
 from gateway.audit.incremental import verify_tiled
 from gateway.audit.remote import TiledLog
@@ -49,7 +50,7 @@ def main() -> None:
         settings = Settings(database_url=database_url, key_dir=work / "keys", issuer=url)
         database, audit = connect(database_url), open_audit_log(settings)
         started = time.perf_counter()
-        build_log(database, audit, options.size)
+        grow(database, audit, options.size, event)
         print(f"{name}: a log of {options.size} entries, built in "
               f"{time.perf_counter() - started:.1f} s")  # fmt: skip
         env = os.environ | {
@@ -124,10 +125,10 @@ def _verifying(
         full = time.perf_counter() - started
     print(f"verification over tiles, all {whole.report.size} entries: {full:6.2f} s  "
           f"intact={whole.report.intact}")  # fmt: skip
-    build_log(database, audit, options.new)
+    grow(database, audit, options.new, event)
     with TiledLog.open(prefix) as log:
         started = time.perf_counter()
-        again = verify_tiled(log, audit.verifier, kept=whole.newest)
+        again = verify_tiled(log, audit.verifier, kept=whole.checkpoint)
         incremental = time.perf_counter() - started
     new = again.report.size - whole.report.size
     print(f"  from the kept checkpoint, {new} new entries: {incremental:6.2f} s  "

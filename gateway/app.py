@@ -12,8 +12,8 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from gateway import __doc__ as description
-from gateway.audit.publisher import Publisher
 from gateway.audit.log_routes import router as audit_log_router
+from gateway.audit.publisher import Publisher
 from gateway.audit.routes import router as audit_router
 from gateway.auth.models import TOKEN_REQUEST
 from gateway.auth.routes import router as auth_router

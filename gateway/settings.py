@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 from functools import cached_property
-from typing import Literal
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 

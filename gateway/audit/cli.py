@@ -14,7 +14,13 @@ import click
 from gateway.audit import query
 from gateway.audit.cosignatures import WitnessKey, WitnessPolicy
 from gateway.audit.events import OPERATOR
-from gateway.audit.incremental import Outcome, check_witnesses, keep, verify_tiled
+from gateway.audit.incremental import (
+    Verified,
+    check_witnesses,
+    keep,
+    verify_stored_from,
+    verify_tiled,
+)
 from gateway.audit.keys import load_verifier
 from gateway.audit.notes import NoteError, Verifier
 from gateway.audit.remote import RemoteLogError, TiledLog
@@ -123,14 +129,19 @@ def verify_command(
         try:
             _until_placed(database, wait)
             with database.transaction(read_only=True) as session:
-                report = verify_stored(session, verifier, kept=kept_note)
-                newest = latest_checkpoint(session)
-            outcome = _with_witnesses(report, newest.note if newest else None, policy)
+                if kept_from is not None and kept_note is not None:
+                    outcome = verify_stored_from(session, verifier, kept_note)
+                    if outcome.checkpoint is not None:
+                        outcome = _with_witnesses(outcome.report, outcome.checkpoint, policy)
+                else:
+                    report = verify_stored(session, verifier, kept=kept_note)
+                    newest = latest_checkpoint(session)
+                    outcome = _with_witnesses(report, newest.note if newest else None, policy)
         finally:
             database.dispose()
     _print(outcome.report)
-    if kept_from is not None and outcome.newest is not None:
-        keep(kept_from, outcome.newest)
+    if kept_from is not None and outcome.checkpoint is not None:
+        keep(kept_from, outcome.checkpoint)
         click.echo(f"  kept the newest verified checkpoint in {kept_from}")
     sys.exit(0 if outcome.report.intact else 1)
 
@@ -158,10 +169,10 @@ def _policy(witnesses: tuple[str, ...], quorum: int | None) -> WitnessPolicy:
         raise click.BadParameter(str(bad), param_hint="--quorum") from None
 
 
-def _with_witnesses(report: Report, newest: str | None, policy: WitnessPolicy) -> Outcome:
+def _with_witnesses(report: Report, newest: str | None, policy: WitnessPolicy) -> Verified:
     if newest is not None:
         check_witnesses(newest, policy, report)
-    return Outcome(report, newest if report.intact else None)
+    return Verified(report, newest if report.intact else None)
 
 
 def _newest_exported(export_file: Path) -> str | None:

@@ -53,6 +53,26 @@ class Frontier:
         self.size += 1
         return completed
 
+    def extend(self, leaves: Iterable[bytes]) -> None:
+        """Append many leaves without reporting the subtrees they complete: verification's
+        walk, where this loop is much of the work. The edge is held as bare hashes meanwhile
+        (a subtree's level and index follow from the size): each trailing zero bit of the new
+        size is one pair of subtrees merged."""
+        digests = [digest for _, _, digest in self.nodes]
+        size, sha256 = self.size, hashlib.sha256
+        for leaf in leaves:
+            size += 1
+            digest, merges = leaf, size
+            while not merges & 1:
+                digest = sha256(b"\x01" + digests.pop() + digest).digest()
+                merges >>= 1
+            digests.append(digest)
+        self.size = size
+        self.nodes = [
+            (level, index, digest)
+            for (level, index), digest in zip(perfect_subtrees(size), digests, strict=True)
+        ]
+
     def root(self) -> bytes:
         if not self.nodes:
             return EMPTY_ROOT

@@ -6,13 +6,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from gateway.audit.events import EventType
-from gateway.audit.service import decode
+from gateway.audit.service import SEARCHABLE, decode
 from gateway.audit.tables import AuditEntry, AuditLeaf, AuditPending
 
 
@@ -173,27 +173,31 @@ def _beyond(
     return AuditLeaf.seq < seq if descending else or_(waiting, AuditLeaf.seq > seq)
 
 
-@dataclass(frozen=True)
-class LeafRow:
+class LeafRow(NamedTuple):
+    """One leaf of the tree with its entry. A tuple, not a dataclass: verification makes one
+    per entry of the log, and a tuple costs a fraction of a frozen dataclass to build."""
+
     seq: int
     entry_id: int
     leaf_hash: bytes
     entry_exists: bool
     body: str | None
-    columns: tuple[Any, ...] | None  # the searchable columns, in searchable_columns() order
+    columns: tuple[Any, ...] | None  # the searchable columns, in service.SEARCHABLE order
     matched: bool = True
     omitted: bool = False  # left out of a filtered export (which is not pruning)
 
 
-_SEARCHABLE = ("event", "actor", "requester", "provider", "decision", "reason", "purpose",
-               "categories", "subject")  # fmt: skip
 _FIRST_SEARCHABLE = 6  # position of the first searchable column in leaves_in_order's rows
 
 
 def leaves_in_order(
-    session: Session, criteria: EntryFilter | None = None, below: int | None = None
+    session: Session,
+    criteria: EntryFilter | None = None,
+    below: int | None = None,
+    start: int = 0,
 ) -> Iterator[LeafRow]:
-    """Every leaf with its entry (if the entry row still exists), in tree order, streamed.
+    """Every leaf from position ``start`` (below ``below``) with its entry (if the entry row
+    still exists), in tree order, streamed.
 
     With ``criteria``, every leaf still comes, but entries that do not match are marked
     ``matched=False``: an export can then leave their content out and stay verifiable.
@@ -208,7 +212,7 @@ def leaves_in_order(
             AuditEntry.id.label("found"),
             AuditEntry.body,
             matched.label("matched"),
-            *(getattr(AuditEntry, name) for name in _SEARCHABLE),
+            *(getattr(AuditEntry, name) for name in SEARCHABLE),
         )
         .outerjoin(AuditEntry, AuditEntry.id == AuditLeaf.entry_id)
         .order_by(AuditLeaf.seq)
@@ -216,33 +220,38 @@ def leaves_in_order(
     )
     if below is not None:
         query = query.where(AuditLeaf.seq < below)
-    result = session.execute(query)
+    if start:
+        query = query.where(AuditLeaf.seq >= start)
+    # Core rows, not ORM ones: the ORM's per-row bookkeeping cost more than the checks.
+    result = session.connection().execute(query)
     try:
-        yield from (_leaf_row(row) for row in result)
+        for batch in result.partitions():
+            for row in batch:
+                found = row[3] is not None
+                yield LeafRow(
+                    row[0],
+                    row[1],
+                    row[2],
+                    found,
+                    row[4],
+                    tuple(row[_FIRST_SEARCHABLE:]) if found else None,
+                    bool(row[5]),
+                )
     finally:
         result.close()  # a server-side cursor on PostgreSQL; the caller may stop early
 
 
-def _leaf_row(row: Any) -> LeafRow:
-    found = row.found is not None
-    return LeafRow(
-        seq=row.seq,
-        entry_id=row.entry_id,
-        leaf_hash=row.leaf_hash,
-        entry_exists=found,
-        body=row.body,
-        columns=tuple(row[_FIRST_SEARCHABLE:]) if found else None,
-        matched=bool(row.matched),
-    )
-
-
-def licence_rows(session: Session) -> list[LeafRow]:
-    """The placed entries that say they are records of pruning (verification checks that
-    they are), in tree order."""
+def licence_rows(session: Session, start: int = 0) -> list[LeafRow]:
+    """The placed entries from position ``start`` on that say they are records of pruning
+    (verification checks that they are), in tree order."""
     rows = session.execute(
         select(AuditLeaf.seq, AuditLeaf.entry_id, AuditLeaf.leaf_hash, AuditEntry.body)
         .join(AuditEntry, AuditEntry.id == AuditLeaf.entry_id)
-        .where(AuditEntry.event == EventType.AUDIT_PRUNED.value, AuditEntry.body.is_not(None))
+        .where(
+            AuditEntry.event == EventType.AUDIT_PRUNED.value,
+            AuditEntry.body.is_not(None),
+            AuditLeaf.seq >= start,
+        )
         .order_by(AuditLeaf.seq)
     )
     return [
@@ -251,15 +260,49 @@ def licence_rows(session: Session) -> list[LeafRow]:
 
 
 def waiting_count(session: Session) -> int:
-    """Entries recorded but not yet given their place in the tree (the publisher's next batch)."""
+    """Entries recorded but not yet given their place in the tree (the publisher's next batch).
+    Counts the queue only (placing an entry takes it off): its cost is the queue's length,
+    never the log's."""
     return int(session.scalar(select(func.count()).select_from(AuditPending)) or 0)
 
 
-def unplaced_entries(session: Session) -> list[int]:
-    """Entries that are neither in the tree nor waiting for a place: not written by the log."""
-    placed = exists().where(AuditLeaf.entry_id == AuditEntry.id)
-    waiting = exists().where(AuditPending.entry_id == AuditEntry.id)
-    return list(session.scalars(select(AuditEntry.id).where(~placed, ~waiting).limit(100)))
+def unplaced_entries(session: Session, from_id: int = 0) -> list[int]:
+    """Entries (with ids from ``from_id`` on) that are neither in the tree nor waiting for a
+    place: not written by the log. Each candidate is looked up in the leaves' unique index on
+    entry_id and the queue's key, and ``from_id`` starts a range on the entries' key: the cost
+    grows with the entries from there on, not with the log."""
+    # The bounds inside repeat what the equality implies: without them PostgreSQL may hash
+    # every leaf for the anti-join instead of reading the index from ``from_id`` on.
+    placed = exists().where(AuditLeaf.entry_id == AuditEntry.id, AuditLeaf.entry_id >= from_id)
+    waiting = exists().where(
+        AuditPending.entry_id == AuditEntry.id, AuditPending.entry_id >= from_id
+    )
+    return list(
+        session.scalars(
+            select(AuditEntry.id)
+            .where(AuditEntry.id >= from_id, ~placed, ~waiting)
+            .order_by(AuditEntry.id)
+            .limit(100)
+        )
+    )
+
+
+def first_entry_id_from(session: Session, position: int) -> int:
+    """The lowest entry id among the leaves from ``position`` on and the queue (placed and
+    waiting entries both come in id order, give or take transactions that commit late); with
+    neither, the id after the last placed entry. Where incremental verification looks for
+    entries outside the log."""
+    # "+ 0": min() over the bare column would walk the entry_id index from its start (both
+    # databases do) until a leaf from ``position`` on turns up: the whole old log.
+    found = session.scalar(
+        select(func.min(AuditLeaf.entry_id + 0)).where(AuditLeaf.seq >= position)
+    )
+    waiting = session.scalar(select(func.min(AuditPending.entry_id)))
+    lowest = [value for value in (found, waiting) if value is not None]
+    if lowest:
+        return int(min(lowest))
+    last = session.scalar(select(AuditLeaf.entry_id).where(AuditLeaf.seq == position - 1))
+    return int(last) + 1 if last is not None else 0
 
 
 def about_subject(session: Session, pseudonym: str) -> Iterator[EntryView]:

@@ -137,8 +137,18 @@ def latest_checkpoint(session: Session) -> AuditCheckpoint | None:
     return session.scalar(select(AuditCheckpoint).order_by(AuditCheckpoint.size.desc()).limit(1))
 
 
-def checkpoints(session: Session) -> Iterator[AuditCheckpoint]:
-    yield from session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.size))
+def checkpoints(session: Session, start: int = 0) -> Iterator[AuditCheckpoint]:
+    """The signed checkpoints of ``start`` entries or more, smallest first."""
+    yield from session.scalars(
+        select(AuditCheckpoint).where(AuditCheckpoint.size >= start).order_by(AuditCheckpoint.size)
+    )
+
+
+def placed_size(session: Session) -> int:
+    """The number of leaves in the tree, from its highest position (an index lookup; counting
+    the leaves would read them all). A leaf deleted from the middle is the walk's to find."""
+    highest = session.scalar(select(func.max(AuditLeaf.seq)))
+    return int(highest) + 1 if highest is not None else 0
 
 
 def add_checkpoint(session: Session, checkpoint: AuditCheckpoint) -> None:

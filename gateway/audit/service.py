@@ -56,20 +56,32 @@ def format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+# The entry columns copied from its body for searching, in this order.
+SEARCHABLE = ("event", "actor", "requester", "provider", "decision", "reason", "purpose",
+              "categories", "subject")  # fmt: skip
+
+
 def searchable_columns(body: dict[str, Any]) -> dict[str, Any]:
     """The entry columns copied from its body for searching (verification compares them)."""
-    categories = body.get("categories")
-    return {
-        "event": body["event"],
-        "actor": body.get("actor"),
-        "requester": body.get("requester"),
-        "provider": body.get("provider"),
-        "decision": body.get("decision"),
-        "reason": body.get("reason"),
-        "purpose": body.get("purpose"),
-        "categories": f" {' '.join(categories)} " if categories else None,
-        "subject": body.get("subject"),
-    }
+    return dict(zip(SEARCHABLE, searchable_values(body), strict=True))
+
+
+def searchable_values(body: dict[str, Any]) -> tuple[Any, ...]:
+    """``searchable_columns`` as a tuple, in ``SEARCHABLE`` order: what verification compares
+    with each stored row (a tuple is cheaper to make than a dict, a million times over)."""
+    get = body.get
+    categories = get("categories")
+    return (
+        body["event"],
+        get("actor"),
+        get("requester"),
+        get("provider"),
+        get("decision"),
+        get("reason"),
+        get("purpose"),
+        f" {' '.join(categories)} " if categories else None,
+        get("subject"),
+    )
 
 
 class AuditLog:

@@ -12,6 +12,7 @@ export), so that each emptied entry is judged as the walk reaches it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -25,9 +26,13 @@ from gateway.audit.notes import Checkpoint, NoteError, Verifier, verify_checkpoi
 from gateway.audit.pruning import RECORD, Forged, Licence, read_licence
 from gateway.audit.query import LeafRow
 from gateway.audit.repository import checkpoints
-from gateway.audit.service import encode, searchable_columns
+from gateway.audit.service import SEARCHABLE, encode, searchable_values
 
 MAX_PROBLEMS = 20
+_RUN = 4096  # leaf hashes added to the frontier at a time
+_sha256 = hashlib.sha256
+# What json.loads runs (see _parse); typeshed does not declare the attribute.
+_scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 KEPT = "the checkpoint you kept"
 
 
@@ -153,11 +158,7 @@ def verify_stored(session: Session, verifier: Verifier, *, kept: str | None = No
     """Verify the log as this database holds it: its leaves in tree order, every checkpoint
     it stored, its records of pruning, entries that are in neither the tree nor its queue, and
     how many wait. ``session`` must not have read anything yet."""
-    if session.get_bind().dialect.name == "postgresql":
-        # One snapshot for all the reads below (each statement would see its own under READ
-        # COMMITTED): an entry pruned after the records of pruning were read would otherwise
-        # look emptied from outside. SQLite's read transaction is one snapshot already.
-        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    one_snapshot(session)
     return verify(
         query.leaves_in_order(session),
         [checkpoint.note for checkpoint in checkpoints(session)],
@@ -167,6 +168,15 @@ def verify_stored(session: Session, verifier: Verifier, *, kept: str | None = No
         waiting=query.waiting_count(session),
         licences=query.licence_rows(session),
     )
+
+
+def one_snapshot(session: Session) -> None:
+    """Make every read of ``session`` (which must not have read anything yet) see one snapshot.
+    Each statement would see its own under PostgreSQL's READ COMMITTED: an entry pruned after
+    the records of pruning were read would look emptied from outside. SQLite's read
+    transaction is one snapshot already."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
 
 
 def verify_export(
@@ -216,19 +226,33 @@ def _walk(
     report: Report,
     last_good: int,
 ) -> None:
-    for row in rows:
-        if row.seq != frontier.size:
-            report.problem(
-                f"first bad entry: position {frontier.size} is missing "
-                f"(the log jumps to position {row.seq}; deleted or reordered)"
-                if row.seq > frontier.size
-                else f"first bad entry: position {row.seq} appears again (inserted or reordered)"
-            )
-            return
-        frontier.append(_leaf(row, report))
-        matching = by_size.pop(frontier.size, [])
-        if _compare(frontier, matching, report, last_good) and matching:
-            last_good = frontier.size
+    """Recompute the tree over ``rows``. Leaf hashes are gathered and added to the frontier
+    in runs (``Frontier.extend``), up to the next checkpoint's size or a few thousand at a time."""
+    run: list[bytes] = []
+    try:
+        for row in rows:
+            position = frontier.size + len(run)
+            if row.seq != position:
+                report.problem(
+                    f"first bad entry: position {position} is missing "
+                    f"(the log jumps to position {row.seq}; deleted or reordered)"
+                    if row.seq > position
+                    else f"first bad entry: position {row.seq} appears again (inserted or "
+                    "reordered)"
+                )
+                return
+            run.append(_leaf(row, report))
+            if position + 1 in by_size:
+                frontier.extend(run)
+                run.clear()
+                matching = by_size.pop(frontier.size)
+                if _compare(frontier, matching, report, last_good):
+                    last_good = frontier.size
+            elif len(run) == _RUN:
+                frontier.extend(run)
+                run.clear()
+    finally:
+        frontier.extend(run)
 
 
 def _checkpoints(
@@ -262,7 +286,7 @@ def _leaf(row: LeafRow, report: Report) -> bytes:
         _emptied(row, report)
         return row.leaf_hash
     try:
-        computed = leaf_hash(row.body.encode())
+        computed = _sha256(b"\x00" + row.body.encode()).digest()  # merkle.leaf_hash, inlined
     except UnicodeError:  # a lone surrogate, which only SQLite stores: never an entry
         computed = b""
     if computed != row.leaf_hash:
@@ -272,21 +296,32 @@ def _leaf(row: LeafRow, report: Report) -> bytes:
         return computed or row.leaf_hash
     if row.columns is not None:
         try:
-            expected = searchable_columns(json.loads(row.body))
-        except (ValueError, TypeError, KeyError):
+            expected = searchable_values(_parse(row.body))
+        except (ValueError, TypeError, KeyError, AttributeError):
             report.problem(f"first bad entry: position {row.seq} does not hold an audit entry")
             return computed
-        if tuple(expected.values()) != row.columns:
+        if expected != row.columns:
             name = next(
                 name
-                for name, value in zip(expected, row.columns, strict=True)
-                if expected[name] != value
+                for name, want, have in zip(SEARCHABLE, expected, row.columns, strict=True)
+                if want != have
             )
             report.problem(
                 f"first bad entry: position {row.seq} was changed (its '{name}' column "
                 "differs from its recorded content)"
             )
     return computed
+
+
+def _parse(body: str) -> Any:
+    """``json.loads(body)``, with the same result and errors, minus its wrapping: the C
+    scanner it ends in, called directly when the body has no surrounding whitespace (always,
+    for an entry). Anything else goes to json.loads itself."""
+    try:
+        value, end = _scan(body, 0)
+    except StopIteration:  # not a JSON value at position 0: json.loads says why, or skips space
+        return json.loads(body)
+    return value if end == len(body) else json.loads(body)
 
 
 def _emptied(row: LeafRow, report: Report) -> None:

@@ -162,3 +162,15 @@ def test_a_frontier_read_from_stored_subtrees_continues_the_tree(size: int):
     for data in ENTRIES[size:]:
         frontier.append(leaf_hash(data))
     assert frontier.root() == mth(ENTRIES)
+
+
+@pytest.mark.parametrize("start", [0, 1, 5, 8, 13, 31])
+def test_extending_a_frontier_in_one_go_grows_the_same_tree_as_appending(start: int):
+    _, lookup = build(ENTRIES)
+    appended, extended = frontier_of(start, lookup), frontier_of(start, lookup)
+    for stop in range(start, MAX + 1, 3):
+        while appended.size < stop:
+            appended.append(leaf_hash(ENTRIES[appended.size]))
+        extended.extend(leaf_hash(data) for data in ENTRIES[extended.size : stop])
+        assert extended == appended
+        assert extended.root() == mth(ENTRIES[:stop])

@@ -4,14 +4,18 @@ inserted or reordered entry, a log cut short or rolled back, a forged checkpoint
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gateway.audit.events import AuditEvent, Decision, EventType
 from gateway.audit.merkle import leaf_hash
 from gateway.audit.service import encode
-from gateway.audit.verify import Report, rows_from_export, verify_export, verify_stored
+from gateway.audit.verify import Report, _parse, rows_from_export, verify_export, verify_stored
 from gateway.cli.main import cli
 from gateway.runtime import Runtime
 from gateway.settings import Settings
@@ -328,3 +332,28 @@ def test_an_unreadable_export_is_refused_clearly(tmp_path, log: Runtime):
         verify_export(lambda: iter(lines), log.audit.verifier)
     with pytest.raises(ValueError, match="line 2"):  # blank lines count
         list(rows_from_export(["", lines[2]]))
+
+
+def _outcome(parse: Callable[[str], Any], text: str) -> tuple[str, Any]:
+    try:
+        return "value", parse(text)
+    except ValueError:
+        return "error", None
+
+
+@given(
+    st.one_of(
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.text(),
+            lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner),
+        ).map(lambda value: json.dumps(value, ensure_ascii=False)),
+        st.text(alphabet=' \t\n\ufeff{}[]":,0123456789.eE+-truefalsn\\u'),
+    ),
+    st.sampled_from(["", " ", "\n", "x", "}", "\ufeff"]),
+    st.sampled_from(["", " ", "\n", "\ufeff"]),
+)
+def test_the_fast_json_parse_gives_what_json_loads_gives(text: str, after: str, before: str):
+    """Verification parses each entry with json's C scanner directly: whatever the text, the
+    value or the refusal is json.loads's own."""
+    candidate = before + text + after
+    assert _outcome(_parse, candidate) == _outcome(json.loads, candidate)

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gateway.audit.cosignatures import Cosigner, WitnessPolicy, with_cosignatures
 from gateway.audit.events import AuditEvent, Decision, EventType
-from gateway.audit.incremental import Outcome, verify_tiled
+from gateway.audit.incremental import Verified, verify_tiled
 from gateway.audit.remote import TiledLog
 from gateway.cli.main import cli
 from gateway.runtime import Runtime
@@ -68,7 +68,7 @@ class Counting(TiledLog):
         return super()._get(path)
 
 
-def check(server: LiveServer, **options: Any) -> tuple[Outcome, list[str]]:
+def check(server: LiveServer, **options: Any) -> tuple[Verified, list[str]]:
     """Verify the server's log over its tiles; what it found, and the paths it fetched."""
     with Counting.at(server) as log:
         return verify_tiled(log, server.runtime.audit.verifier, **options), log.fetched
@@ -79,10 +79,10 @@ def test_only_the_entries_added_since_the_kept_checkpoint_are_read(server: LiveS
     grow(runtime, 600)
     first, _ = check(server)
     assert first.report.intact, first.report.problems
-    assert first.newest is not None
-    kept_size = int(first.newest.split("\n")[1])
+    assert first.checkpoint is not None
+    kept_size = int(first.checkpoint.split("\n")[1])
     grow(runtime, 700, "b")
-    second, fetched = check(server, kept=first.newest)
+    second, fetched = check(server, kept=first.checkpoint)
     assert second.report.intact, second.report.problems
     assert second.report.size == kept_size + 700
     bundles = sorted(path for path in fetched if path.startswith("tile/entries/"))
@@ -112,7 +112,7 @@ def test_the_cli_keeps_the_newest_verified_checkpoint_for_next_time(
 def test_a_changed_entry_after_the_kept_checkpoint_is_named(server: LiveServer):
     runtime = server.runtime
     grow(runtime, 20)
-    kept = check(server)[0].newest
+    kept = check(server)[0].checkpoint
     grow(runtime, 20, "b")
     ((entry_id, seq),) = query(
         runtime.settings.database_url,
@@ -126,7 +126,7 @@ def test_a_changed_entry_after_the_kept_checkpoint_is_named(server: LiveServer):
     )
     outcome, _ = check(server, kept=kept)
     assert not outcome.report.intact
-    assert outcome.newest is None
+    assert outcome.checkpoint is None
     assert f"position {seq} was changed" in outcome.report.problems[0]
 
 
@@ -134,7 +134,7 @@ def test_a_log_cut_short_after_the_kept_checkpoint_is_refused(server: LiveServer
     runtime = server.runtime
     grow(runtime, 10)
     grow(runtime, 10, "b")
-    kept = check(server)[0].newest
+    kept = check(server)[0].checkpoint
     assert kept is not None
     size = int(kept.split("\n")[1])
     # The newest checkpoint gone: the log now shows the older, smaller one as its newest.
@@ -151,7 +151,7 @@ def test_another_history_under_the_same_key_does_not_extend_the_kept_one(
     checkpoint of the first sees that the second's history does not extend it."""
     runtime = server.runtime
     grow(runtime, 30)
-    kept = check(server)[0].newest
+    kept = check(server)[0].checkpoint
     with (
         fresh_database(postgres_url, "split") as other_url,
         start_live_server(
