@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from click.testing import CliRunner
 
 from gateway.audit.events import AuditEvent, Decision, EventType
 from gateway.audit.incremental import Verified, verify_stored_from
@@ -15,6 +16,7 @@ from gateway.audit.notes import Checkpoint, sign_checkpoint
 from gateway.audit.retention import prune
 from gateway.audit.service import encode
 from gateway.audit.verify import verify_stored
+from gateway.cli.main import cli
 from gateway.runtime import Runtime
 from tests.audit.tampering import EMPTY, query, tamper
 
@@ -266,3 +268,36 @@ def test_a_kept_checkpoint_the_key_did_not_sign_is_refused(log: Runtime):
     verified = check(log, kept)
     assert verified.report.problems[0].startswith("the kept checkpoint does not verify")
     assert verified.checkpoint is None
+
+
+def test_the_cli_verifies_a_database_from_the_kept_file_and_keeps_the_newest(
+    runtime: Runtime, tmp_path
+):
+    """`gateway audit verify --from FILE`: the first run (no file yet) checks everything and
+    keeps the newest checkpoint; the next checks from it; a bad run keeps the old file."""
+    record(runtime, range(KEPT_SIZE))
+    kept = tmp_path / "kept.checkpoint"
+    environment = {
+        "GATEWAY_DATABASE_URL": runtime.settings.database_url,
+        "GATEWAY_KEY_DIR": str(runtime.settings.key_dir),
+    }
+    args = ["audit", "verify", "--wait", "0", "--from", str(kept)]
+    first = CliRunner().invoke(cli, args, env=environment)
+    assert first.exit_code == 0, first.output
+    assert f"intact: {KEPT_SIZE} entries" in first.output
+    record(runtime, range(KEPT_SIZE, SIZE))
+    second = CliRunner().invoke(cli, args, env=environment)
+    assert second.exit_code == 0, second.output
+    assert f"intact: {SIZE} entries" in second.output
+    assert kept.read_text() == note_of(runtime, SIZE)
+    record(runtime, range(SIZE, SIZE + 3))
+    tamper(
+        runtime.settings.database_url,
+        "UPDATE audit_entries SET body = replace(body, 'koeln-sozialamt', 'koeln-abh')"
+        " WHERE id = :id",
+        id=entry_id_at(runtime, SIZE + 1),
+    )
+    third = CliRunner().invoke(cli, args, env=environment)
+    assert third.exit_code == 1
+    assert f"position {SIZE + 1} was changed" in third.output
+    assert kept.read_text() == note_of(runtime, SIZE)  # not replaced by an unverified one
