@@ -7,10 +7,15 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from gateway.audit import cosigned
 from gateway.audit.cosignatures import split_note
@@ -120,26 +125,46 @@ def test_a_split_view_behind_the_witness_is_refused_and_reported(
         assert cosigned.witness_statuses(session, [NAME])[0].status == "refused"
 
 
+@contextmanager
+def database_backup(runtime: Runtime, folder: Path) -> Iterator[str]:
+    """A copy of the gateway's database as it is now: a copy of the SQLite file, or a new
+    PostgreSQL database made from it as a template (dropped afterwards)."""
+    url = make_url(runtime.settings.database_url)
+    if url.get_backend_name() == "sqlite":
+        shutil.copyfile(str(url.database), folder / "backup.db")
+        yield f"sqlite:///{folder / 'backup.db'}"
+        return
+    runtime.database.dispose()  # a template database must have no connections
+    name = f"backup_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{url.database}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def test_a_rolled_back_database_is_refused_and_reported(
     trusted: WitnessServer, runtime: Runtime, second_gateway, tmp_path: Path
 ):
     """A copy of the database from before later checkpoints were cosigned, put back and
     grown again: its new history does not extend what the witness cosigned."""
-    if not runtime.settings.database_url.startswith("sqlite"):
-        pytest.skip("copies the database file")  # the split view covers PostgreSQL
-    with trusted.running(), witnessing(runtime) as submitter:
-        grow(runtime, 2)
-        assert submitter.round()[0].problem is None
-        backup = tmp_path / "backup.db"
-        shutil.copyfile(runtime.settings.database_url.removeprefix("sqlite:///"), backup)
-        grow(runtime, 4)
-        assert submitter.round()[0].problem is None
-    restored = second_gateway(f"sqlite:///{backup}")
-    with trusted.running(), witnessing(restored) as submitter:
-        grow(restored, 1)  # smaller than what the witness saw: 409 with a larger size
-        assert submitter.round()[0].problem == "ahead"
-        grow(restored, 6)  # larger, but not an extension of it: 422
-        assert submitter.round()[0].problem == "inconsistent"
+    with ExitStack() as stack:
+        with trusted.running(), witnessing(runtime) as submitter:
+            grow(runtime, 2)
+            assert submitter.round()[0].problem is None
+            backup = stack.enter_context(database_backup(runtime, tmp_path))
+            grow(runtime, 4)
+            assert submitter.round()[0].problem is None
+        restored = second_gateway(backup)
+        with trusted.running(), witnessing(restored) as submitter:
+            grow(restored, 1)  # smaller than what the witness saw: 409 with a larger size
+            assert submitter.round()[0].problem == "ahead"
+            grow(restored, 6)  # larger, but not an extension of it: 422
+            assert submitter.round()[0].problem == "inconsistent"
 
 
 def test_two_gateways_sharing_one_database_both_end_consistent(
