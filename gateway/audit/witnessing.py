@@ -44,6 +44,7 @@ class Outcome:
     size: int | None = None
     problem: str | None = None
     detail: str = ""
+    warning: str | None = None  # logged when the problem is new, not every round again
 
 
 class Witnessing:
@@ -106,8 +107,10 @@ class Witnessing:
             state = cosigned.state_of(session, witness.name)
             if latest is None or (state.size == latest.size and state.problem is None):
                 return Outcome(state.size)
-            old = state.size
+            old, known_problem = state.size, state.problem
         outcome = self.submit(witness, old)
+        if outcome.warning is not None and outcome.problem != known_problem:
+            log.warning(outcome.warning)
         with self._database.transaction() as session:
             if outcome.problem is None:
                 return outcome
@@ -141,15 +144,15 @@ class Witnessing:
                 return self._store(witness, size, note, response.text)
             if response.status_code != 409:
                 problem = _STATUS_PROBLEMS.get(response.status_code, "http_error")
+                warning = None
                 if problem in cosigned.REFUSALS:
-                    log.warning(
-                        "witness %s refused checkpoint %d (old %d): HTTP %d",
-                        witness.name,
-                        size,
-                        old,
-                        response.status_code,
+                    warning = (
+                        f"witness {witness.name} refused checkpoint {size} (old {old}): "
+                        f"HTTP {response.status_code}"
                     )
-                return Outcome(problem=problem, detail=f"HTTP {response.status_code}")
+                return Outcome(
+                    problem=problem, detail=f"HTTP {response.status_code}", warning=warning
+                )
             matched = SIZE_ANSWER.fullmatch(response.text)
             if matched is None:
                 return Outcome(problem="bad_answer", detail="a 409 without a tree size")
@@ -190,7 +193,12 @@ class Witnessing:
                 if line and key.timestamp_of(line, text) is not None:
                     lines.append(line)
         except NoteError as bad:
-            return Outcome(problem="bad_cosignature", detail=str(bad))
+            return Outcome(
+                problem="bad_cosignature",
+                detail=str(bad),
+                warning=f"witness {witness.name} answered with a cosignature that does not "
+                f"verify with its key: {bad}",
+            )
         if not lines:
             return Outcome(problem="bad_cosignature", detail="no cosignature by the witness's key")
         with self._database.transaction() as session:
