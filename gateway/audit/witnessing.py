@@ -44,7 +44,7 @@ class Outcome:
     size: int | None = None
     problem: str | None = None
     detail: str = ""
-    warning: str | None = None  # logged when the problem is new, not every round again
+    warning: str | None = None  # what the log says when the problem begins
 
 
 class Witnessing:
@@ -107,10 +107,15 @@ class Witnessing:
             state = cosigned.state_of(session, witness.name)
             if latest is None or (state.size == latest.size and state.problem is None):
                 return Outcome(state.size)
-            old, known_problem = state.size, state.problem
+            old, known_problem, newest = state.size, state.problem, latest.size
         outcome = self.submit(witness, old)
-        if outcome.warning is not None and outcome.problem != known_problem:
-            log.warning(outcome.warning)
+        if outcome.problem is not None and outcome.problem != known_problem:
+            # When the problem begins or changes; not again every round while it lasts.
+            log.warning(
+                outcome.warning
+                or f"witness {witness.name}: {outcome.problem} ({outcome.detail}); "
+                f"the checkpoint of size {newest} waits for its cosignature"
+            )
         with self._database.transaction() as session:
             if outcome.problem is None:
                 return outcome

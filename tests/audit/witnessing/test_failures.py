@@ -56,14 +56,17 @@ def second_gateway(sqlite_template: Path, tmp_path: Path, witness: WitnessServer
 
 
 def test_a_dead_witness_is_reported_then_catches_up(
-    runtime: Runtime, trusted: WitnessServer, http: TestClient
+    runtime: Runtime, trusted: WitnessServer, http: TestClient, caplog
 ):
+    caplog.set_level(logging.WARNING, logger="gateway.audit.witnessing")
     failures = []
     with witnessing(runtime, on_failure=lambda *failure: failures.append(failure)) as submitter:
         size = grow(runtime)  # publishing does not wait for any witness
         (outcome,) = submitter.round()
         assert outcome.problem == "unreachable"
         assert failures == [(NAME, "unreachable")]
+        assert f"witness {NAME}: unreachable (ConnectError)" in caplog.text
+        assert f"size {size} waits for its cosignature" in caplog.text
         ready = http.get("/readyz")
         assert ready.status_code == 200
         assert ready.json()["witnesses"] == "lagging"
