@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -64,7 +65,8 @@ def origin_hash(origin: str) -> str:
 class WitnessStore:
     def __init__(self, path: Path):
         self.path = path
-        with closing(self._connect()) as connection:
+        self._local = threading.local()
+        with closing(self._open()) as connection:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.executescript(_SCHEMA)
 
@@ -72,24 +74,31 @@ class WitnessStore:
     def in_folder(cls, folder: Path) -> WitnessStore:
         return cls(folder / STORE_FILE)
 
-    def _connect(self) -> sqlite3.Connection:
-        # One connection per call: threads never share one, and autocommit mode leaves the
-        # transactions to the explicit BEGIN below.
+    def _open(self) -> sqlite3.Connection:
+        # Autocommit mode leaves the transactions to the explicit BEGIN below.
         connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         connection.execute("PRAGMA synchronous=FULL")
+        return connection
+
+    def _connect(self) -> sqlite3.Connection:
+        """This thread's connection, kept open: threads never share one, and closing the
+        last connection would checkpoint the write-ahead log after every request."""
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._local.connection = self._open()
         return connection
 
     @contextmanager
     def _immediate(self) -> Iterator[sqlite3.Connection]:
         """A write transaction that holds the write lock from its first statement on."""
-        with closing(self._connect()) as connection:
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                yield connection
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
+        connection = self._connect()
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield connection
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
 
     # -- trusted logs -------------------------------------------------------------------------
 
@@ -103,9 +112,8 @@ class WitnessStore:
             return cursor.rowcount == 1
 
     def log_keys(self, origin: str) -> list[Verifier]:
-        with closing(self._connect()) as connection:
-            rows = connection.execute("SELECT vkey FROM logs WHERE origin = ?", (origin,))
-            return [Verifier.from_vkey(vkey) for (vkey,) in rows.fetchall()]
+        rows = self._connect().execute("SELECT vkey FROM logs WHERE origin = ?", (origin,))
+        return [Verifier.from_vkey(vkey) for (vkey,) in rows.fetchall()]
 
     # -- cosigned checkpoints -----------------------------------------------------------------
 
@@ -116,8 +124,7 @@ class WitnessStore:
         return self._one("SELECT * FROM checkpoints WHERE origin_hash = ?", hashed_origin)
 
     def _one(self, sql: str, value: str) -> Cosigned | None:
-        with closing(self._connect()) as connection:
-            row = connection.execute(sql, (value,)).fetchone()
+        row = self._connect().execute(sql, (value,)).fetchone()
         if row is None:
             return None
         origin, _, key_id, size, root, note, cosigned_at = row
