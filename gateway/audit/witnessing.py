@@ -28,6 +28,7 @@ from gateway.audit import cosigned, repository
 from gateway.audit.cosignatures import split_note
 from gateway.audit.notes import NoteError
 from gateway.audit.service import AuditLog
+from gateway.audit.tables import AuditWitness
 from gateway.db.engine import Database
 from gateway.errors import DatabaseUnavailable
 from gateway.settings import WitnessConfig
@@ -102,12 +103,15 @@ class Witnessing:
         return list(self._pool.map(self._bring_up_to_date, self._witnesses))
 
     def _bring_up_to_date(self, witness: WitnessConfig) -> Outcome:
-        with self._database.transaction() as session:
+        # Read-only: a round with nothing to submit takes no write lock.
+        with self._database.transaction(read_only=True) as session:
             latest = repository.latest_checkpoint(session)
-            state = cosigned.state_of(session, witness.name)
-            if latest is None or (state.size == latest.size and state.problem is None):
-                return Outcome(state.size)
-            old, known_problem, newest = state.size, state.problem, latest.size
+            state = session.get(AuditWitness, witness.name)
+            old = state.size if state else 0
+            known_problem = state.problem if state else None
+            if latest is None or (old == latest.size and known_problem is None):
+                return Outcome(old)
+            newest = latest.size
         outcome = self.submit(witness, old)
         if outcome.problem is not None and outcome.problem != known_problem:
             # When the problem begins or changes; not again every round while it lasts.
