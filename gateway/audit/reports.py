@@ -87,11 +87,11 @@ def entries_page(
     )
 
 
-def latest_checkpoint(session: Session, policy: WitnessPolicy) -> str:
-    """The newest checkpoint the witness policy is satisfied with, carrying the witnesses'
-    cosignatures (verifiers that know no witness ignore those lines); without witnesses, or
-    before they cosigned, the newest checkpoint with what it has."""
-    note = cosigned_checkpoint(session, policy)
+def latest_checkpoint(session: Session, policy: WitnessPolicy | None = None) -> str:
+    """The newest checkpoint ``policy`` is satisfied with, carrying the witnesses'
+    cosignatures (verifiers that know no witness ignore those lines); without a policy, or
+    before its witnesses cosigned, the newest checkpoint with what it has."""
+    note = cosigned_checkpoint(session, policy or WitnessPolicy())
     if note is None:
         raise NoCheckpoint("wait for the first checkpoint, or run `gateway audit checkpoint`")
     return note
