@@ -180,16 +180,13 @@ class Witnessing:
             latest = repository.latest_checkpoint(session)
             return latest is not None and latest.size >= size
 
-    def _ahead(self, witness: WitnessConfig, theirs: int, ours: int) -> Outcome:
-        log.warning(
-            "witness %s has cosigned size %d of this log, larger than its newest checkpoint "
-            "(%d): a rolled-back log or a split view",
-            witness.name,
-            theirs,
-            ours,
-        )
+    @staticmethod
+    def _ahead(witness: WitnessConfig, theirs: int, ours: int) -> Outcome:
         return Outcome(
-            problem="ahead", detail=f"the witness cosigned {theirs}, this log has {ours}"
+            problem="ahead",
+            detail=f"the witness cosigned {theirs}, this log has {ours}",
+            warning=f"witness {witness.name} has cosigned size {theirs} of this log, larger "
+            f"than its newest checkpoint ({ours}): a rolled-back log or a split view",
         )
 
     def _store(self, witness: WitnessConfig, size: int, note: str, answer: str) -> Outcome:
