@@ -64,6 +64,43 @@ def test_a_kill_9_at_any_moment_leaves_the_last_acknowledged_state_or_a_newer_on
     assert acknowledged > 8
 
 
+def test_two_processes_racing_through_the_store_never_roll_it_back(
+    tmp_path: Path, cosigner: Cosigner, policy: WitnessPolicy
+):
+    """Each process reads the recorded size and submits a larger tree from it; the other one
+    may have moved it in between. The check and the update being one transaction, the loser
+    gets a 409, never a cosignature that takes the witness back."""
+    folder = tmp_path / "witness"
+    log = MemoryLog.seeded(hammer.SEED)
+    WitnessStore.in_folder(folder).add_log(log.signer.verifier)
+    go = tmp_path / "go"
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.witness.hammer", str(folder), "300", str(go)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    go.touch()  # both start together, so their submissions interleave
+    runs = []
+    for child in children:
+        output, _ = child.communicate()
+        assert child.returncode == 0
+        sizes = [int(line) for line in output.split()]
+        assert len(sizes) == 300
+        assert sizes == sorted(sizes)  # each process only ever saw the witness grow
+        runs.append(sizes)
+    acknowledged = runs[0] + runs[1]
+    assert len(set(acknowledged)) == len(acknowledged)  # no size cosigned twice, from two olds
+    latest = WitnessStore.in_folder(folder).latest(log.origin)
+    assert latest is not None
+    assert latest.size == max(acknowledged)
+    assert latest.root == log.root(latest.size)
+    assert policy.satisfied_by(latest.note)
+
+
 def test_racing_submitters_never_roll_the_witness_back(
     witness: Witness, log: MemoryLog, cosigner: Cosigner
 ):
