@@ -91,12 +91,17 @@ def cosigned_checkpoint(session: Session, policy: WitnessPolicy) -> str | None:
     )
     if checkpoint is None:
         return None
+    return with_cosignatures(checkpoint.note, cosignature_lines(session, checkpoint.size))
+
+
+def cosignature_lines(session: Session, size: int) -> list[str]:
+    """Every stored cosignature on the checkpoint of ``size``, each line ending in a newline."""
     lines = session.scalars(
         select(AuditCosignature.signature)
-        .where(AuditCosignature.size == checkpoint.size)
+        .where(AuditCosignature.size == size)
         .order_by(AuditCosignature.witness)
     )
-    return with_cosignatures(checkpoint.note, [f"{line}\n" for line in lines])
+    return [f"{line}\n" for line in lines]
 
 
 @dataclass(frozen=True)

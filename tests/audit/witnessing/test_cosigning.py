@@ -15,6 +15,7 @@ from gateway.audit.events import OPERATOR, AuditEvent, EventType
 from gateway.audit.notes import verify_checkpoint
 from gateway.audit.publisher import Publisher
 from gateway.audit.tables import AuditCosignature
+from gateway.dpo import integrity
 from gateway.runtime import Runtime
 from tests.audit.dpo_api.seeded import bearer, token_for
 from tests.audit.witnessing.conftest import WitnessServer, grow, witnessing
@@ -112,3 +113,17 @@ def test_a_serving_gateway_gets_its_checkpoints_cosigned(runtime: Runtime, trust
         with runtime.database.transaction() as session:
             runtime.audit.record(session, AuditEvent(EventType.CLIENT_ADDED, actor=OPERATOR))
         wait_until_cosigned(trusted, runtime, 1)
+
+
+def test_the_dpo_s_kept_checkpoint_carries_the_cosignature(
+    runtime: Runtime, trusted: WitnessServer
+):
+    """The file the integrity page gives the DPO to keep is the newest checkpoint with what the
+    witness cosigned, so a later `verify --from` can hold the log to the witness policy."""
+    with trusted.running(), witnessing(runtime) as submitter:
+        size = grow(runtime)
+        submitter.round()
+    with runtime.database.transaction() as session:
+        download = integrity.checkpoint_file(session, runtime.audit, "city-dpo", None)
+    assert verify_checkpoint(download.text, runtime.audit.verifier).size == size
+    assert runtime.settings.witness_policy.satisfied_by(download.text)
