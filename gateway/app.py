@@ -15,6 +15,7 @@ from gateway import __doc__ as description
 from gateway.audit.log_routes import router as audit_log_router
 from gateway.audit.publisher import Publisher
 from gateway.audit.routes import router as audit_router
+from gateway.audit.witnessing import Witnessing
 from gateway.auth.models import TOKEN_REQUEST
 from gateway.auth.routes import router as auth_router
 from gateway.consents.openapi import state_shipped_forms
@@ -57,6 +58,23 @@ def _operation_id(route: APIRoute) -> str:
     return route.name
 
 
+def _witnessing(runtime: Runtime) -> Witnessing | None:
+    """The thread that submits each checkpoint to the witnesses; None without witnesses."""
+    settings = runtime.settings
+    if not settings.witnesses:
+        return None
+    metrics = runtime.metrics
+    witnessing = Witnessing(
+        runtime.database,
+        settings.witnesses,
+        timeout=settings.witness_timeout,
+        interval=settings.audit_checkpoint_interval or 5.0,
+        on_failure=lambda name, reason: metrics.witness_failures.labels(name, reason).inc(),
+    )
+    witnessing.start()
+    return witnessing
+
+
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
     if runtime is None:
         runtime = Runtime.start(settings or Settings())
@@ -65,6 +83,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings = runtime.settings
+        witnessing = _witnessing(runtime)
+        app.state.witnessing = witnessing
         publisher = None
         if settings.audit_checkpoint_interval > 0:
             publisher = Publisher(
@@ -91,6 +111,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                         pause=settings.lifecycle_pause,
                     ),
                 ],
+                after_publish=witnessing.nudge if witnessing else None,
             )
             publisher.start()
         try:
@@ -101,6 +122,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             finally:
                 if publisher is not None:
                     publisher.stop()
+                if witnessing is not None:
+                    witnessing.stop()
                 if owns_runtime:
                     runtime.close()
 

@@ -9,12 +9,50 @@ from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gateway.audit.cosignatures import WitnessKey, WitnessPolicy
+from gateway.audit.notes import NoteError
 from gateway.texts import PLAIN_TEXT
 
 MIB = 1024 * 1024
+
+
+class WitnessConfig(BaseModel):
+    """A witness the gateway submits its checkpoints to (C2SP tlog-witness): where it listens
+    (its submission prefix) and its cosignature verifier key (``gateway witness key``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    url: str = Field(description="The witness's submission prefix, e.g. https://w.example/.")
+    key: str = Field(description="Its verifier key: <name>+<key id>+<base64 Ed25519 key>.")
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"https", "http"} or not parts.hostname:
+            raise ValueError("a witness URL is an absolute http(s) URL")
+        if parts.query or parts.fragment:
+            raise ValueError("a witness URL has no query or fragment")
+        return value.rstrip("/")
+
+    @field_validator("key")
+    @classmethod
+    def _cosignature_key(cls, value: str) -> str:
+        try:
+            return WitnessKey.from_vkey(value).vkey()
+        except NoteError as bad:
+            raise ValueError(f"not a witness verifier key: {bad}") from None
+
+    @property
+    def witness_key(self) -> WitnessKey:
+        return WitnessKey.from_vkey(self.key)
+
+    @property
+    def name(self) -> str:
+        return self.witness_key.name
 
 
 class Settings(BaseSettings):
@@ -176,6 +214,43 @@ class Settings(BaseSettings):
         description="The audit log's name in its checkpoints; by default the issuer's host and "
         "path followed by /audit. Fixed once the log's signing key exists.",
     )
+    witnesses: tuple[WitnessConfig, ...] = Field(
+        default=(),
+        description="Witnesses that cosign each audit checkpoint after checking it is "
+        "consistent with what they saw before (C2SP tlog-witness), as JSON: "
+        '`[{"url": "https://w.example/", "key": "<vkey>"}]`, the key being what `gateway '
+        "witness key` prints. Checked at start-up. None by default.",
+    )
+    witness_quorum: int | None = Field(
+        default=None,
+        ge=0,
+        description="How many of the witnesses (k of n) must have cosigned a checkpoint for "
+        "it to be served as the cosigned one; by default 1 when witnesses are configured.",
+    )
+    witness_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="Seconds to wait for a witness's answer; a slow witness never holds up "
+        "exchanges or signing, it only lags.",
+    )
+
+    @model_validator(mode="after")
+    def _quorum_within_witnesses(self) -> Settings:
+        names = [witness.name for witness in self.witnesses]
+        if len(set(names)) != len(names):
+            raise ValueError("two witnesses share one name")
+        if self.witness_quorum is not None and self.witness_quorum > len(self.witnesses):
+            raise ValueError("the witness quorum is larger than the number of witnesses")
+        return self
+
+    @cached_property
+    def witness_policy(self) -> WitnessPolicy:
+        quorum = self.witness_quorum
+        if quorum is None:
+            quorum = 1 if self.witnesses else 0
+        return WitnessPolicy(tuple(w.witness_key for w in self.witnesses), quorum)
+
     monitoring_min_cell: int = Field(
         default=5,
         ge=2,

@@ -13,6 +13,7 @@ import click
 
 from gateway.audit import query
 from gateway.audit.cosignatures import WitnessKey, WitnessPolicy
+from gateway.audit.cosigned import cosigned_checkpoint
 from gateway.audit.events import OPERATOR
 from gateway.audit.incremental import (
     Verified,
@@ -25,7 +26,6 @@ from gateway.audit.keys import load_verifier
 from gateway.audit.notes import NoteError, Verifier
 from gateway.audit.remote import RemoteLogError, TiledLog
 from gateway.audit.reports import export_lines, record_export
-from gateway.audit.repository import latest_checkpoint
 from gateway.audit.retention import prune
 from gateway.audit.verify import Report, verify_export, verify_stored
 from gateway.cli.context import load_settings, migrated_database
@@ -107,7 +107,8 @@ def verify_command(
         raise click.UsageError("give --checkpoint or --from, not both")
     settings = load_settings()
     verifier = _verifier(public_key, settings.key_dir)
-    policy = _policy(witnesses, quorum)
+    # Without --witness: the witnesses this gateway is configured with, if any.
+    policy = _policy(witnesses, quorum) if witnesses else settings.witness_policy
     kept_note = _kept(kept, kept_from)
     if url is not None:
         token = token_file.read_text().strip() if token_file else None
@@ -130,13 +131,11 @@ def verify_command(
             _until_placed(database, wait)
             with database.transaction(read_only=True) as session:
                 if kept_from is not None and kept_note is not None:
-                    outcome = verify_stored_from(session, verifier, kept_note)
-                    if outcome.checkpoint is not None:
-                        outcome = _with_witnesses(outcome.report, outcome.checkpoint, policy)
+                    report = verify_stored_from(session, verifier, kept_note).report
                 else:
                     report = verify_stored(session, verifier, kept=kept_note)
-                    newest = latest_checkpoint(session)
-                    outcome = _with_witnesses(report, newest.note if newest else None, policy)
+                # What the witnesses vouch for, with their cosignatures: the one to keep.
+                outcome = _with_witnesses(report, cosigned_checkpoint(session, policy), policy)
         finally:
             database.dispose()
     _print(outcome.report)

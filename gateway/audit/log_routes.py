@@ -70,18 +70,22 @@ def _cache(reader: Principal | None, lifetime: str) -> dict[str, str]:
 
 @router.get(
     "/checkpoint",
-    summary="The latest signed checkpoint, with its witnesses' cosignatures (tlog-tiles)",
+    summary="The newest cosigned checkpoint (tlog-tiles)",
     description="A C2SP signed note: origin, tree size, root hash, the log's signature and "
-    "the cosignatures of the witnesses that checked it." + _PUBLIC_NOTE,
+    "the cosignatures of the witnesses that checked it: the newest checkpoint the witness "
+    "policy (`GATEWAY_WITNESSES`, `GATEWAY_WITNESS_QUORUM`) is satisfied with, or before "
+    "any is, the newest with what it has." + _PUBLIC_NOTE,
     response_class=PlainTextResponse,
     responses={
         200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
         **problem_responses(INVALID_TOKEN, INSUFFICIENT_SCOPE, NO_CHECKPOINT, validation=False),
     },
 )
-def log_checkpoint(reader: TreeReader, session: DbSession) -> PlainTextResponse:
+def log_checkpoint(
+    reader: TreeReader, session: DbSession, runtime: RuntimeDep
+) -> PlainTextResponse:
     return PlainTextResponse(
-        latest_checkpoint(session),
+        latest_checkpoint(session, runtime.settings.witness_policy),
         media_type="text/plain; charset=utf-8",
         headers=_cache(reader, _CHECKPOINT_CACHE),
     )

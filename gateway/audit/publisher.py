@@ -25,12 +25,14 @@ class Publisher:
         interval: float,
         retention_days: int | None = None,
         chores: Sequence[Callable[[], object]] = (),
+        after_publish: Callable[[], None] | None = None,
     ):
         self._audit = audit
         self._database = database
         self._interval = interval
         self._retention_days = retention_days
         self._chores = tuple(chores)
+        self._after_publish = after_publish  # hands the new checkpoint to the witnesses
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="audit-publisher", daemon=True)
         self._pruned_at: datetime | None = None
@@ -49,6 +51,8 @@ class Publisher:
                 for chore in self._chores:
                     self._run_chore(chore)
                 self._audit.publish(self._database)
+                if self._after_publish is not None:
+                    self._after_publish()
                 self._maybe_prune()
             except DatabaseUnavailable:
                 continue  # logged once when the outage began (gateway.db.faults); next round

@@ -13,6 +13,8 @@ from typing import Any, ClassVar
 from sqlalchemy.orm import Session
 
 from gateway.audit import repository
+from gateway.audit.cosignatures import WitnessPolicy
+from gateway.audit.cosigned import cosigned_checkpoint
 from gateway.audit.events import AuditEvent, EventType
 from gateway.audit.models import (
     AuditEntryOut,
@@ -85,11 +87,14 @@ def entries_page(
     )
 
 
-def latest_checkpoint(session: Session) -> str:
-    latest = repository.latest_checkpoint(session)
-    if latest is None:
+def latest_checkpoint(session: Session, policy: WitnessPolicy | None = None) -> str:
+    """The newest checkpoint ``policy`` is satisfied with, carrying the witnesses'
+    cosignatures (verifiers that know no witness ignore those lines); without a policy, or
+    before its witnesses cosigned, the newest checkpoint with what it has."""
+    note = cosigned_checkpoint(session, policy or WitnessPolicy())
+    if note is None:
         raise NoCheckpoint("wait for the first checkpoint, or run `gateway audit checkpoint`")
-    return latest.note
+    return note
 
 
 def inclusion(session: Session, index: int, tree_size: int) -> InclusionProof:

@@ -90,15 +90,15 @@ def list_audit_entries(
 
 @router.get(
     "/checkpoint",
-    summary="The latest signed checkpoint (C2SP signed note)",
+    summary="The latest signed checkpoint (C2SP signed note), with witness cosignatures",
     response_class=PlainTextResponse,
     responses={
         200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
         **problem_responses(*_AUTH_ERRORS, reports.NO_CHECKPOINT, validation=False),
     },
 )
-def audit_checkpoint(dpo: Dpo, session: DbSession) -> PlainTextResponse:
-    return PlainTextResponse(reports.latest_checkpoint(session))
+def audit_checkpoint(dpo: Dpo, session: DbSession, runtime: RuntimeDep) -> PlainTextResponse:
+    return PlainTextResponse(reports.latest_checkpoint(session, runtime.settings.witness_policy))
 
 
 @router.get(

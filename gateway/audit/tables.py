@@ -77,3 +77,29 @@ class AuditState(Base):
     id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
     size: Mapped[int] = mapped_column(BigInteger)
     frontier: Mapped[list] = mapped_column(JSON)
+
+
+class AuditCosignature(Base):
+    """A witness's cosignature on the checkpoint of ``size``, verified with the witness's key
+    before it was stored (C2SP tlog-cosignature)."""
+
+    __tablename__ = "audit_cosignatures"
+
+    witness: Mapped[str] = mapped_column(String(200), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False, index=True)
+    signature: Mapped[str] = mapped_column(Text)  # the signature line, without its newline
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuditWitness(Base):
+    """Where each configured witness stands: the size it last cosigned, the last attempt, and
+    the last problem (a short code and a text without personal data; NULL when none)."""
+
+    __tablename__ = "audit_witnesses"
+
+    witness: Mapped[str] = mapped_column(String(200), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    cosigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    problem: Mapped[str | None] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(Text)

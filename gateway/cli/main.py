@@ -21,6 +21,7 @@ from gateway.lifecycle.cli import lifecycle_group
 from gateway.monitoring.cli import aggregate_command
 from gateway.persons.cli import person_group
 from gateway.policy.cli import policy_group
+from gateway.witness.cli import witness_group
 
 # Storage the gateway cannot write: full, read-only, or not the gateway's to write.
 _UNWRITABLE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
@@ -72,6 +73,7 @@ for command in (
     person_group,
     policy_group,
     demo_group,
+    witness_group,
     client_key,
 ):
     cli.add_command(command)

@@ -16,6 +16,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from gateway.audit import query, reports
+from gateway.audit.cosignatures import with_cosignatures
+from gateway.audit.cosigned import cosignature_lines
 from gateway.audit.events import AuditEvent, EventType
 from gateway.audit.service import AuditLog, decode
 from gateway.audit.tables import AuditCheckpoint
@@ -85,13 +87,15 @@ def status(session: Session, audit: AuditLog, interval: float) -> Integrity:
 def checkpoint_file(
     session: Session, audit: AuditLog, dpo_id: str, request_id: str | None
 ) -> Download:
-    """The latest signed checkpoint, byte for byte as signed (``NoCheckpoint`` before the
-    first); the download is recorded in ``session``."""
+    """The latest signed checkpoint, byte for byte as signed, with the cosignatures the
+    witnesses returned for it (``NoCheckpoint`` before the first); the download is recorded
+    in ``session``."""
     latest = repository.recent_checkpoints(session, 1)
     if not latest:
         raise reports.NoCheckpoint("wait for the first checkpoint")
     reports.record_export(session, audit, dpo_id, "checkpoint", request_id)
-    return Download(f"audit-checkpoint-{latest[0].size}.txt", latest[0].note)
+    note = with_cosignatures(latest[0].note, cosignature_lines(session, latest[0].size))
+    return Download(f"audit-checkpoint-{latest[0].size}.txt", note)
 
 
 def key_file(session: Session, audit: AuditLog, dpo_id: str, request_id: str | None) -> Download:

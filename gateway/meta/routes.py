@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
+from gateway.audit.cosigned import WitnessStatus, overall, witness_statuses
 from gateway.errors import (
     NOT_FOUND,
     NOT_READY,
     PROBLEM_TYPES,
+    DatabaseUnavailable,
     NotFound,
     NotReady,
     problem_responses,
 )
 from gateway.meta import readiness
-from gateway.observability.metrics import CONTENT_TYPE_LATEST
-from gateway.runtime import RuntimeDep
+from gateway.observability.metrics import CONTENT_TYPE_LATEST, WitnessGauge, witness_gauges
+from gateway.runtime import Runtime, RuntimeDep
 from gateway.web.pages import PageLanguage, render
 
 router = APIRouter(tags=["operations"])
@@ -33,10 +38,26 @@ class Health(BaseModel):
     status: str
 
 
+class WitnessReadiness(BaseModel):
+    status: str = Field(description="ok, lagging or refused")
+    cosigned_size: int = Field(description="The tree size it last cosigned.")
+    entries_behind: int
+    problem: str | None = Field(
+        default=None, description="Its last problem's code (timeout, inconsistent, ahead, ...)."
+    )
+    detail: str | None = None
+
+
 class Readiness(BaseModel):
     status: str
     database: str
     keys: str
+    witnesses: str = Field(
+        default="none",
+        description="none, ok, lagging or refused; witnessing failing does not make the gateway "
+        "unready (exchanges go on), it is said here and in the metrics.",
+    )
+    witness_detail: dict[str, WitnessReadiness] = Field(default_factory=dict)
 
 
 class ProblemTypeDoc(BaseModel):
@@ -64,7 +85,34 @@ async def readyz(runtime: RuntimeDep) -> Readiness:
     if not (database_ok and keys_ok):
         missing = [name for name, ok in (("database", database_ok), ("keys", keys_ok)) if not ok]
         raise NotReady(f"not available: {', '.join(missing)}")
-    return Readiness(status="ready", database="ok", keys="ok")
+    statuses = await run_in_threadpool(_witness_statuses, runtime)
+    return Readiness(
+        status="ready",
+        database="ok",
+        keys="ok",
+        witnesses=overall(statuses),
+        witness_detail={
+            status.name: WitnessReadiness(
+                status=status.status,
+                cosigned_size=status.size,
+                entries_behind=status.behind,
+                problem=status.problem,
+                detail=status.detail,
+            )
+            for status in statuses
+        },
+    )
+
+
+def _witness_statuses(runtime: Runtime) -> list[WitnessStatus]:
+    names = [witness.name for witness in runtime.settings.witnesses]
+    if not names:
+        return []
+    try:
+        with runtime.database.transaction(read_only=True) as session:
+            return witness_statuses(session, names)
+    except DatabaseUnavailable:
+        return []  # /readyz says the database is out; the metrics still render
 
 
 @router.get(
@@ -74,7 +122,18 @@ async def readyz(runtime: RuntimeDep) -> Readiness:
     responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}},
 )
 def metrics(runtime: RuntimeDep) -> Response:
-    return Response(runtime.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+    now = datetime.now(UTC)
+    gauges = [
+        WitnessGauge(
+            status.name,
+            status.size,
+            status.behind,
+            (now - status.cosigned_at).total_seconds() if status.cosigned_at else None,
+        )
+        for status in _witness_statuses(runtime)
+    ]
+    body = runtime.metrics.render() + witness_gauges(gauges)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get(

@@ -6,14 +6,17 @@ identifiers nor personal data reach the metrics.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from gateway.observability.metrics_folder import mark_worker
 
-__all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
+__all__ = ["CONTENT_TYPE_LATEST", "Metrics", "WitnessGauge", "witness_gauges"]
 
 
 class Metrics:
@@ -55,6 +58,14 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.witness_failures = Counter(
+            "gateway_witness_failures",
+            "Checkpoint submissions to a witness that brought no cosignature, by witness name "
+            "and reason (timeout, unreachable, inconsistent, ahead, ...).",
+            ["witness", "reason"],
+            registry=self.registry,
+        )
+
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
         self.requests.labels(route, method, str(status)).inc()
         self.latency.labels(route, method).observe(seconds)
@@ -65,3 +76,51 @@ class Metrics:
         combined = CollectorRegistry()
         multiprocess.MultiProcessCollector(combined, path=str(self.shared_dir))
         return generate_latest(combined)
+
+
+@dataclass(frozen=True)
+class WitnessGauge:
+    name: str
+    cosigned_size: int
+    entries_behind: int
+    seconds_since_cosigned: float | None  # None: never cosigned
+
+
+class _Witnesses:
+    """Gauges read from the database at scrape time: every process sees the same witness
+    state, so whichever worker answers the scrape tells the whole truth."""
+
+    def __init__(self, gauges: Sequence[WitnessGauge]):
+        self._gauges = gauges
+
+    def collect(self) -> Iterator[Metric]:
+        size = GaugeMetricFamily(
+            "gateway_witness_cosigned_size",
+            "The tree size each witness last cosigned.",
+            labels=["witness"],
+        )
+        behind = GaugeMetricFamily(
+            "gateway_witness_entries_behind",
+            "Entries between the newest checkpoint and the one each witness last cosigned.",
+            labels=["witness"],
+        )
+        since = GaugeMetricFamily(
+            "gateway_witness_seconds_since_cosigned",
+            "Seconds since each witness last cosigned a checkpoint (absent: never).",
+            labels=["witness"],
+        )
+        for gauge in self._gauges:
+            size.add_metric([gauge.name], gauge.cosigned_size)
+            behind.add_metric([gauge.name], gauge.entries_behind)
+            if gauge.seconds_since_cosigned is not None:
+                since.add_metric([gauge.name], gauge.seconds_since_cosigned)
+        yield from (size, behind, since)
+
+
+def witness_gauges(gauges: Sequence[WitnessGauge]) -> bytes:
+    """The witness gauges in the Prometheus text format; empty without witnesses."""
+    if not gauges:
+        return b""
+    registry = CollectorRegistry()
+    registry.register(_Witnesses(gauges))
+    return generate_latest(registry)

@@ -44,7 +44,7 @@ def test_a_cosignature_is_what_the_specification_says(note: str):
 def test_the_vkey_names_the_cosignature_type_and_reads_back():
     key = witness().key
     vkey = key.vkey()
-    assert base64.b64decode(vkey.split("+")[2])[:1] == b"\x04"
+    assert base64.b64decode(vkey.split("+", 2)[2])[:1] == b"\x04"
     assert WitnessKey.from_vkey(vkey) == key
 
 
@@ -63,7 +63,7 @@ def test_what_is_not_a_cosigning_key_is_refused(bad: str):
 
 
 def test_a_wrong_key_id_is_refused():
-    name, _, encoded = witness().key.vkey().split("+")
+    name, _, encoded = witness().key.vkey().split("+", 2)
     with pytest.raises(NoteError, match="id"):
         WitnessKey.from_vkey(f"{name}+00000000+{encoded}")
 

@@ -27,10 +27,18 @@ def provider_timeout() -> float:
 
 
 @pytest.fixture
-def world(database_url: str, tmp_path: Path, provider_timeout: float) -> Iterator[World]:
+def gateway_settings() -> dict[str, Any]:
+    """More settings for the world's gateway; a module that needs some overrides this."""
+    return {}
+
+
+@pytest.fixture
+def world(
+    database_url: str, tmp_path: Path, provider_timeout: float, gateway_settings: dict[str, Any]
+) -> Iterator[World]:
     cases: dict[str, Any] = {"ABH-0815": {"residence_status": dict(RESIDENCE)}}
     with start_live_server(
-        database_url, tmp_path / "gateway", provider_timeout=provider_timeout
+        database_url, tmp_path / "gateway", provider_timeout=provider_timeout, **gateway_settings
     ) as gateway:
         jwks_url = f"{gateway.url}/.well-known/jwks.json"
 

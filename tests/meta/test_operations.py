@@ -24,7 +24,13 @@ def test_healthz_answers(http: TestClient):
 
 
 def test_readyz_reports_database_and_keys(http: TestClient):
-    assert http.get("/readyz").json() == {"status": "ready", "database": "ok", "keys": "ok"}
+    assert http.get("/readyz").json() == {
+        "status": "ready",
+        "database": "ok",
+        "keys": "ok",
+        "witnesses": "none",  # none configured
+        "witness_detail": {},
+    }
 
 
 def _with_routes_engine(runtime: Runtime, engine: Engine) -> Runtime:
