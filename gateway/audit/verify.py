@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from sqlalchemy.orm import Session
 
 from gateway.audit import query
@@ -31,8 +32,6 @@ from gateway.audit.service import SEARCHABLE, encode, searchable_values
 MAX_PROBLEMS = 20
 _RUN = 4096  # leaf hashes added to the frontier at a time
 _sha256 = hashlib.sha256
-# What json.loads runs (see _parse); typeshed does not declare the attribute.
-_scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 KEPT = "the checkpoint you kept"
 
 
@@ -296,7 +295,7 @@ def _leaf(row: LeafRow, report: Report) -> bytes:
         return computed or row.leaf_hash
     if row.columns is not None:
         try:
-            expected = searchable_values(_parse(row.body))
+            expected = _searchable(row.body)
         except (ValueError, TypeError, KeyError, AttributeError):
             report.problem(f"first bad entry: position {row.seq} does not hold an audit entry")
             return computed
@@ -313,15 +312,19 @@ def _leaf(row: LeafRow, report: Report) -> bytes:
     return computed
 
 
-def _parse(body: str) -> Any:
-    """``json.loads(body)``, with the same result and errors, minus its wrapping: the C
-    scanner it ends in, called directly when the body has no surrounding whitespace (always,
-    for an entry). Anything else goes to json.loads itself."""
+def _searchable(body: str) -> tuple[Any, ...]:
+    """``searchable_values(json.loads(body))``, with the same values and the same errors, four
+    times faster: orjson reads what the gateway writes (canonical JSON). What it refuses (NaN,
+    lone surrogates, a byte-order mark) goes to json.loads, which says what it is; so does a
+    body whose searchable values hold a number that is not an integer, as orjson reads an
+    integer beyond 64 bits (which json.loads keeps whole) as a float."""
     try:
-        value, end = _scan(body, 0)
-    except StopIteration:  # not a JSON value at position 0: json.loads says why, or skips space
-        return json.loads(body)
-    return value if end == len(body) else json.loads(body)
+        values = searchable_values(orjson.loads(body))
+    except orjson.JSONDecodeError:
+        return searchable_values(json.loads(body))
+    if float in map(type, values):
+        return searchable_values(json.loads(body))
+    return values
 
 
 def _emptied(row: LeafRow, report: Report) -> None:

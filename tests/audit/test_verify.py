@@ -9,13 +9,19 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from gateway.audit.events import AuditEvent, Decision, EventType
 from gateway.audit.merkle import leaf_hash
-from gateway.audit.service import encode
-from gateway.audit.verify import Report, _parse, rows_from_export, verify_export, verify_stored
+from gateway.audit.service import encode, searchable_values
+from gateway.audit.verify import (
+    Report,
+    _searchable,
+    rows_from_export,
+    verify_export,
+    verify_stored,
+)
 from gateway.cli.main import cli
 from gateway.runtime import Runtime
 from gateway.settings import Settings
@@ -334,26 +340,47 @@ def test_an_unreadable_export_is_refused_clearly(tmp_path, log: Runtime):
         list(rows_from_export(["", lines[2]]))
 
 
-def _outcome(parse: Callable[[str], Any], text: str) -> tuple[str, Any]:
+def _outcome(read: Callable[[str], Any], text: str) -> tuple[str, Any]:
     try:
-        return "value", parse(text)
+        return "value", repr(read(text))
     except ValueError:
-        return "error", None
+        return "not JSON", None
+    except (TypeError, KeyError, AttributeError) as wrong:
+        return "not an entry", type(wrong)
+
+
+def _slow(text: str) -> tuple[Any, ...]:
+    return searchable_values(json.loads(text))
+
+
+_values = st.none() | st.booleans() | st.integers() | st.floats() | st.text()
+_entries = st.fixed_dictionaries(
+    {"event": _values},
+    optional={
+        name: _values | st.lists(_values)
+        for name in ("actor", "requester", "provider", "categories", "subject", "details")
+    },
+)
 
 
 @given(
     st.one_of(
         st.recursive(
-            st.none() | st.booleans() | st.integers() | st.text(),
-            lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner),
+            _values, lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner)
         ).map(lambda value: json.dumps(value, ensure_ascii=False)),
-        st.text(alphabet=' \t\n\ufeff{}[]":,0123456789.eE+-truefalsn\\u'),
+        _entries.map(json.dumps),
+        _entries.map(lambda entry: json.dumps(entry, ensure_ascii=False)),
+        st.text(alphabet=' \t\n\ufeff{}[]":,0123456789.eE+-truefalsnNI\\u'),
     ),
     st.sampled_from(["", " ", "\n", "x", "}", "\ufeff"]),
     st.sampled_from(["", " ", "\n", "\ufeff"]),
 )
+@example('{"event": "x", "actor": 99999999999999999999}', "", "")  # beyond 64 bits
+@example('{"event": NaN}', "", "")
+@example('{"event": "\\ud800"}', "", "")
 def test_the_fast_json_parse_gives_what_json_loads_gives(text: str, after: str, before: str):
-    """Verification parses each entry with json's C scanner directly: whatever the text, the
-    value or the refusal is json.loads's own."""
+    """Verification reads each entry's searchable values with orjson: whatever the text, the
+    values or the refusal are those json.loads gives (integers beyond 64 bits, NaN, lone
+    surrogates included)."""
     candidate = before + text + after
-    assert _outcome(_parse, candidate) == _outcome(json.loads, candidate)
+    assert _outcome(_searchable, candidate) == _outcome(_slow, candidate)
