@@ -16,9 +16,11 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from gateway.audit import query, reports
-from gateway.audit.cosignatures import with_cosignatures
-from gateway.audit.cosigned import cosignature_lines
+from gateway.audit.cosignatures import WitnessPolicy, split_note, with_cosignatures
+from gateway.audit.cosigned import cosignature_lines, cosigned_checkpoint
 from gateway.audit.events import AuditEvent, EventType
+from gateway.audit.incremental import check_witnesses, verify_stored_from
+from gateway.audit.notes import Checkpoint
 from gateway.audit.service import AuditLog, decode
 from gateway.audit.tables import AuditCheckpoint
 from gateway.audit.verify import verify_stored
@@ -47,6 +49,9 @@ class Verification:
     problems: int
     first_bad_position: int | None
     first_problem: str | None  # the verifier's own words (English)
+    from_position: int = 0  # where the check began: 0, or where the previous one ended
+    checkpoint_size: int | None = None  # the checkpoint it ended at, if intact
+    checkpoint_root: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,16 +111,37 @@ def key_file(session: Session, audit: AuditLog, dpo_id: str, request_id: str | N
 
 
 def verify_now(
-    database: Database, audit: AuditLog, dpo_id: str, request_id: str | None, now: datetime
+    database: Database,
+    audit: AuditLog,
+    dpo_id: str,
+    request_id: str | None,
+    now: datetime,
+    *,
+    policy: WitnessPolicy | None = None,
+    whole: bool = False,
 ) -> Verification:
-    """Recompute the whole tree and check every stored checkpoint, as ``gateway audit verify``
-    does; the result goes into the log.
+    """Check the log as ``gateway audit verify --from`` does: from the checkpoint the last
+    intact check ended at (or, with ``whole`` or before any, the whole tree), and that the
+    newest checkpoint carries the witness policy's cosignatures; the result goes into the log,
+    with the checkpoint it ended at, for the next check to start from.
+
+    The checkpoint to start from is the one stored for the size the last check recorded, and
+    must still have the root that check recorded: a log rewritten since shows here too.
 
     The verification reads in a transaction of its own: on SQLite a writing one would hold
     the write lock, and so stop every exchange, for as long as a large log takes to verify.
     The result is recorded after, in a short one."""
     with database.transaction(read_only=True) as session:
-        report = verify_stored(session, audit.verifier)
+        start = None if whole else _start(session)
+        if start is None:
+            report, ended = verify_stored(session, audit.verifier), _newest(session)
+            begin = 0
+        else:
+            verified = verify_stored_from(session, audit.verifier, start.note)
+            report, ended, begin = verified.report, verified.checkpoint, start.size
+        witnessed = cosigned_checkpoint(session, policy or WitnessPolicy())
+        if witnessed is not None:
+            check_witnesses(witnessed, policy, report)
     first = report.problems[0] if report.problems else None
     position = _POSITION.search(first) if first else None
     details: dict[str, str | int | bool] = {
@@ -123,11 +149,16 @@ def verify_now(
         "entries": report.size,
         "checkpoints": report.checkpoints_checked,
         "problems": len(report.problems),
+        "from_position": begin,
     }
     if first is not None:
         details["first_problem"] = first
     if position is not None:
         details["first_bad_position"] = int(position.group(1))
+    if report.intact and ended is not None:
+        checkpoint = Checkpoint.parse(split_note(ended)[0])
+        details["checkpoint_size"] = checkpoint.size
+        details["checkpoint_root"] = base64.b64encode(checkpoint.root).decode()
     with database.transaction() as session:
         audit.record(
             session,
@@ -137,6 +168,23 @@ def verify_now(
             now=now,
         )
     return _verification(now, dpo_id, details)
+
+
+def _start(session: Session) -> AuditCheckpoint | None:
+    """The stored checkpoint the last intact check ended at, if its root is still the one that
+    check recorded; None (check everything) otherwise, or if there was no such check."""
+    last = last_verification(session)
+    if last is None or not last.intact or last.checkpoint_size is None:
+        return None
+    stored = session.get(AuditCheckpoint, last.checkpoint_size)
+    if stored is None or base64.b64encode(stored.root).decode() != last.checkpoint_root:
+        return None  # gone or changed: the whole log is checked, and says what is wrong
+    return stored
+
+
+def _newest(session: Session) -> str | None:
+    newest = repository.recent_checkpoints(session, 1)
+    return newest[0].note if newest else None
 
 
 def last_verification(session: Session) -> Verification | None:
@@ -159,6 +207,9 @@ def _verification(at: datetime, by: str, details: Mapping[str, object]) -> Verif
         problems=_int(details.get("problems")),
         first_bad_position=position if isinstance(position, int) else None,
         first_problem=problem if isinstance(problem, str) else None,
+        from_position=_int(details.get("from_position")),
+        checkpoint_size=size if isinstance(size := details.get("checkpoint_size"), int) else None,
+        checkpoint_root=root if isinstance(root := details.get("checkpoint_root"), str) else None,
     )
 
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
+from gateway.audit.cosigned import witness_statuses
 from gateway.db.session import DbSession, WritingSession
 from gateway.dpo import (
     details,
@@ -241,7 +242,15 @@ def integrity_page(
     language: PageLanguage,
 ) -> HTMLResponse:
     view = integrity.status(session, runtime.audit, runtime.settings.audit_checkpoint_interval)
-    return page(request, language, dpo, "integrity", {"view": view})
+    witnesses = witness_statuses(
+        session, [witness.name for witness in runtime.settings.witness_policy.witnesses]
+    )
+    context = {
+        "view": view,
+        "witnesses": witnesses,
+        "quorum": runtime.settings.witness_policy.quorum,
+    }
+    return page(request, language, dpo, "integrity", context)
 
 
 @router.get("/integrity/{kept}")
@@ -262,8 +271,21 @@ def integrity_download(
 
 
 @router.post("/integrity/verify")
-def verify_now(request: Request, dpo: DpoForm, runtime: RuntimeDep) -> Response:
-    integrity.verify_now(runtime.database, runtime.audit, dpo.id, request_id(request), now())
+def verify_now(
+    request: Request,
+    dpo: DpoForm,
+    runtime: RuntimeDep,
+    scope: Annotated[Literal["new", "whole"], Form()] = "new",
+) -> Response:
+    integrity.verify_now(
+        runtime.database,
+        runtime.audit,
+        dpo.id,
+        request_id(request),
+        now(),
+        policy=runtime.settings.witness_policy,
+        whole=scope == "whole",
+    )
     return see_other("/dpo/integrity#verification")
 
 

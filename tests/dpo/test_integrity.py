@@ -4,6 +4,7 @@ that was tampered with."""
 
 from __future__ import annotations
 
+import base64
 import re
 import threading
 from datetime import UTC, datetime
@@ -24,9 +25,9 @@ def grow(runtime) -> tuple[int, int]:
     return before, runtime.audit.publish(runtime.database).size
 
 
-def verify(client) -> str:
+def verify(client, scope: str = "new") -> str:
     token = csrf_of(client.get("/dpo/integrity").text)
-    response = client.post("/dpo/integrity/verify", data={"csrf_token": token})
+    response = client.post("/dpo/integrity/verify", data={"csrf_token": token, "scope": scope})
     assert response.status_code == 303
     assert response.headers["location"] == "/dpo/integrity#verification"
     return str(client.get("/dpo/integrity").text)
@@ -57,7 +58,19 @@ def test_verify_now_reports_an_intact_log_with_its_counts(signed_in, runtime, se
     assert f"Verified by {USER}" in html
     (run,) = recorded(runtime, EventType.AUDIT_VERIFIED)
     assert run["actor"] == USER
-    assert run["details"] == {"intact": True, "entries": size, "checkpoints": 2, "problems": 0}
+    ((stored,),) = query(
+        runtime.settings.database_url, "SELECT root FROM audit_checkpoints WHERE size = :s", s=size
+    )
+    root = base64.b64encode(bytes(stored)).decode()
+    assert run["details"] == {
+        "intact": True,
+        "entries": size,
+        "checkpoints": 2,
+        "problems": 0,
+        "from_position": 0,
+        "checkpoint_size": size,
+        "checkpoint_root": root,
+    }
     overview = signed_in.get("/dpo/overview").text
     assert facts(overview)["Last verification"].startswith("intact")
 
@@ -171,3 +184,57 @@ def test_waiting_entries_are_explained_with_when_they_will_be_sealed(
     monkeypatch.setattr(integrity, "status", lambda session, audit, _: real(session, audit, 5.0))
     html = signed_in.get("/dpo/integrity").text
     assert "The gateway seals new entries every 5 seconds" in html
+
+
+def test_the_next_check_reads_only_what_was_added_and_the_whole_check_everything(
+    signed_in, runtime, settings, seeded: Seeded
+):
+    """After an intact check, "check the new entries" starts where it ended; an old entry
+    changed since is for "check the whole log" to find, and it does."""
+    _, first_size = grow(runtime)
+    verify(signed_in)
+    _, size = grow(runtime)
+    html = verify(signed_in)
+    assert "The log is intact." in html
+    assert f"This check began at position {first_size}" in html
+    runs = recorded(runtime, EventType.AUDIT_VERIFIED)
+    assert runs[-1]["details"]["from_position"] == first_size
+    assert runs[-1]["details"]["checkpoint_size"] >= size
+    ((entry_id,),) = query(settings.database_url, "SELECT entry_id FROM audit_leaves WHERE seq = 1")
+    tamper(
+        settings.database_url,
+        "UPDATE audit_entries SET body = replace(body, :old, :new) WHERE id = :id",
+        old='"v":2',
+        new='"v":3',
+        id=entry_id,
+    )
+    assert "The log is intact." in verify(signed_in)  # position 1 lies before its start
+    whole = verify(signed_in, "whole")
+    assert "The log is NOT intact." in whole
+    assert "First bad position: 1." in whole
+    assert recorded(runtime, EventType.AUDIT_VERIFIED)[-1]["details"]["from_position"] == 0
+
+
+def test_a_checkpoint_rewritten_since_the_last_check_makes_the_next_check_whole(
+    signed_in, runtime, settings, seeded: Seeded
+):
+    _, size = grow(runtime)
+    verify(signed_in)
+    grow(runtime)
+    # The operator re-signs nothing but swaps the root the last check ended at.
+    tamper(
+        settings.database_url,
+        "UPDATE audit_checkpoints SET root = :root WHERE size = :size",
+        root=b"\x00" * 32,
+        size=size,
+    )
+    html = verify(signed_in)
+    assert "This check began at position" not in html
+    assert recorded(runtime, EventType.AUDIT_VERIFIED)[-1]["details"]["from_position"] == 0
+
+
+def test_without_witnesses_the_page_says_the_checkpoints_carry_only_the_gateways_signature(
+    signed_in, seeded: Seeded
+):
+    html = signed_in.get("/dpo/integrity").text
+    assert "No witnesses are configured" in html
