@@ -11,7 +11,6 @@ has seen of this log, consistent with everything it saw before.
 from __future__ import annotations
 
 import base64
-import hashlib
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -20,14 +19,14 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from gateway.audit.notes import KEY_NAME, SIGNATURE_PREFIX, NoteError
+from gateway.audit.notes import KEY_NAME, SIGNATURE_PREFIX, NoteError, key_id, read_vkey, write_vkey
 
 COSIGNATURE_TYPE = b"\x04"
 _MAX_TIMESTAMP = 2**63 - 1
 
 
 def cosigner_key_id(name: str, public_key: bytes) -> bytes:
-    return hashlib.sha256(name.encode() + b"\n" + COSIGNATURE_TYPE + public_key).digest()[:4]
+    return key_id(name, public_key, COSIGNATURE_TYPE)
 
 
 def signed_message(note_text: str, timestamp: int) -> bytes:
@@ -51,22 +50,12 @@ class WitnessKey:
         return cosigner_key_id(self.name, self.raw)
 
     def vkey(self) -> str:
-        encoded = base64.b64encode(COSIGNATURE_TYPE + self.raw).decode()
-        return f"{self.name}+{self.id.hex()}+{encoded}"
+        return write_vkey(self.name, COSIGNATURE_TYPE, self.raw)
 
     @classmethod
     def from_vkey(cls, text: str) -> WitnessKey:
-        try:
-            name, hex_id, encoded = text.strip().split("+", 2)
-            raw = base64.b64decode(encoded, validate=True)
-        except ValueError as bad:
-            raise NoteError("a verifier key reads <name>+<key id>+<base64 key>") from bad
-        if not KEY_NAME.match(name) or raw[:1] != COSIGNATURE_TYPE or len(raw) != 33:
-            raise NoteError("not an Ed25519 cosignature verifier key (type 0x04)")
-        key = cls(name, Ed25519PublicKey.from_public_bytes(raw[1:]))
-        if key.id.hex() != hex_id.lower():
-            raise NoteError("the verifier key's id does not match its name and key")
-        return key
+        what = "an Ed25519 cosignature verifier key (type 0x04)"
+        return cls(*read_vkey(text, COSIGNATURE_TYPE, what))
 
     def timestamp_of(self, line: str, note_text: str) -> int | None:
         """The time this witness cosigned ``note_text`` in signature ``line``; None if the line

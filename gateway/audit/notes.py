@@ -25,8 +25,30 @@ class NoteError(ValueError):
     """A note or key that cannot be read, or whose signature does not verify."""
 
 
-def key_id(name: str, public_key: bytes) -> bytes:
-    return hashlib.sha256(name.encode() + b"\n" + ED25519_TYPE + public_key).digest()[:4]
+def key_id(name: str, public_key: bytes, kind: bytes = ED25519_TYPE) -> bytes:
+    """A signed-note key id: SHA-256(name || "\\n" || signature type || public key)[:4]."""
+    return hashlib.sha256(name.encode() + b"\n" + kind + public_key).digest()[:4]
+
+
+def write_vkey(name: str, kind: bytes, public_key: bytes) -> str:
+    """A verifier key as signed-note writes it: ``<name>+<hex key id>+<base64(type || key)>``."""
+    encoded = base64.b64encode(kind + public_key).decode()
+    return f"{name}+{key_id(name, public_key, kind).hex()}+{encoded}"
+
+
+def read_vkey(text: str, kind: bytes, what: str) -> tuple[str, Ed25519PublicKey]:
+    """The name and Ed25519 key of a verifier key of signature type ``kind``; NoteError
+    (saying it is not ``what``) otherwise, or if its key id does not match."""
+    try:
+        name, hex_id, encoded = text.strip().split("+", 2)
+        raw = base64.b64decode(encoded, validate=True)
+    except ValueError as bad:
+        raise NoteError("a verifier key reads <name>+<key id>+<base64 key>") from bad
+    if not KEY_NAME.match(name) or raw[:1] != kind or len(raw) != 33:
+        raise NoteError(f"not {what}")
+    if key_id(name, raw[1:], kind).hex() != hex_id.lower():
+        raise NoteError("the verifier key's id does not match its name and key")
+    return name, Ed25519PublicKey.from_public_bytes(raw[1:])
 
 
 @dataclass(frozen=True)
@@ -43,22 +65,11 @@ class Verifier:
         return key_id(self.name, self.raw)
 
     def vkey(self) -> str:
-        encoded = base64.b64encode(ED25519_TYPE + self.raw).decode()
-        return f"{self.name}+{self.id.hex()}+{encoded}"
+        return write_vkey(self.name, ED25519_TYPE, self.raw)
 
     @classmethod
     def from_vkey(cls, text: str) -> Verifier:
-        try:
-            name, hex_id, encoded = text.strip().split("+", 2)
-            raw = base64.b64decode(encoded, validate=True)
-        except ValueError as bad:
-            raise NoteError("a verifier key reads <name>+<key id>+<base64 key>") from bad
-        if not KEY_NAME.match(name) or raw[:1] != ED25519_TYPE or len(raw) != 33:
-            raise NoteError("not an Ed25519 signed-note verifier key")
-        verifier = cls(name, Ed25519PublicKey.from_public_bytes(raw[1:]))
-        if verifier.id.hex() != hex_id.lower():
-            raise NoteError("the verifier key's id does not match its name and key")
-        return verifier
+        return cls(*read_vkey(text, ED25519_TYPE, "an Ed25519 signed-note verifier key"))
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,13 @@ from sqlalchemy import insert
 
 from gateway.agencies.tables import ClientRole
 from gateway.app import create_app
-from gateway.audit.events import AuditEvent, Decision, EventType
 from gateway.audit.merkle import Frontier, leaf_hash
 from gateway.audit.tables import AuditCheckpoint, AuditLeaf, AuditNode
 from gateway.audit.tiles import Tile, decode_bundle, index_path, parse_tile, split_hashes
 from gateway.runtime import Runtime
 from gateway.settings import Settings
 from tests.audit.dpo_api.seeded import bearer, token_for
+from tests.audit.logs import record_decisions
 from tests.audit.rfc6962 import mth, sha256
 from tests.audit.tampering import EMPTY, query, tamper
 from tests.conftest import TEST_ISSUER
@@ -174,27 +174,8 @@ def test_tiles_match_an_independent_rfc_6962_computation(
 # -- a real log: entry bundles ---------------------------------------------------------------
 
 
-def record(runtime: Runtime, count: int) -> None:
-    with runtime.database.transaction() as session:
-        for number in range(count):
-            runtime.audit.record(
-                session,
-                AuditEvent(
-                    EventType.EXCHANGE_DECIDED,
-                    requester="koeln-jobcenter",
-                    provider="koeln-sozialamt",
-                    categories=("benefit_status",),
-                    purpose="benefit_entitlement",
-                    decision=Decision.PERMIT,
-                    subject_id=f"person-{number % 7}",
-                    request_id=f"req-{number:08d}",
-                ),
-            )
-    runtime.audit.publish(runtime.database)
-
-
 def test_entry_bundles_hash_to_the_level_zero_tiles(runtime: Runtime, http, reader):
-    record(runtime, 300)  # registering the DPO client wrote entries too
+    record_decisions(runtime, 300)  # registering the DPO client wrote entries too
     size = int(http.get(f"{PREFIX}/checkpoint", headers=reader).text.split("\n")[1])
     full, partial = divmod(size, 256)
     assert full == 1
@@ -210,7 +191,7 @@ def test_entry_bundles_hash_to_the_level_zero_tiles(runtime: Runtime, http, read
 
 
 def test_a_pruned_entry_is_its_leaf_hash_in_the_bundle(runtime: Runtime, http, reader):
-    record(runtime, 3)
+    record_decisions(runtime, 3)
     ((entry_id,),) = query(
         runtime.settings.database_url, "SELECT entry_id FROM audit_leaves WHERE seq = 1"
     )
@@ -229,9 +210,9 @@ def test_a_pruned_entry_is_its_leaf_hash_in_the_bundle(runtime: Runtime, http, r
 
 
 def test_nothing_beyond_the_signed_checkpoint_is_served(runtime: Runtime, http, reader):
-    record(runtime, 3)
+    record_decisions(runtime, 3)
     size = int(http.get(f"{PREFIX}/checkpoint", headers=reader).text.split("\n")[1])
-    record(runtime, 1)
+    record_decisions(runtime, 1)
     assert http.get(f"{PREFIX}/tile/entries/000.p/{size + 1}", headers=reader).status_code == 200
     # The newest entry stays in the tree, but its checkpoint is gone: the tiles stop before it.
     tamper(runtime.settings.database_url, "DELETE FROM audit_checkpoints WHERE size > :s", s=size)
@@ -248,7 +229,7 @@ def public_http(settings: Settings, request: pytest.FixtureRequest) -> Iterator[
     mode = request.param
     runtime = Runtime.start(settings.model_copy(update={"audit_log_public": mode}))
     try:
-        record(runtime, 3)
+        record_decisions(runtime, 3)
         with TestClient(create_app(runtime=runtime), base_url=TEST_ISSUER) as client:
             yield client
     finally:
@@ -256,7 +237,7 @@ def public_http(settings: Settings, request: pytest.FixtureRequest) -> Iterator[
 
 
 def test_the_log_needs_audit_read_by_default(runtime: Runtime, http, clients: Clients):
-    record(runtime, 3)
+    record_decisions(runtime, 3)
     for path in ("checkpoint", "tile/0/000.p/3", "tile/entries/000.p/3"):
         assert http.get(f"{PREFIX}/{path}").status_code == 401
     agency = bearer(token_for(http, clients.agency()))

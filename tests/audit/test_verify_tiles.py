@@ -14,11 +14,10 @@ from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gateway.audit.cosignatures import Cosigner, WitnessPolicy, with_cosignatures
-from gateway.audit.events import AuditEvent, Decision, EventType
 from gateway.audit.incremental import Verified, verify_tiled
 from gateway.audit.remote import TiledLog
 from gateway.cli.main import cli
-from gateway.runtime import Runtime
+from tests.audit.logs import record_decisions
 from tests.audit.tampering import query, tamper
 from tests.support import LiveServer, fresh_database, start_live_server
 
@@ -27,25 +26,6 @@ from tests.support import LiveServer, fresh_database, start_live_server
 def server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
     with start_live_server(database_url, tmp_path / "live", audit_log_public="entries") as live:
         yield live
-
-
-def grow(runtime: Runtime, count: int, tag: str = "a") -> None:
-    with runtime.database.transaction() as session:
-        for number in range(count):
-            runtime.audit.record(
-                session,
-                AuditEvent(
-                    EventType.EXCHANGE_DECIDED,
-                    requester="koeln-jobcenter",
-                    provider="koeln-sozialamt",
-                    categories=("benefit_status",),
-                    purpose="benefit_entitlement",
-                    decision=Decision.PERMIT,
-                    subject_id=f"person-{number % 7}",
-                    request_id=f"{tag}-{number:08d}",
-                ),
-            )
-    runtime.audit.publish(runtime.database)
 
 
 def prefix(server: LiveServer) -> str:
@@ -76,12 +56,12 @@ def check(server: LiveServer, **options: Any) -> tuple[Verified, list[str]]:
 
 def test_only_the_entries_added_since_the_kept_checkpoint_are_read(server: LiveServer):
     runtime = server.runtime
-    grow(runtime, 600)
+    record_decisions(runtime, 600)
     first, _ = check(server)
     assert first.report.intact, first.report.problems
     assert first.checkpoint is not None
     kept_size = int(first.checkpoint.split("\n")[1])
-    grow(runtime, 700, "b")
+    record_decisions(runtime, 700, "b")
     second, fetched = check(server, kept=first.checkpoint)
     assert second.report.intact, second.report.problems
     assert second.report.size == kept_size + 700
@@ -95,7 +75,7 @@ def test_the_cli_keeps_the_newest_verified_checkpoint_for_next_time(
     server: LiveServer, tmp_path: Path
 ):
     runtime = server.runtime
-    grow(runtime, 10)
+    record_decisions(runtime, 10)
     vkey = tmp_path / "log.vkey"
     vkey.write_text(runtime.audit.verifier.vkey())
     kept = tmp_path / "kept.checkpoint"
@@ -103,7 +83,7 @@ def test_the_cli_keeps_the_newest_verified_checkpoint_for_next_time(
     result = CliRunner().invoke(cli, [*args, str(kept)])
     assert result.exit_code == 0, result.output
     size = int(kept.read_text().split("\n")[1])
-    grow(runtime, 5, "b")
+    record_decisions(runtime, 5, "b")
     result = CliRunner().invoke(cli, [*args, str(kept)])
     assert result.exit_code == 0, result.output
     assert int(kept.read_text().split("\n")[1]) == size + 5
@@ -111,9 +91,9 @@ def test_the_cli_keeps_the_newest_verified_checkpoint_for_next_time(
 
 def test_a_changed_entry_after_the_kept_checkpoint_is_named(server: LiveServer):
     runtime = server.runtime
-    grow(runtime, 20)
+    record_decisions(runtime, 20)
     kept = check(server)[0].checkpoint
-    grow(runtime, 20, "b")
+    record_decisions(runtime, 20, "b")
     ((entry_id, seq),) = query(
         runtime.settings.database_url,
         "SELECT entry_id, seq FROM audit_leaves ORDER BY seq DESC LIMIT 1 OFFSET 3",
@@ -132,8 +112,8 @@ def test_a_changed_entry_after_the_kept_checkpoint_is_named(server: LiveServer):
 
 def test_a_log_cut_short_after_the_kept_checkpoint_is_refused(server: LiveServer):
     runtime = server.runtime
-    grow(runtime, 10)
-    grow(runtime, 10, "b")
+    record_decisions(runtime, 10)
+    record_decisions(runtime, 10, "b")
     kept = check(server)[0].checkpoint
     assert kept is not None
     size = int(kept.split("\n")[1])
@@ -150,7 +130,7 @@ def test_another_history_under_the_same_key_does_not_extend_the_kept_one(
     """The operator runs a second database with the log's key folder: a verifier holding a
     checkpoint of the first sees that the second's history does not extend it."""
     runtime = server.runtime
-    grow(runtime, 30)
+    record_decisions(runtime, 30)
     kept = check(server)[0].checkpoint
     with (
         fresh_database(postgres_url, "split") as other_url,
@@ -158,7 +138,7 @@ def test_another_history_under_the_same_key_does_not_extend_the_kept_one(
             other_url, tmp_path / "other", key_dir=runtime.settings.key_dir, audit_log_public="tree"
         ) as other,
     ):
-        grow(other.runtime, 40, "other")
+        record_decisions(other.runtime, 40, "other")
         outcome, _ = check(other, kept=kept)
     assert not outcome.report.intact
     assert "does not extend the one you kept" in outcome.report.problems[0]
@@ -166,7 +146,7 @@ def test_another_history_under_the_same_key_does_not_extend_the_kept_one(
 
 def test_a_witness_policy_refuses_a_checkpoint_no_witness_cosigned(server: LiveServer):
     runtime = server.runtime
-    grow(runtime, 5)
+    record_decisions(runtime, 5)
     witness = Cosigner("witness.example/w1", Ed25519PrivateKey.generate())
     policy = WitnessPolicy((witness.key,), quorum=1)
     outcome, _ = check(server, policy=policy)
@@ -176,7 +156,7 @@ def test_a_witness_policy_refuses_a_checkpoint_no_witness_cosigned(server: LiveS
 
 def test_a_forged_cosignature_is_refused(server: LiveServer):
     runtime = server.runtime
-    grow(runtime, 5)
+    record_decisions(runtime, 5)
     witness = Cosigner("witness.example/w1", Ed25519PrivateKey.generate())
     # The witness's name and key id, over another text: it does not verify on this one.
     forged = witness.cosign("another.example/log\n1\n", 1_796_000_000)
@@ -195,7 +175,7 @@ def test_a_forged_cosignature_is_refused(server: LiveServer):
 
 def test_without_a_token_a_private_log_cannot_be_read(database_url: str, tmp_path: Path):
     with start_live_server(database_url, tmp_path / "private") as private:
-        grow(private.runtime, 3)
+        record_decisions(private.runtime, 3)
         vkey = tmp_path / "log.vkey"
         vkey.write_text(private.runtime.audit.verifier.vkey())
         result = CliRunner().invoke(
