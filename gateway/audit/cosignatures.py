@@ -16,17 +16,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from gateway.audit.notes import KEY_NAME, SIGNATURE_PREFIX, NoteError, key_id, read_vkey, write_vkey
+from gateway.audit.notes import KEY_NAME, SIGNATURE_PREFIX, NoteError, PublicKey
 
 COSIGNATURE_TYPE = b"\x04"
 _MAX_TIMESTAMP = 2**63 - 1
-
-
-def cosigner_key_id(name: str, public_key: bytes) -> bytes:
-    return key_id(name, public_key, COSIGNATURE_TYPE)
 
 
 def signed_message(note_text: str, timestamp: int) -> bytes:
@@ -34,28 +29,11 @@ def signed_message(note_text: str, timestamp: int) -> bytes:
     return f"cosignature/v1\ntime {timestamp}\n{note_text}".encode()
 
 
-@dataclass(frozen=True)
-class WitnessKey:
+class WitnessKey(PublicKey):
     """A witness's public identity: its name and Ed25519 cosigning key."""
 
-    name: str
-    public_key: Ed25519PublicKey
-
-    @property
-    def raw(self) -> bytes:
-        return self.public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
-
-    @property
-    def id(self) -> bytes:
-        return cosigner_key_id(self.name, self.raw)
-
-    def vkey(self) -> str:
-        return write_vkey(self.name, COSIGNATURE_TYPE, self.raw)
-
-    @classmethod
-    def from_vkey(cls, text: str) -> WitnessKey:
-        what = "an Ed25519 cosignature verifier key (type 0x04)"
-        return cls(*read_vkey(text, COSIGNATURE_TYPE, what))
+    KIND = COSIGNATURE_TYPE
+    WHAT = "an Ed25519 cosignature verifier key (type 0x04)"
 
     def timestamp_of(self, line: str, note_text: str) -> int | None:
         """The time this witness cosigned ``note_text`` in signature ``line``; None if the line

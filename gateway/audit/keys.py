@@ -45,7 +45,7 @@ def load_signer(key_dir: Path, origin: str) -> Signer:
     if not path.exists():
         key = Ed25519PrivateKey.generate()
         raw = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
-        _write_new(path, {"name": origin, "ed25519": base64.b64encode(raw).decode()})
+        write_new(path, {"name": origin, "ed25519": base64.b64encode(raw).decode()})
     data = json.loads(path.read_text())
     key = Ed25519PrivateKey.from_private_bytes(base64.b64decode(data["ed25519"]))
     return Signer(data["name"], key)
@@ -66,7 +66,7 @@ def load_pseudonymizer(key_dir: Path) -> Pseudonymizer:
     if not path.exists():
         key = secrets.token_bytes(32)
         key_id = "pk-" + hashlib.sha256(key).hexdigest()[:8]
-        _write_new(path, {"key_id": key_id, "hmac_sha256": base64.b64encode(key).decode()})
+        write_new(path, {"key_id": key_id, "hmac_sha256": base64.b64encode(key).decode()})
     data = json.loads(path.read_text())
     return Pseudonymizer(data["key_id"], base64.b64decode(data["hmac_sha256"]))
 
@@ -77,9 +77,10 @@ def _folder(key_dir: Path) -> Path:
     return folder
 
 
-def _write_new(path: Path, content: dict[str, str]) -> None:
+def write_new(path: Path, content: dict[str, str]) -> bool:
     """Create the key file once, complete or not at all; if another process just did, keep
-    theirs. (Written aside, then linked into place: a reader never sees a half-written key.)"""
+    theirs and return False. (Written aside, then linked into place: a reader never sees a
+    half-written key.)"""
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")  # mode 0600
     try:
         with os.fdopen(descriptor, "w") as handle:
@@ -88,5 +89,7 @@ def _write_new(path: Path, content: dict[str, str]) -> None:
             os.fsync(handle.fileno())
         with contextlib.suppress(FileExistsError):
             os.link(temporary, path)
+            return True
+        return False
     finally:
         os.unlink(temporary)

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import ClassVar, Self
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -52,7 +53,12 @@ def read_vkey(text: str, kind: bytes, what: str) -> tuple[str, Ed25519PublicKey]
 
 
 @dataclass(frozen=True)
-class Verifier:
+class PublicKey:
+    """A named Ed25519 public key of one signed-note signature type."""
+
+    KIND: ClassVar[bytes] = ED25519_TYPE
+    WHAT: ClassVar[str] = "an Ed25519 signed-note verifier key"
+
     name: str
     public_key: Ed25519PublicKey
 
@@ -62,14 +68,18 @@ class Verifier:
 
     @property
     def id(self) -> bytes:
-        return key_id(self.name, self.raw)
+        return key_id(self.name, self.raw, self.KIND)
 
     def vkey(self) -> str:
-        return write_vkey(self.name, ED25519_TYPE, self.raw)
+        return write_vkey(self.name, self.KIND, self.raw)
 
     @classmethod
-    def from_vkey(cls, text: str) -> Verifier:
-        return cls(*read_vkey(text, ED25519_TYPE, "an Ed25519 signed-note verifier key"))
+    def from_vkey(cls, text: str) -> Self:
+        return cls(*read_vkey(text, cls.KIND, cls.WHAT))
+
+
+class Verifier(PublicKey):
+    """The log's key, which signs its checkpoints."""
 
 
 @dataclass(frozen=True)

@@ -8,16 +8,14 @@ racing keep the first.
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from gateway.audit.cosignatures import Cosigner
+from gateway.audit.keys import write_new
 
 KEY_FILE = "witness-key.json"
 
@@ -33,7 +31,7 @@ def create_cosigner(folder: Path, name: str) -> Cosigner:
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     raw = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
     content = {"name": name, "ed25519": base64.b64encode(raw).decode()}
-    if not _write_new(folder / KEY_FILE, content):
+    if not write_new(folder / KEY_FILE, content):
         raise WitnessKeyExists(folder / KEY_FILE)
     return cosigner
 
@@ -43,19 +41,3 @@ def load_cosigner(folder: Path) -> Cosigner:
     data = json.loads((folder / KEY_FILE).read_text())
     key = Ed25519PrivateKey.from_private_bytes(base64.b64decode(data["ed25519"]))
     return Cosigner(data["name"], key)
-
-
-def _write_new(path: Path, content: dict[str, str]) -> bool:
-    """Create ``path`` complete or not at all; False if it exists already."""
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")  # mode 0600
-    try:
-        with os.fdopen(descriptor, "w") as handle:
-            json.dump(content, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        with contextlib.suppress(FileExistsError):
-            os.link(temporary, path)
-            return True
-        return False
-    finally:
-        os.unlink(temporary)
