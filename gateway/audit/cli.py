@@ -222,6 +222,12 @@ def _print(report: Report) -> None:
     if report.intact:
         click.echo(
             f"intact: {report.size} entries, {report.checkpoints_checked} checkpoints verified"
+            + (
+                f" (from position {report.began} on; the entries before it were verified "
+                "earlier and the log still grows the tree they made)"
+                if report.began
+                else ""
+            )
         )
     else:
         click.echo(f"NOT INTACT ({report.size} entries read):", err=True)

@@ -199,8 +199,8 @@ def check_witnesses(note: str, policy: WitnessPolicy | None, report: Report) -> 
         )
     else:
         report.notes.append(
-            f"cosigned by {len(cosigned)} witnesses ({', '.join(sorted(cosigned))}); "
-            f"the policy asks for {policy.quorum}"
+            f"cosigned by {', '.join(sorted(cosigned))}: {len(cosigned)} of the "
+            f"{len(policy.witnesses)} witnesses, the policy asks for {policy.quorum}"
         )
 
 

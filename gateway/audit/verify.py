@@ -38,6 +38,7 @@ KEPT = "the checkpoint you kept"
 @dataclass
 class Report:
     size: int = 0
+    began: int = 0  # the position the walk began at (0 unless incremental)
     checkpoints_checked: int = 0
     pruned: int = 0  # emptied, and covered by a record of pruning
     omitted: int = 0  # left out of a filtered export
@@ -85,6 +86,7 @@ def verify(
     can license emptied entries there: an earlier one reaches below its own position."""
     report = Report()
     frontier = start or Frontier()
+    report.began = frontier.size
     targets = _checkpoints(notes, verifier, kept, report)
     forged = _licences(licences, verifier, report)
     by_size: dict[int, list[_Target]] = {}
