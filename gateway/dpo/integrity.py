@@ -133,12 +133,16 @@ def verify_now(
     The result is recorded after, in a short one."""
     with database.transaction(read_only=True) as session:
         start = None if whole else _start(session)
+    # A transaction of its own: verification reads the whole log in one snapshot, set before
+    # its first read.
+    with database.transaction(read_only=True) as session:
         if start is None:
             report, ended = verify_stored(session, audit.verifier), _newest(session)
             begin = 0
         else:
-            verified = verify_stored_from(session, audit.verifier, start.note)
-            report, ended, begin = verified.report, verified.checkpoint, start.size
+            kept, begin = start
+            verified = verify_stored_from(session, audit.verifier, kept)
+            report, ended = verified.report, verified.checkpoint
         witnessed = cosigned_checkpoint(session, policy or WitnessPolicy())
         if witnessed is not None:
             check_witnesses(witnessed, policy, report)
@@ -170,7 +174,7 @@ def verify_now(
     return _verification(now, dpo_id, details)
 
 
-def _start(session: Session) -> AuditCheckpoint | None:
+def _start(session: Session) -> tuple[str, int] | None:
     """The stored checkpoint the last intact check ended at, if its root is still the one that
     check recorded; None (check everything) otherwise, or if there was no such check."""
     last = last_verification(session)
@@ -179,7 +183,7 @@ def _start(session: Session) -> AuditCheckpoint | None:
     stored = session.get(AuditCheckpoint, last.checkpoint_size)
     if stored is None or base64.b64encode(stored.root).decode() != last.checkpoint_root:
         return None  # gone or changed: the whole log is checked, and says what is wrong
-    return stored
+    return stored.note, stored.size
 
 
 def _newest(session: Session) -> str | None:
