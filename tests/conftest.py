@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from gateway.app import create_app
 from gateway.db.engine import READ_ONLY, Database
@@ -81,7 +82,11 @@ def postgres_emptier(postgres_url: str | None) -> Iterator[Callable[[], None] | 
     if postgres_url is None:
         yield None
         return
-    engine = create_engine(make_url(postgres_url).set(drivername="postgresql+psycopg"))
+    # No connection kept between tests: a test may copy the database as a template, which
+    # PostgreSQL refuses while another session is connected to it.
+    engine = create_engine(
+        make_url(postgres_url).set(drivername="postgresql+psycopg"), poolclass=NullPool
+    )
     # DELETE, not TRUNCATE: the tables a test leaves hold a few rows, and TRUNCATE gives each of
     # the 27 tables a new file and syncs them at commit, ~0.1-0.5 s a test against ~3 ms (most
     # of PostgreSQL's lead over SQLite in CI). Neither resets sequences, so the two leave the

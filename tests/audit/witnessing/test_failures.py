@@ -141,13 +141,18 @@ def database_backup(runtime: Runtime, folder: Path) -> Iterator[str]:
     runtime.database.dispose()  # a template database must have no connections
     name = f"backup_{uuid.uuid4().hex[:12]}"
     admin = create_engine(url.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{url.database}"'))
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{url.database}"'))
+    except BaseException:
+        admin.dispose()
+        raise
     try:
         yield url.set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
         admin.dispose()
 
 
