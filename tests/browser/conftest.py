@@ -85,7 +85,10 @@ AXE_OPTIONS = {
 
 
 def serious_violations(page: Page) -> list[dict[str, Any]]:
-    """axe-core's serious and critical findings on the page as it is now (WCAG 2.1 A/AA)."""
+    """axe-core's serious and critical findings on the page as it is now (WCAG 2.1 A/AA),
+    once a page a click or a form led to has loaded (axe run on a page still being replaced
+    finds no document)."""
+    page.wait_for_load_state("load")
     results = Axe().run(page, options=AXE_OPTIONS)
     return [
         {"id": violation["id"], "impact": violation["impact"], "nodes": len(violation["nodes"])}
