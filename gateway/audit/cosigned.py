@@ -4,6 +4,7 @@ checkpoint built from them. In the database, so every gateway process sees the s
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -29,11 +30,9 @@ def state_of(session: Session, witness: str) -> AuditWitness:
     state = session.get(AuditWitness, witness)
     if state is not None:
         return state
-    try:
-        with session.begin_nested():
-            session.add(AuditWitness(witness=witness, size=0))
-    except IntegrityError:
-        pass
+    # Another process making it at the same moment is as good: keep theirs.
+    with contextlib.suppress(IntegrityError), session.begin_nested():
+        session.add(AuditWitness(witness=witness, size=0))
     state = session.get(AuditWitness, witness, populate_existing=True)
     assert state is not None
     return state
@@ -47,15 +46,11 @@ def record_cosignature(
     state_of(session, witness)
     known = session.get(AuditCosignature, (witness, size))
     if known is None:
-        try:
-            with session.begin_nested():
-                session.add(
-                    AuditCosignature(
-                        witness=witness, size=size, signature=lines[0], received_at=now
-                    )
-                )
-        except IntegrityError:
-            pass  # another gateway process stored one of this witness for this size
+        # Another gateway process may have stored this witness's one for this size: keep it.
+        with contextlib.suppress(IntegrityError), session.begin_nested():
+            session.add(
+                AuditCosignature(witness=witness, size=size, signature=lines[0], received_at=now)
+            )
     session.execute(
         update(AuditWitness)
         .where(AuditWitness.witness == witness, AuditWitness.size <= size)

@@ -238,3 +238,12 @@ def test_without_witnesses_the_page_says_the_checkpoints_carry_only_the_gateways
 ):
     html = signed_in.get("/dpo/integrity").text
     assert "No witnesses are configured" in html
+
+
+def test_an_unknown_check_is_refused_and_runs_nothing(signed_in, runtime, seeded: Seeded):
+    token = csrf_of(signed_in.get("/dpo/integrity").text)
+    response = signed_in.post(
+        "/dpo/integrity/verify", data={"csrf_token": token, "scope": "everything"}
+    )
+    assert 400 <= response.status_code < 500
+    assert recorded(runtime, EventType.AUDIT_VERIFIED) == []
