@@ -37,6 +37,12 @@ def check(folder: Path | None) -> None:
                 f"confided: {flow.name} {', '.join(sorted(flow.confided.categories))} "
                 f"({flow.confided.citation}): only with the confiding person's consent"
             )
+        if flow.emergency is not None:
+            click.echo(
+                f"emergency: {flow.name} ({flow.legal_basis.statute}): emergency queries only, "
+                f"reasons {', '.join(sorted(flow.emergency.reasons))}, window at most "
+                f"{flow.emergency.max_window_hours} hours, each use reviewed by a DPO"
+            )
 
 
 @policy_group.command("explain")
@@ -51,8 +57,18 @@ def check(folder: Path | None) -> None:
 @click.option(
     "--cross-municipality", is_flag=True, help="The two agencies are in different places."
 )
+@click.option(
+    "--emergency",
+    is_flag=True,
+    help="Ask about an emergency query (§ 8a SGB VIII): over emergency flows only.",
+)
 def explain_command(
-    provider_kind: str, recipient_kind: str, category: str, purpose: str, cross_municipality: bool
+    provider_kind: str,
+    recipient_kind: str,
+    category: str,
+    purpose: str,
+    cross_municipality: bool,
+    emergency: bool,
 ) -> None:
     """Say whether a flow is allowed, on what basis, and which fields it releases."""
     folder = load_settings().policy_dir or REFERENCE_POLICIES
@@ -62,7 +78,7 @@ def explain_command(
         raise click.ClickException(str(invalid)) from None
     question = ExplainIn.model_validate(
         {"from": provider_kind, "to": recipient_kind, "category": category, "purpose": purpose,
-         "cross_municipality": cross_municipality}
+         "cross_municipality": cross_municipality, "emergency": emergency}
     )  # fmt: skip
     answer = explain(policies, question)
     click.echo(answer.explanation)
@@ -72,6 +88,8 @@ def explain_command(
             mark = flow.confided
             marked = mark is not None and category in mark.categories
             note = f", confided: {mark.citation}" if mark is not None and marked else ""
+            if flow.emergency is not None:
+                note += f", emergency: window at most {flow.emergency.max_window_hours} hours"
             click.echo(
                 f"flow: {flow.policy_id}/{flow.id} (retention {flow.retention_days} days{note})"
             )

@@ -16,7 +16,7 @@ import jsonschema_rs
 import rfc8785
 import yaml
 
-from gateway.policy.model import ANY_KIND, Confided, Flow, LegalBasis, PolicySet
+from gateway.policy.model import ANY_KIND, Confided, Emergency, Flow, LegalBasis, PolicySet
 
 META_SCHEMA = "policy.schema.json"
 # The reference set ships inside the package (a link to the repository's policies/ folder).
@@ -57,16 +57,23 @@ def load_policies(folder: Path) -> PolicySet:
             line = _line_at(node, ("flows", index))
             if key in seen:
                 raise PolicyError(path.name, line, f"flow {key} is also defined in {seen[key]}")
+            # The emergency mark first: on a flow also marked confided, its refusal says why.
+            if (unfit := _emergency_problem(flow)) is not None:
+                where = _line_at(node, ("flows", index, "emergency"))
+                raise PolicyError(path.name, where, f"flow {key}: {unfit}")
             if (unfit := _confided_problem(flow)) is not None:
                 where = _line_at(node, ("flows", index, "confided"))
                 raise PolicyError(path.name, where, f"flow {key}: {unfit}")
-            for earlier in flows:
+            # Emergency flows decide emergency queries only, ordinary flows everything else:
+            # each kind is held to one flow per case among its own kind.
+            for earlier in (f for f in flows if (f.emergency is None) == (flow.emergency is None)):
                 if (overlap := _overlap(earlier, flow)) is not None:
+                    kind = "emergency flow" if flow.emergency is not None else "flow"
                     raise PolicyError(
                         path.name,
                         line,
-                        f"flow {key} overlaps flow {earlier.name} (in {seen[earlier.name]}) "
-                        f"for {overlap}: one flow "
+                        f"{kind} {key} overlaps {kind} {earlier.name} (in {seen[earlier.name]}) "
+                        f"for {overlap}: one {kind} "
                         "per case, so that what is released never depends on the files' order",
                     )
             seen[key] = path.name
@@ -129,6 +136,7 @@ def _flows(document: dict[str, Any]) -> list[Flow]:
                 retention_days=raw["retention_days"],
                 cross_municipality=raw.get("cross_municipality", False),
                 confided=_confided(raw),
+                emergency=_emergency(raw),
             )
         )
     return flows
@@ -154,6 +162,36 @@ def _confided_problem(flow: Flow) -> str | None:
         )
     if unreleased := sorted(flow.confided.categories - set(flow.fields)):
         return f"confided names {', '.join(unreleased)}, which the flow does not release"
+    return None
+
+
+def _emergency(raw: dict[str, Any]) -> Emergency | None:
+    marked = raw.get("emergency")
+    if marked is None:
+        return None
+    return Emergency(frozenset(marked["reasons"]), marked["max_window_hours"])
+
+
+def _emergency_problem(flow: Flow) -> str | None:
+    """What does not hold together in an emergency flow, or None."""
+    if flow.emergency is None:
+        return None
+    if flow.confided is not None:
+        return (
+            "an emergency flow cannot be marked confided: the mark asks for the confiding "
+            "person's consent (§ 65 SGB VIII), and an emergency query rests on no consent"
+        )
+    if flow.legal_basis.is_consent:
+        return (
+            "an emergency flow cannot rest on consent: emergency access is for when asking "
+            "for consent would put the child at risk; name the statute as its legal_basis "
+            '(e.g. {statute: "§ 8a Abs. 1 SGB VIII, § 69 Abs. 1 Nr. 1 SGB X"})'
+        )
+    if flow.recipient_kind == ANY_KIND:
+        return (
+            "an emergency flow cannot go to any kind: name in `to` the kind of agency the "
+            "statute gives the duty to act (e.g. youth_welfare_office for § 8a SGB VIII)"
+        )
     return None
 
 

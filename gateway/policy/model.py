@@ -34,6 +34,17 @@ class Confided:
 
 
 @dataclass(frozen=True)
+class Emergency:
+    """A flow for emergency access in child protection (§ 8a SGB VIII): it decides only
+    emergency queries, each justified with one of ``reasons`` and opening a window of at most
+    ``max_window_hours`` for that person and recipient, and each reviewed by a DPO afterwards.
+    It never decides an ordinary query, message or consent grant, and never rests on consent."""
+
+    reasons: frozenset[str]
+    max_window_hours: int
+
+
+@dataclass(frozen=True)
 class Flow:
     policy_id: str
     id: str
@@ -45,6 +56,7 @@ class Flow:
     retention_days: int
     cross_municipality: bool = False
     confided: Confided | None = None
+    emergency: Emergency | None = None
 
     @property
     def name(self) -> str:
@@ -68,9 +80,22 @@ class Flow:
 
 @dataclass(frozen=True)
 class PolicySet:
+    # Every flow, emergency flows included: listings, records of processing and retention
+    # periods name them all. Decisions ask ``ordinary`` or ``emergencies`` (through the
+    # methods below), never ``flows``.
     flows: tuple[Flow, ...]
     digest: str  # SHA-256 over the canonical form of every file, so DPOs can compare sets
     files: tuple[str, ...]
+
+    @property
+    def ordinary(self) -> tuple[Flow, ...]:
+        """The flows that decide ordinary queries, messages and consent grants."""
+        return tuple(flow for flow in self.flows if flow.emergency is None)
+
+    @property
+    def emergencies(self) -> tuple[Flow, ...]:
+        """The flows that decide emergency queries only."""
+        return tuple(flow for flow in self.flows if flow.emergency is not None)
 
     def flows_for(
         self,
@@ -81,13 +106,16 @@ class PolicySet:
         *,
         same_municipality: bool,
     ) -> list[Flow]:
-        """Every flow that lets this kind give this category to that kind for this purpose."""
-        return [
-            flow
-            for flow in self.flows
-            if flow.covers(provider_kind, recipient_kind, category, purpose)
-            and (same_municipality or flow.cross_municipality)
-        ]
+        """Every ordinary flow that lets this kind give this category to that kind for this
+        purpose. Emergency flows are left out: they must never decide an ordinary request."""
+        return _covering(
+            self.ordinary,
+            provider_kind,
+            recipient_kind,
+            category,
+            purpose,
+            same_municipality=same_municipality,
+        )
 
     def flow_for(
         self,
@@ -98,14 +126,17 @@ class PolicySet:
         *,
         same_municipality: bool,
     ) -> Flow | None:
-        """The flow that decides this, if any: the loader refuses overlapping flows, so there
-        is one at most, whatever the order of the files."""
-        flows = self.flows_for(
-            provider_kind, recipient_kind, category, purpose, same_municipality=same_municipality
+        """The ordinary flow that decides this, if any: the loader refuses overlapping flows,
+        so there is one at most, whatever the order of the files."""
+        return _one(
+            self.flows_for(
+                provider_kind,
+                recipient_kind,
+                category,
+                purpose,
+                same_municipality=same_municipality,
+            )
         )
-        if len(flows) > 1:
-            raise ValueError("overlapping flows: the policy set was not loaded by load_policies")
-        return flows[0] if flows else None
 
     def consent_flow(
         self,
@@ -121,3 +152,49 @@ class PolicySet:
             provider_kind, recipient_kind, category, purpose, same_municipality=same_municipality
         )
         return flow if flow is not None and flow.legal_basis.is_consent else None
+
+    def emergency_flow_for(
+        self,
+        provider_kind: str,
+        recipient_kind: str,
+        category: str,
+        purpose: str,
+        *,
+        same_municipality: bool,
+    ) -> Flow | None:
+        """The emergency flow that decides an emergency query for this, if any; ordinary flows
+        are left out (an emergency query rests on the statute, not on a consent or an ordinary
+        flow). The loader refuses overlapping emergency flows, so there is one at most."""
+        return _one(
+            _covering(
+                self.emergencies,
+                provider_kind,
+                recipient_kind,
+                category,
+                purpose,
+                same_municipality=same_municipality,
+            )
+        )
+
+
+def _covering(
+    flows: tuple[Flow, ...],
+    provider_kind: str,
+    recipient_kind: str,
+    category: str,
+    purpose: str,
+    *,
+    same_municipality: bool,
+) -> list[Flow]:
+    return [
+        flow
+        for flow in flows
+        if flow.covers(provider_kind, recipient_kind, category, purpose)
+        and (same_municipality or flow.cross_municipality)
+    ]
+
+
+def _one(flows: list[Flow]) -> Flow | None:
+    if len(flows) > 1:
+        raise ValueError("overlapping flows: the policy set was not loaded by load_policies")
+    return flows[0] if flows else None

@@ -19,6 +19,19 @@ class ConfidedOut(BaseModel):
     )
 
 
+class EmergencyOut(BaseModel):
+    """Emergency access for child protection (§ 8a SGB VIII): the flow decides only emergency
+    queries, each justified and reviewed by a DPO afterwards."""
+
+    reasons: list[str] = Field(
+        description="The reason codes an emergency query's justification may give, sorted."
+    )
+    max_window_hours: int = Field(
+        description="How long, at most, one use keeps emergency access open for that person "
+        "and recipient."
+    )
+
+
 class FlowOut(BaseModel):
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
 
@@ -33,6 +46,12 @@ class FlowOut(BaseModel):
     cross_municipality: bool
     confided: ConfidedOut | None = Field(
         default=None, description="Set when the flow carries data confided (§ 65 SGB VIII)."
+    )
+    emergency: EmergencyOut | None = Field(
+        default=None,
+        description="Set when the flow is for emergency access in child protection (§ 8a SGB "
+        "VIII): it decides only emergency queries (scope `exchange:emergency`), never an "
+        "ordinary query, message or consent grant.",
     )
 
 
@@ -51,6 +70,11 @@ class ExplainIn(BaseModel):
     purpose: Purpose
     # A JSON boolean, as the document says: not 0, "yes" or "off" (pydantic's lax reading).
     cross_municipality: StrictBool = False
+    emergency: StrictBool = Field(
+        default=False,
+        description="Ask about an emergency query (§ 8a SGB VIII): answered over emergency flows "
+        "only. Without it, over ordinary flows only.",
+    )
 
 
 class Explanation(BaseModel):
@@ -76,6 +100,11 @@ class ProcessingActivity(BaseModel):
         default=None,
         description="Set when the activity discloses data confided to the youth welfare office "
         "(§ 65 SGB VIII), which needs the consent of the person who confided it.",
+    )
+    emergency: EmergencyOut | None = Field(
+        default=None,
+        description="Set when the activity is emergency access in child protection (§ 8a SGB "
+        "VIII): each use justified with one of the reason codes and reviewed by a DPO.",
     )
 
 

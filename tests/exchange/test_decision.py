@@ -38,7 +38,7 @@ def kinds(kind: str) -> list[AgencyKind]:
 
 MATRIX = [
     (provider, recipient, category, purpose)
-    for flow in load_policies(REFERENCE_POLICIES).flows
+    for flow in load_policies(REFERENCE_POLICIES).ordinary
     for provider in kinds(flow.provider_kind)
     for recipient in kinds(flow.recipient_kind)
     if provider != recipient
@@ -304,3 +304,41 @@ def test_who_gave_a_consent_is_read_only_for_confided_data(runtime: Runtime, tmp
     plain, confided = statements
     assert "given_by" not in plain
     assert "given_by" in confided
+
+
+@pytest.mark.usefixtures("city")
+@pytest.mark.parametrize(
+    ("provider", "category"),
+    [(AgencyKind.JOB_CENTRE, "benefit_status"), (AgencyKind.SOCIAL_OFFICE, "benefit_status")],
+)
+def test_an_emergency_flow_never_permits_an_ordinary_query(runtime: Runtime, provider, category):
+    """The reference set's emergency flows rest on a statute: were they asked for ordinary
+    queries, the youth welfare office would get this data without consent and without review.
+    Only the emergency query (issue 22) may use them."""
+    giver, jugendamt = AGENCY_OF[provider], AGENCY_OF[AgencyKind.YOUTH_WELFARE_OFFICE]
+    purpose = "child_and_youth_welfare"
+    assert runtime.policies.emergency_flow_for(
+        provider, AgencyKind.YOUTH_WELFARE_OFFICE, category, purpose, same_municipality=True
+    )
+    subject = record(runtime, giver, jugendamt, "case_contact", "case_management")
+    assert ask(runtime, giver, jugendamt, subject, category, purpose) == Deny(Reason.NO_POLICY)
+
+
+@pytest.mark.usefixtures("city")
+def test_beside_an_emergency_flow_the_ordinary_flow_decides_an_ordinary_query(runtime: Runtime):
+    """The foreigners' office has an ordinary consent flow and an emergency flow to the youth
+    welfare office for the same case: an ordinary query needs the consent and gets only the
+    ordinary flow's fields."""
+    abh, jugendamt = (
+        AGENCY_OF[AgencyKind.FOREIGNERS_OFFICE],
+        AGENCY_OF[AgencyKind.YOUTH_WELFARE_OFFICE],
+    )
+    question = ("residence_status", "child_and_youth_welfare")
+    unconsented = record(runtime, abh, jugendamt, "case_contact", "case_management")
+    assert isinstance(ask(runtime, abh, jugendamt, unconsented, *question), Deny)
+    subject = record(runtime, abh, jugendamt, *question)
+    permitted = ask(runtime, abh, jugendamt, subject, *question)
+    assert isinstance(permitted, Permit)
+    assert permitted.consent is not None
+    assert permitted.flow.emergency is None
+    assert permitted.flow.fields["residence_status"] == ("title", "valid_until")

@@ -94,8 +94,10 @@ def test_exchanges_per_flow_and_category(runtime: Runtime, march: History):
         (None, *BENEFITS): 2,
         (None, None, None): 9,
     }
-    # Every flow and category of the policy set is a column, in each municipality.
-    assert len(exchanges) == 3 * (9 + 1)
+    # Every flow and category of the policy set is a column, in each municipality: the emergency
+    # flows' too, so that releases under them are counted where everyone else's are.
+    assert len(exchanges) == 3 * (9 + 3 + 1)
+    assert ("koeln", "reference/jobcenter-to-jugendamt-emergency", "benefit_status") in exchanges
 
 
 def test_denials_per_reason_suppress_refusals_about_nobody_known(runtime: Runtime, march: History):

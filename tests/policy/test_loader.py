@@ -27,7 +27,8 @@ def test_the_reference_set_loads_with_a_stable_digest():
     first, again = load_policies(REFERENCE), load_policies(REFERENCE)
     assert first.digest == again.digest
     assert len(first.digest) == 64
-    assert all(flow.legal_basis.is_consent for flow in first.flows)
+    assert all(flow.legal_basis.is_consent for flow in first.ordinary)
+    assert all(not flow.legal_basis.is_consent for flow in first.emergencies)
 
 
 @pytest.mark.parametrize(
@@ -164,7 +165,7 @@ def test_a_flow_defined_twice_is_refused(folder: Path):
 def test_policy_check_reports_valid_and_invalid_folders(folder: Path):
     valid = CliRunner().invoke(cli, ["policy", "check", str(REFERENCE)])
     assert valid.exit_code == 0
-    assert "valid: 8 flows" in valid.output
+    assert "valid: 11 flows" in valid.output
     (folder / "broken.yaml").write_text("policy_id: p\nversion: 1\nflows: []\n")
     invalid = CliRunner().invoke(cli, ["policy", "check", str(folder)])
     assert invalid.exit_code == 1
@@ -200,7 +201,7 @@ def test_flows_for_other_purposes_or_kinds_do_not_overlap(folder: Path):
         "    categories: {residence_status: [title]}\n    purposes: [residence_procedure]\n"
         "    legal_basis: {statute: '§ 87 Abs. 1 AufenthG'}\n    retention_days: 30\n"
     )
-    assert len(load_policies(folder).flows) == 9
+    assert len(load_policies(folder).flows) == 12
 
 
 def test_a_flow_marked_confided_covers_all_its_categories_or_those_it_names(tmp_path: Path):
