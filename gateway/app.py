@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI
@@ -25,6 +26,8 @@ from gateway.consents.service import sweep_expiries
 from gateway.demo.providers import mount_demo_providers
 from gateway.dpo.person_pages import router as dpo_person_router
 from gateway.dpo.routes import router as dpo_router
+from gateway.emergency.review import record_ended_deferrals
+from gateway.emergency.routes import router as emergency_router
 from gateway.errors import PROBLEM_MEDIA_TYPE, ProblemDetail, install_error_handlers
 from gateway.exchange.routes import router as exchange_router
 from gateway.keys.routes import router as keys_router
@@ -96,6 +99,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                     lambda: sweep_expiries(runtime.database, runtime.audit),
                     lambda: messages.expire(runtime.database, runtime.audit),
                     lambda: page_sessions.sweep(runtime.database, runtime.settings),
+                    lambda: record_ended_deferrals(
+                        runtime.database, runtime.audit, datetime.now(UTC)
+                    ),
                     lambda: aggregate_due(
                         runtime.database,
                         runtime.audit,
@@ -141,6 +147,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     # behind all the others was ~30 µs of matching per query (~4 µs first).
     routers = (
         exchange_router,
+        emergency_router,
         meta_router,
         auth_router,
         keys_router,

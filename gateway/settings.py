@@ -258,6 +258,35 @@ class Settings(BaseSettings):
         description="Fewest persons a published monitoring figure may stand for; smaller cells "
         "are suppressed, with secondary suppression. Months already computed keep theirs.",
     )
+    emergency_window_hours: int = Field(
+        default=72,
+        ge=1,
+        le=168,
+        description="How long an emergency query (§ 8a SGB VIII) opens emergency access to one "
+        "person for the agency that asked; an emergency flow's `max_window_hours` caps it. "
+        "After it, ordinary rules apply again until a new emergency query.",
+    )
+    emergency_daily_limit: int = Field(
+        default=10,
+        ge=1,
+        le=1000,
+        description="Emergency queries one agency may make in any 24 hours; more are refused "
+        "(reason `emergency_limit_reached`) and audited.",
+    )
+    emergency_review_days: int = Field(
+        default=7,
+        ge=1,
+        le=90,
+        description="Days within which a DPO must review each emergency access; overdue "
+        "reviews show on the DPO overview and in /readyz.",
+    )
+    emergency_max_deferral_days: int = Field(
+        default=90,
+        ge=1,
+        le=365,
+        description="Longest time, from the emergency access, that a DPO may defer showing it "
+        "to the person in the portal; after it, it shows whatever was set.",
+    )
     portal_operator: str | None = Field(
         default=None,
         max_length=500,

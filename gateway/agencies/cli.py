@@ -18,7 +18,9 @@ from gateway.agencies.credentials import new_key_pair
 from gateway.agencies.service import Credential, RegistryError
 from gateway.agencies.tables import ClientRole
 from gateway.audit.service import AuditLog
+from gateway.auth.scopes import Scope
 from gateway.cli.context import load_settings, transaction
+from gateway.policy.loader import REFERENCE_POLICIES, PolicyError, load_policies
 from gateway.runtime import open_audit_log
 
 _JWKS_FILE = click.Path(exists=True, dir_okay=False, readable=True, path_type=Path)
@@ -136,6 +138,7 @@ def agency_show(agency_id: str) -> None:
             "municipality": agency.municipality,
             "provider_url": agency.provider_url,
             "enabled": agency.client.enabled,
+            "emergency": Scope.EXCHANGE_EMERGENCY.value in agency.client.scope_set,
             "contact": asdict(contacts.contact_of(session, agency_id)),
         }
     click.echo(json.dumps(shown, ensure_ascii=False, indent=2))
@@ -159,6 +162,7 @@ def agency_list(as_json: bool) -> None:
                     "auth": "private_key_jwt" if client.jwks else "client_secret_basic",
                     "enabled": client.enabled,
                     "demo": client.demo,
+                    "emergency": Scope.EXCHANGE_EMERGENCY.value in client.scope_set,
                 }
             )
     if as_json:
@@ -170,6 +174,31 @@ def agency_list(as_json: bool) -> None:
     click.echo("  ".join(c.upper().ljust(widths[c]) for c in columns))
     for row in rows:
         click.echo("  ".join(str(row[c]).ljust(widths[c]) for c in columns))
+
+
+@agency_group.command("emergency-access")
+@click.argument("agency_id")
+@click.option(
+    "--grant/--revoke",
+    required=True,
+    help="Let the agency make emergency queries (scope exchange:emergency), or no longer.",
+)
+def agency_emergency_access(agency_id: str, grant: bool) -> None:
+    """Let a youth welfare office ask for data without consent in a child-protection emergency
+    (§ 8a SGB VIII), on the policy's emergency flows only; each use is justified, limited and
+    reviewed by a DPO. Its systems must ask for the scope by name. --revoke takes effect at
+    once, also for tokens already issued."""
+    settings = load_settings()
+    try:
+        policies = load_policies(settings.policy_dir or REFERENCE_POLICIES)
+    except PolicyError as invalid:
+        raise click.ClickException(f"the policy set does not load: {invalid}") from None
+    with _registry() as (session, audit):
+        changed = service.set_emergency_access(
+            session, audit, agency_id, allowed=grant, policies=policies
+        )
+    state = "may make emergency queries" if grant else "may not make emergency queries"
+    click.echo(f"{agency_id} {state}" + ("" if changed else " (unchanged)"))
 
 
 @agency_group.command("disable")

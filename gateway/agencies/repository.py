@@ -34,6 +34,7 @@ class KnownClient:
     enabled: bool
     demo: bool
     agency: Registered | None
+    scopes: frozenset[str]  # what it may hold now (a token may carry what it held when issued)
 
 
 # Built once from the tables' columns (Core, not ORM entities): they run on every request.
@@ -43,6 +44,7 @@ _WITH_AGENCY = select(
     _clients.c.role,
     _clients.c.enabled,
     _clients.c.demo,
+    _clients.c.scopes,
     _clients.c.name,
     _agencies.c.kind,
     _agencies.c.municipality,
@@ -98,6 +100,7 @@ def _known(  # the columns of _WITH_AGENCY, in order
     role: str,
     enabled: bool,
     demo: bool,
+    scopes: str,
     name: str,
     kind: str | None,
     municipality: str | None,
@@ -106,7 +109,7 @@ def _known(  # the columns of _WITH_AGENCY, in order
     agency = None
     if kind is not None and municipality is not None:  # an agency (an outer join's row)
         agency = Registered(id_, name, kind, municipality, provider_url, enabled)
-    return KnownClient(id_, role, enabled, demo, agency)
+    return KnownClient(id_, role, enabled, demo, agency, frozenset(scopes.split()))
 
 
 def add(session: Session, client: Client, agency: Agency | None = None) -> None:

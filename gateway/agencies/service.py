@@ -17,8 +17,9 @@ from gateway.agencies.credentials import CredentialError, hash_secret, parse_pub
 from gateway.agencies.tables import Agency, Client, ClientRole
 from gateway.audit.events import OPERATOR, AuditEvent, EventType
 from gateway.audit.service import AuditLog
-from gateway.auth.scopes import ROLE_SCOPES, scope_string
+from gateway.auth.scopes import ROLE_SCOPES, Scope, scope_string
 from gateway.db.base import utcnow
+from gateway.policy.model import PolicySet
 
 _CLIENT_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 
@@ -145,6 +146,39 @@ def disable(session: Session, audit: AuditLog, client_id: str) -> Client:
             ),
         )
     return client
+
+
+def set_emergency_access(
+    session: Session, audit: AuditLog, agency_id: str, *, allowed: bool, policies: PolicySet
+) -> bool:
+    """Let an agency make emergency queries (scope ``exchange:emergency``), or no longer:
+    only an agency of a kind some emergency flow of ``policies`` delivers to can get it. Takes
+    effect at once, tokens already issued included; whether anything changed."""
+    agency = get_agency(session, agency_id)
+    if allowed and not any(
+        flow.emergency is not None and flow.recipient_kind == agency.kind for flow in policies.flows
+    ):
+        raise RegistryError(
+            f"no emergency flow of the policy set delivers to a {agency.kind}: emergency "
+            "access would permit nothing"
+        )
+    client = agency.client
+    scopes = set(client.scope_set)
+    if (Scope.EXCHANGE_EMERGENCY.value in scopes) == allowed:
+        return False
+    scopes ^= {Scope.EXCHANGE_EMERGENCY.value}
+    client.scopes = " ".join(sorted(scopes))
+    session.flush()
+    change = "added" if allowed else "removed"
+    audit.record(
+        session,
+        AuditEvent(
+            EventType.CLIENT_SCOPES_CHANGED,
+            actor=OPERATOR,
+            details={"client": agency_id, change: Scope.EXCHANGE_EMERGENCY.value},
+        ),
+    )
+    return True
 
 
 def get_agency(session: Session, agency_id: str) -> Agency:

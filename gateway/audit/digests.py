@@ -9,6 +9,8 @@ entry carries, under a key that lives in the key folder (never in the database):
   to the person's pseudonym and the entry's own time, so equal documents never digest
   equally, neither across persons nor across one person's entries, and still checkable by
   whoever holds the key and the document (everything else it binds is in the entry);
+- ``justification_hmac`` = ``<kid>:`` HMAC-SHA256(key, "justification" 0 subject 0 time 0 text):
+  an emergency query's justification (``gateway.emergency``), bound the same way;
 - ``caseworker`` = ``<kid>:`` HMAC-SHA256(key, "caseworker" 0 agency 0 id): keyed per acting
   agency, so equal ids at two agencies do not link, while one caseworker's actions at one
   agency share one pseudonym (until the key is rotated).
@@ -101,7 +103,11 @@ class DigestKeys:
     def payload(self, subject: str | None, moment: str, payload: bytes) -> str:
         """The keyed digest of a released payload, for the entry about ``subject`` (its
         pseudonym) recorded at ``moment`` (the entry's time)."""
-        return self.active().mac(*_payload_parts(subject, moment, payload))
+        return self.active().mac(*_parts(b"payload", subject, moment, payload))
+
+    def justification(self, subject: str | None, moment: str, text: bytes) -> str:
+        """The keyed digest of an emergency query's justification, bound like a payload's."""
+        return self.active().mac(*_parts(b"justification", subject, moment, text))
 
     def caseworker(self, agency: str, caseworker: str) -> str:
         """The pseudonym of the caseworker ``agency`` names ``caseworker``."""
@@ -112,9 +118,19 @@ class DigestKeys:
     ) -> bool:
         """Whether ``digest`` (as an entry carries it) is that of ``payload``, under whichever
         key it names."""
+        return self._matches(digest, _parts(b"payload", subject, moment, payload))
+
+    def justification_matches(
+        self, digest: str, subject: str | None, moment: str, text: bytes
+    ) -> bool:
+        """Whether ``digest`` is that of the justification ``text``: a DPO reading a sealed
+        justification sees it is the one the audit entry recorded."""
+        return self._matches(digest, _parts(b"justification", subject, moment, text))
+
+    def _matches(self, digest: str, parts: tuple[bytes, ...]) -> bool:
         kid, _, _ = digest.partition(":")
         key = self._files.key(kid) if _KID.match(kid) else None  # no folder read for junk
-        expected = key.mac(*_payload_parts(subject, moment, payload)) if key else ""
+        expected = key.mac(*parts) if key else ""
         return hmac.compare_digest(expected, digest)
 
     def caseworker_pseudonyms(self, agency: str, caseworker: str) -> list[str]:
@@ -148,8 +164,8 @@ def open_digest_keys(key_dir: Path, reload_interval: float = 1.0) -> DigestKeys:
     return keys
 
 
-def _payload_parts(subject: str | None, moment: str, payload: bytes) -> tuple[bytes, ...]:
-    return b"payload", (subject or "").encode(), moment.encode(), payload
+def _parts(label: bytes, subject: str | None, moment: str, data: bytes) -> tuple[bytes, ...]:
+    return label, (subject or "").encode(), moment.encode(), data
 
 
 def _new_key(now: datetime) -> DigestKey:

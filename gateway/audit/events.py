@@ -26,6 +26,7 @@ class EventType(StrEnum):
     MESSAGE_PURGED = "message.purged"
     CLIENT_ADDED = "client.added"
     CLIENT_DISABLED = "client.disabled"
+    CLIENT_SCOPES_CHANGED = "client.scopes_changed"  # which scope was added or removed
     AGENCY_UPDATED = "agency.updated"  # its name, system address or contact: which fields
     SIGNING_KEY_ROTATED = "keys.rotated"
     MESSAGE_KEY_ROTATED = "keys.message_key_rotated"
@@ -57,6 +58,12 @@ class EventType(StrEnum):
     SUBJECT_HOLD_LIFTED = "subject.hold_lifted"
     SUBJECT_ERASED = "subject.erased"
     SUBJECT_ERASURE_REFUSED = "subject.erasure_refused"
+    # Emergency access (§ 8a SGB VIII): the queries are ``exchange.decided`` entries marked
+    # ``emergency``; these are what DPOs do about them afterwards.
+    EMERGENCY_JUSTIFICATION_READ = "emergency.justification_read"
+    EMERGENCY_REVIEWED = "emergency.reviewed"
+    EMERGENCY_DISCLOSURE_DEFERRED = "emergency.disclosure_deferred"
+    EMERGENCY_DISCLOSURE_RESUMED = "emergency.disclosure_resumed"
 
 
 class Decision(StrEnum):
@@ -74,8 +81,9 @@ class AuditEvent:
 
     ``subject_id`` (the gateway's internal id of a person) is written only as a keyed
     pseudonym, ``caseworker`` (as the acting agency names them) only as a keyed pseudonym,
-    and ``payload`` only as a keyed digest (``gateway.audit.digests``). ``details`` holds
-    further non-personal facts (key ids, counts), never names, references or payload values.
+    ``payload`` and ``justification`` only as keyed digests (``gateway.audit.digests``).
+    ``details`` holds further non-personal facts (key ids, counts), never names, references
+    or payload values.
     """
 
     type: EventType
@@ -94,6 +102,8 @@ class AuditEvent:
     policy_id: str | None = None
     policy_set_digest: str | None = None
     payload: bytes | None = None
+    # An emergency query's justification (case number and text): only as its keyed digest.
+    justification: bytes | None = None
     request_id: str | None = None
     trace_id: str | None = None  # W3C Trace Context: the caller's, or one the gateway started
     details: Mapping[str, str | int | bool] = field(default_factory=dict)

@@ -140,6 +140,10 @@ class AuditLog:
             body["payload_hmac"] = self.digests.payload(
                 body.get("subject"), body["time"], event.payload
             )
+        if event.justification is not None:
+            body["justification_hmac"] = self.digests.justification(
+                body.get("subject"), body["time"], event.justification
+            )
         if event.details:
             body["details"] = dict(event.details)
         return body

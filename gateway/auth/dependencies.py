@@ -113,7 +113,7 @@ def require_scope(scope: Scope | None) -> Callable[..., Principal]:
         # hold the (SQLite) write lock while it authenticates, nor before it needs it.
         with runtime.database.transaction(read_only=True) as session:
             client = registry.caller(session, client_id)
-        return _principal(client, granted, runtime.settings.demo)
+        return _principal(client, granted, runtime.settings.demo, scope)
 
     return authenticate
 
@@ -126,11 +126,13 @@ class Admission:
     client_id: str
     scopes: frozenset[str]
     demo: bool  # whether demo clients are admitted
+    needed: Scope
 
     def confirm_as(self, client: KnownClient | None) -> Principal:
         """The caller, if its client (as the service read it in its first transaction; None:
-        not found) is still enabled, else ``InvalidToken``."""
-        return _principal(client, self.scopes, self.demo)
+        not found) is still enabled (else ``InvalidToken``) and still holds the scope the
+        route needs (else ``InsufficientScope``)."""
+        return _principal(client, self.scopes, self.demo, self.needed)
 
 
 def admit(scope: Scope) -> Callable[..., Awaitable[Admission]]:
@@ -144,7 +146,7 @@ def admit(scope: Scope) -> Callable[..., Awaitable[Admission]]:
         authorization: str | None = Security(ACCESS_TOKEN, scopes=_demanded(scope)),
     ) -> Admission:
         client_id, granted = _verified(request, authorization, runtime, scope)
-        return Admission(client_id, granted, runtime.settings.demo)
+        return Admission(client_id, granted, runtime.settings.demo, scope)
 
     return admission
 
@@ -165,13 +167,20 @@ def _verified(
     return claims["client_id"], granted
 
 
-def _principal(client: KnownClient | None, granted: frozenset[str], demo: bool) -> Principal:
+def _principal(
+    client: KnownClient | None, granted: frozenset[str], demo: bool, needed: Scope | None
+) -> Principal:
+    """The caller, with the scopes its token carries that its client still holds: a scope
+    taken from a client (the emergency scope) is gone at once, not when its tokens expire."""
     if client is None or not client.enabled or (client.demo and not demo):
         raise InvalidToken("the token's client is disabled")
+    scopes = granted & client.scopes
+    if needed is not None and needed.value not in scopes:
+        raise InsufficientScope(needed)
     return Principal(
         client_id=client.id,
         role=client.role,
-        scopes=granted,
+        scopes=scopes,
         agency_kind=client.agency.kind if client.agency else None,
         municipality=client.agency.municipality if client.agency else None,
     )

@@ -37,7 +37,7 @@ from gateway.agencies.service import is_client_id
 from gateway.agencies.tables import Client
 from gateway.auth import repository
 from gateway.auth.jose import ASSERTION_ALGORITHMS
-from gateway.auth.scopes import ALL_SCOPES
+from gateway.auth.scopes import ALL_SCOPES, NAMED_ONLY
 from gateway.auth.tokens import issue_access_token
 from gateway.db.engine import Database
 from gateway.keys.store import KeyStore
@@ -67,10 +67,11 @@ class RegisteredClient(ClientMixin):
         return None
 
     def get_allowed_scope(self, scope: str | None) -> str:
-        # No scope asked for: every scope the client may hold. Asked for: validated to be a
-        # subset already (ClientCredentials.validate_requested_scope).
+        # No scope asked for: every scope the client may hold but those granted only by name
+        # (the emergency scope). Asked for: validated to be a subset already
+        # (ClientCredentials.validate_requested_scope).
         allowed = self.row.scope_set
-        requested = set(scope.split()) if scope else allowed
+        requested = set(scope.split()) if scope else allowed - NAMED_ONLY
         return " ".join(sorted(requested & allowed))
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:

@@ -7,6 +7,7 @@ from gateway.consents import notices_tables as _notices  # noqa: F401
 from gateway.consents import tables as _consents  # noqa: F401
 from gateway.db.base import Base
 from gateway.dpo import tables as _dpo  # noqa: F401
+from gateway.emergency import tables as _emergency  # noqa: F401
 from gateway.messages import tables as _messages  # noqa: F401
 from gateway.meta import tables as _meta  # noqa: F401
 from gateway.monitoring import tables as _monitoring  # noqa: F401

@@ -24,6 +24,9 @@ _TERMS: dict[str, dict[str, str]] = {
         "confiding_person_required": N_("the confiding person's consent is missing"),
         "guardian_required": N_("a guardian's or custodian's consent is missing"),
         "processing_restricted": N_("processing restricted"),
+        "emergency_reason_not_listed": N_("emergency reason not listed in the policy"),
+        "emergency_window_closed": N_("emergency window closed"),
+        "emergency_limit_reached": N_("daily limit of emergency queries reached"),
         "provider_invalid_response": N_("invalid answer from the provider"),
         "provider_timeout": N_("provider did not answer in time"),
     },
@@ -94,6 +97,12 @@ _EVENTS: tuple[tuple[str, dict[str, str]], ...] = (
         "message.acknowledged": N_("message confirmed by the recipient"),
         "message.purged": N_("message not delivered, deleted"),
     }),
+    (N_("Emergency access"), {
+        "emergency.justification_read": N_("emergency justification read"),
+        "emergency.reviewed": N_("emergency access reviewed"),
+        "emergency.disclosure_deferred": N_("showing an emergency access to the person deferred"),
+        "emergency.disclosure_resumed": N_("deferral ended: emergency access shown to the person"),
+    }),
     (N_("Consents and the person's portal"), {
         "consent.recorded": N_("consent recorded"),
         "consent.refused": N_("consent not recorded (refused)"),
@@ -137,6 +146,7 @@ _EVENTS: tuple[tuple[str, dict[str, str]], ...] = (
     (N_("Agencies, keys and policies"), {
         "client.added": N_("client registered"),
         "client.disabled": N_("client disabled"),
+        "client.scopes_changed": N_("client's rights changed"),
         "agency.updated": N_("agency details changed"),
         "policy.loaded": N_("policy set loaded"),
         "keys.rotated": N_("signing key changed"),

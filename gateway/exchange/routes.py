@@ -14,7 +14,7 @@ from gateway.exchange import errors, service
 from gateway.exchange.models import QueryIn, QueryOut
 from gateway.observability.tracing import RequestTrace
 from gateway.release.errors import EXCHANGE_DENIED
-from gateway.runtime import RuntimeDep
+from gateway.runtime import Runtime, RuntimeDep
 
 router = APIRouter(prefix="/v1/exchanges", tags=["exchange"])
 Querier = Annotated[Admission, Depends(admit(Scope.EXCHANGE_QUERY))]
@@ -41,7 +41,19 @@ async def query(
     trace: RequestTrace,
     caseworker: Caseworker = None,
 ) -> QueryOut:
-    gateway = service.Gateway(
+    asked = service.Asked(
+        admission=admission,
+        query=body,
+        caseworker=caseworker,
+        request_id=getattr(request.state, "request_id", None),
+        trace=trace,
+    )
+    return await service.query(gateway_for(runtime), asked)
+
+
+def gateway_for(runtime: Runtime) -> service.Gateway:
+    """The parts of the running gateway a query uses."""
+    return service.Gateway(
         settings=runtime.settings,
         database=runtime.database,
         audit=runtime.audit,
@@ -50,12 +62,5 @@ async def query(
         providers=runtime.providers,
         provider_tokens=runtime.provider_tokens,
         commits=runtime.commits,
+        sealing=runtime.sealing,
     )
-    asked = service.Asked(
-        admission=admission,
-        query=body,
-        caseworker=caseworker,
-        request_id=getattr(request.state, "request_id", None),
-        trace=trace,
-    )
-    return await service.query(gateway, asked)

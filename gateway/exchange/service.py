@@ -32,10 +32,13 @@ from gateway.audit.service import AuditLog
 from gateway.auth.dependencies import Admission
 from gateway.db.engine import Database
 from gateway.db.group import GroupCommit
+from gateway.emergency.access import EmergencyAsk, Justification, Limits, associated_data
+from gateway.emergency.models import EmergencyQueryOut, EmergencyWindowOut, JustificationIn
 from gateway.errors import GatewayError
 from gateway.exchange.errors import ProviderFailed, ProviderTimedOut
 from gateway.exchange.models import Basis, QueryIn, QueryOut
 from gateway.exchange.provider import ProviderCalls, ProviderFailure, ProviderTokens
+from gateway.messages.sealing import MessageKeys
 from gateway.observability.tracing import Trace
 from gateway.policy.model import PolicySet
 from gateway.release.core import (
@@ -72,6 +75,7 @@ class Gateway:
     providers: ProviderCalls
     provider_tokens: ProviderTokens
     commits: GroupCommit
+    sealing: MessageKeys  # seals an emergency query's justification
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,7 @@ class Asked:
     caseworker: str | None
     request_id: str | None
     trace: Trace  # continued in the call to the provider's system
+    justification: JustificationIn | None = None  # an emergency query's (gateway.emergency)
 
 
 async def query(gateway: Gateway, asked: Asked) -> QueryOut:
@@ -97,6 +102,7 @@ class _Query:
         self.asked = asked
         self.rules = Rules(gateway.policies, gateway.audit)
         self.exchange_id = str(uuid.uuid4())
+        self.emergency = _emergency(gateway, asked.justification, self.exchange_id)
 
     async def run(self) -> QueryOut:
         provider_ref, decided = await self.gateway.database.run(self._decide, read_only=True)
@@ -140,6 +146,7 @@ class _Query:
             ),
             counterpart_knows=provider.id in known,
             restricted=restricted,
+            emergency=self.emergency,
         )
         return known.get(provider.id), decide(
             session, self.gateway.policies, self.handover, datetime.now(UTC)
@@ -193,6 +200,26 @@ class _Query:
         )
 
 
+def _emergency(
+    gateway: Gateway, justification: JustificationIn | None, exchange_id: str
+) -> EmergencyAsk | None:
+    """An emergency query's justification, sealed for its use (the exchange), and the bounds."""
+    if justification is None:
+        return None
+    plain = Justification.plain_form(justification.case_number, justification.text)
+    settings = gateway.settings
+    return EmergencyAsk(
+        Justification(
+            justification.reason, plain, gateway.sealing.seal(plain, associated_data(exchange_id))
+        ),
+        Limits(
+            settings.emergency_window_hours,
+            settings.emergency_daily_limit,
+            settings.emergency_review_days,
+        ),
+    )
+
+
 def _answer(exchange_id: str, released: Released) -> QueryOut:
     bases = {
         category: Basis(
@@ -204,10 +231,22 @@ def _answer(exchange_id: str, released: Released) -> QueryOut:
         for category, permit in released.permits.items()
     }
     first = next(iter(bases.values()))
-    return QueryOut(
+    answer = QueryOut(
         exchange_id=exchange_id,
         data=released.documents,
         legal_basis=first.legal_basis,
         consent_id=first.consent_id,
         bases=bases,
+    )
+    window = released.window
+    if window is None:
+        return answer
+    return EmergencyQueryOut(
+        **answer.model_dump(),
+        emergency_window=EmergencyWindowOut(
+            id=window.id,
+            opened_at=window.opened_at,
+            closes_at=window.closes_at,
+            review_due_at=window.review_due_at,
+        ),
     )

@@ -10,6 +10,8 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from gateway.audit.cosigned import WitnessStatus, overall, witness_statuses
+from gateway.emergency.review import Status as EmergencyStatus
+from gateway.emergency.review import status as emergency_status
 from gateway.errors import (
     NOT_FOUND,
     NOT_READY,
@@ -20,7 +22,12 @@ from gateway.errors import (
     problem_responses,
 )
 from gateway.meta import readiness
-from gateway.observability.metrics import CONTENT_TYPE_LATEST, WitnessGauge, witness_gauges
+from gateway.observability.metrics import (
+    CONTENT_TYPE_LATEST,
+    WitnessGauge,
+    emergency_gauges,
+    witness_gauges,
+)
 from gateway.runtime import Runtime, RuntimeDep
 from gateway.web.pages import PageLanguage, render
 
@@ -48,6 +55,11 @@ class WitnessReadiness(BaseModel):
     detail: str | None = None
 
 
+class EmergencyReadiness(BaseModel):
+    open: int
+    overdue: int
+
+
 class Readiness(BaseModel):
     status: str
     database: str
@@ -58,6 +70,11 @@ class Readiness(BaseModel):
         "unready (exchanges go on), it is said here and in the metrics.",
     )
     witness_detail: dict[str, WitnessReadiness] = Field(default_factory=dict)
+    emergency_reviews: EmergencyReadiness | None = Field(
+        default=None,
+        description="Emergency accesses (§ 8a SGB VIII) not reviewed yet, and those whose "
+        "review is overdue; overdue reviews do not make the gateway unready.",
+    )
 
 
 class ProblemTypeDoc(BaseModel):
@@ -86,6 +103,7 @@ async def readyz(runtime: RuntimeDep) -> Readiness:
         missing = [name for name, ok in (("database", database_ok), ("keys", keys_ok)) if not ok]
         raise NotReady(f"not available: {', '.join(missing)}")
     statuses = await run_in_threadpool(_witness_statuses, runtime)
+    emergency = await run_in_threadpool(_emergency_status, runtime)
     return Readiness(
         status="ready",
         database="ok",
@@ -101,6 +119,9 @@ async def readyz(runtime: RuntimeDep) -> Readiness:
             )
             for status in statuses
         },
+        emergency_reviews=EmergencyReadiness(open=emergency.unreviewed, overdue=emergency.overdue)
+        if emergency is not None
+        else None,
     )
 
 
@@ -113,6 +134,14 @@ def _witness_statuses(runtime: Runtime) -> list[WitnessStatus]:
             return witness_statuses(session, names)
     except DatabaseUnavailable:
         return []  # /readyz says the database is out; the metrics still render
+
+
+def _emergency_status(runtime: Runtime) -> EmergencyStatus | None:
+    try:
+        with runtime.database.transaction(read_only=True) as session:
+            return emergency_status(session, datetime.now(UTC))
+    except DatabaseUnavailable:
+        return None
 
 
 @router.get(
@@ -133,6 +162,9 @@ def metrics(runtime: RuntimeDep) -> Response:
         for status in _witness_statuses(runtime)
     ]
     body = runtime.metrics.render() + witness_gauges(gauges)
+    emergency = _emergency_status(runtime)
+    if emergency is not None:
+        body += emergency_gauges(emergency.releases, emergency.unreviewed, emergency.overdue)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from gateway.observability.metrics_folder import mark_worker
@@ -115,6 +115,37 @@ class _Witnesses:
             if gauge.seconds_since_cosigned is not None:
                 since.add_metric([gauge.name], gauge.seconds_since_cosigned)
         yield from (size, behind, since)
+
+
+class _Emergency:
+    """Emergency access (§ 8a SGB VIII), read from the database at scrape time."""
+
+    def __init__(self, releases: int, unreviewed: int, overdue: int):
+        self._counts = releases, unreviewed, overdue
+
+    def collect(self) -> Iterator[Metric]:
+        releases, unreviewed, overdue = self._counts
+        yield CounterMetricFamily(
+            "gateway_emergency_releases",
+            "Emergency queries that released data (each is on the DPOs' emergency page).",
+            value=releases,
+        )
+        yield GaugeMetricFamily(
+            "gateway_emergency_reviews_open",
+            "Emergency accesses no data-protection officer has reviewed yet.",
+            value=unreviewed,
+        )
+        yield GaugeMetricFamily(
+            "gateway_emergency_reviews_overdue",
+            "Emergency accesses whose review is due and not done.",
+            value=overdue,
+        )
+
+
+def emergency_gauges(releases: int, unreviewed: int, overdue: int) -> bytes:
+    registry = CollectorRegistry()
+    registry.register(_Emergency(releases, unreviewed, overdue))
+    return generate_latest(registry)
 
 
 def witness_gauges(gauges: Sequence[WitnessGauge]) -> bytes:

@@ -34,6 +34,10 @@ from gateway.agencies.repository import KnownClient, Registered
 from gateway.audit.events import AuditEvent, Decision, EventType
 from gateway.audit.service import AuditLog
 from gateway.consents import repository as consents
+from gateway.emergency import access as emergency
+from gateway.emergency import repository as emergencies
+from gateway.emergency.access import EmergencyAsk
+from gateway.emergency.tables import EmergencyWindow
 from gateway.errors import InvalidRequest
 from gateway.policy.model import PolicySet
 from gateway.release import ledger
@@ -86,6 +90,8 @@ class Handover:
     # Whether a DPO restricted the person's processing (Art. 18 GDPR), as last read; ``lock``
     # reads it again under the person's row lock.
     restricted: bool = False
+    # An emergency query (§ 8a SGB VIII): decided on emergency flows, never on consent.
+    emergency: EmergencyAsk | None = None
 
 
 Permits = dict[str, Permit]  # a permit for every category asked for
@@ -117,6 +123,24 @@ def decide(
     is itself sensitive, and an agency with no flow or consent for them must not learn it."""
     if handover.subject_id is None:
         return Deny(Reason.UNKNOWN_SUBJECT)
+    decided = (
+        _decide_emergency(session, policies, handover, handover.emergency, at)
+        if handover.emergency is not None
+        else _decide_ordinary(session, policies, handover, at)
+    )
+    if isinstance(decided, Deny):
+        return decided
+    if not handover.counterpart_knows:
+        return Deny(Reason.UNKNOWN_SUBJECT)
+    if handover.restricted:
+        return Deny(Reason.PROCESSING_RESTRICTED)
+    return decided
+
+
+def _decide_ordinary(
+    session: Session, policies: PolicySet, handover: Handover, at: datetime
+) -> Permits | Deny:
+    assert handover.subject_id is not None
     permits: Permits = {}
     for category, decision in decide_all(
         session,
@@ -131,11 +155,29 @@ def decide(
         if isinstance(decision, Deny):
             return decision
         permits[category] = decision
-    if not handover.counterpart_knows:
-        return Deny(Reason.UNKNOWN_SUBJECT)
-    if handover.restricted:
-        return Deny(Reason.PROCESSING_RESTRICTED)
     return permits
+
+
+def _decide_emergency(
+    session: Session, policies: PolicySet, handover: Handover, ask: EmergencyAsk, at: datetime
+) -> Permits | Deny:
+    assert handover.subject_id is not None
+    provider, recipient = handover.provider, handover.recipient
+    if not (provider.enabled and recipient.enabled):
+        return Deny(Reason.AGENCY_DISABLED)
+    return emergency.decide(
+        session,
+        policies,
+        ask,
+        provider_kind=provider.kind,
+        recipient_kind=recipient.kind,
+        same_municipality=provider.municipality == recipient.municipality,
+        recipient=recipient.id,
+        subject_id=handover.subject_id,
+        categories=handover.categories,
+        purpose=handover.purpose,
+        at=at,
+    )
 
 
 @dataclass(frozen=True)
@@ -180,6 +222,7 @@ class Released:
     permits: Permits
     documents: dict[str, Any]  # per category, only the fields its flow releases
     at: datetime  # the time of the decision, of the ledger rows and of the audit entries
+    window: EmergencyWindow | None = None  # an emergency query's window
 
 
 def release(
@@ -189,6 +232,8 @@ def release(
     a permit entry (with a keyed digest of what is released), or the refusal. ``documents``
     holds each category's data; only the fields its flow names are recorded and returned."""
     handover = held.handover
+    if handover.emergency is not None:
+        emergencies.hold_recipient(session, handover.recipient.id)
     now = datetime.now(UTC)  # after waiting for the locks, or in the group commit's queue
     decided = decide(session, rules.policies, handover, now)
     if isinstance(decided, Deny):
@@ -220,6 +265,19 @@ def release(
             for category, permit in decided.items()
         ],
     )
+    window = None
+    if handover.emergency is not None:
+        window = emergency.record_use(
+            session,
+            handover.emergency,
+            decided,
+            use_id=handover.id,
+            subject_id=handover.subject_id,
+            recipient=handover.recipient.id,
+            provider=handover.provider.id,
+            purpose=handover.purpose,
+            at=now,
+        )
     for category, permit in decided.items():
         consent = permit.consent
         rules.audit.record(
@@ -234,10 +292,11 @@ def release(
                 consent_version=consent.version if consent else None,
                 policy_id=permit.flow.name,
                 payload=json.dumps(released[category], sort_keys=True).encode(),
+                window=window,
             ),
             now=now,
         )
-    return Released(decided, released, now)
+    return Released(decided, released, now, window)
 
 
 def refuse(session: Session, rules: Rules, handover: Handover, reason: str) -> None:
@@ -249,9 +308,23 @@ def refuse(session: Session, rules: Rules, handover: Handover, reason: str) -> N
 
 
 def _event(
-    rules: Rules, handover: Handover, decision: Decision, reason: str | None = None, **fields: Any
+    rules: Rules,
+    handover: Handover,
+    decision: Decision,
+    reason: str | None = None,
+    window: EmergencyWindow | None = None,
+    **fields: Any,
 ) -> AuditEvent:
     key = "exchange_id" if handover.kind is Kind.QUERY else "message_id"
+    details: dict[str, str | int | bool] = {key: handover.id}
+    if handover.emergency is not None:
+        # That it was an emergency, why (the code) and, for a release, in which window; the
+        # justification itself only as its keyed digest.
+        details["emergency"] = True
+        details["emergency_reason"] = handover.emergency.justification.reason
+        if window is not None:
+            details["emergency_window"] = window.id
+        fields["justification"] = handover.emergency.justification.plain
     return AuditEvent(
         EVENTS[handover.kind],
         actor=handover.caller.actor,
@@ -265,6 +338,6 @@ def _event(
         request_id=handover.caller.request_id,
         trace_id=handover.caller.trace_id,
         policy_set_digest=rules.policies.digest,
-        details={key: handover.id},
+        details=details,
         **fields,
     )

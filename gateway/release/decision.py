@@ -38,6 +38,12 @@ class Reason(StrEnum):
     # A DPO restricted the processing of the person's data (Art. 18 GDPR): nothing of theirs
     # is released until the restriction is lifted.
     PROCESSING_RESTRICTED = "processing_restricted"
+    # Emergency queries (gateway.emergency): the justification's reason code is not one the
+    # emergency flow lists; the window the person's emergency is in no longer allows a flow
+    # asked for; the agency made as many emergency queries in 24 hours as the gateway allows.
+    EMERGENCY_REASON_NOT_LISTED = "emergency_reason_not_listed"
+    EMERGENCY_WINDOW_CLOSED = "emergency_window_closed"
+    EMERGENCY_LIMIT_REACHED = "emergency_limit_reached"
 
 
 @dataclass(frozen=True)

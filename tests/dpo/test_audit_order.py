@@ -252,7 +252,7 @@ def test_the_event_filter_groups_every_event_in_words(signed_in, seeded: Seeded)
     start = german.index('<select id="event"')
     select = german[start : german.index("</select>", start)]
     groups = re.findall(r'<optgroup label="([^"]+)">', select)
-    assert len(groups) == 6
+    assert len(groups) == 7
     assert "Einwilligungen und das Portal der Person" in groups
     options = re.findall(r'<option value="([a-z_.]+)"[^>]*>([^<]+)</option>', select)
     assert {value for value, _ in options} == {event.value for event in EventType}

@@ -30,6 +30,7 @@ def test_readyz_reports_database_and_keys(http: TestClient):
         "keys": "ok",
         "witnesses": "none",  # none configured
         "witness_detail": {},
+        "emergency_reviews": {"open": 0, "overdue": 0},
     }
 
 
@@ -89,10 +90,10 @@ def test_the_readiness_write_holds_the_write_lock_for_its_one_statement(
 
     assert http.get("/readyz").status_code == 200
 
-    # The last transaction on the routes' connections is the probe's (SQLite's BEGIN
-    # IMMEDIATE, a statement, comes just before the transaction's own "begin").
-    begin = max(i for i, step in enumerate(steps) if step == "BEGIN")
-    assert steps[begin:] == ["BEGIN", "INSERT", "COMMIT"], steps
+    # The probe's transaction is its one statement (SQLite's BEGIN IMMEDIATE, a statement,
+    # comes just before the transaction's own "begin"); readyz's reads come after it.
+    (insert,) = [i for i, step in enumerate(steps) if step == "INSERT"]
+    assert steps[insert - 1 : insert + 2] == ["BEGIN", "INSERT", "COMMIT"], steps
 
 
 class _Unreachable:

@@ -1,0 +1,137 @@
+"""All SQL of emergency access."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from gateway.emergency.tables import EmergencyUse, EmergencyWindow
+
+_LOCK_CLASS = 0x8A  # the first key of the advisory locks below: § 8a
+
+
+def hold_recipient(session: Session, recipient: str) -> None:
+    """Serialise the emergency releases of one agency until this transaction ends: its daily
+    limit is counted, and a window opened, by one at a time. Ordinary releases never wait for
+    it. (SQLite: its writers hold the database's write lock already.)"""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        key = zlib.crc32(recipient.encode()) - 2**31  # PostgreSQL's int4
+        connection.execute(text("SELECT pg_advisory_xact_lock(:kind, :key)"),
+                           {"kind": _LOCK_CLASS, "key": key})  # fmt: skip
+
+
+def open_window(
+    session: Session, subject_id: str, recipient: str, at: datetime
+) -> EmergencyWindow | None:
+    """The window this agency's emergency queries about this person fall in at ``at``."""
+    return session.scalars(
+        select(EmergencyWindow)
+        .where(
+            EmergencyWindow.subject_id == subject_id,
+            EmergencyWindow.recipient == recipient,
+            EmergencyWindow.closes_at > at,
+            EmergencyWindow.opened_at <= at,
+        )
+        .order_by(EmergencyWindow.opened_at.desc())
+        .limit(1)
+    ).first()
+
+
+def uses_since(session: Session, recipient: str, since: datetime) -> int:
+    """The agency's emergency releases from ``since`` on."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(EmergencyUse)
+            .where(EmergencyUse.recipient == recipient, EmergencyUse.used_at >= since)
+        )
+        or 0
+    )
+
+
+def add(session: Session, *rows: EmergencyWindow | EmergencyUse) -> None:
+    session.add_all(rows)
+    session.flush()
+
+
+def window(session: Session, window_id: str, *, for_update: bool = False) -> EmergencyWindow | None:
+    return session.get(EmergencyWindow, window_id, with_for_update=for_update)
+
+
+def uses_in(session: Session, window_id: str) -> Sequence[EmergencyUse]:
+    return session.scalars(
+        select(EmergencyUse)
+        .where(EmergencyUse.window_id == window_id)
+        .order_by(EmergencyUse.used_at)
+    ).all()
+
+
+def use(session: Session, use_id: str) -> EmergencyUse | None:
+    return session.get(EmergencyUse, use_id)
+
+
+def windows(session: Session, *, since: datetime | None = None) -> Sequence[EmergencyWindow]:
+    """Windows newest first (those opened from ``since`` on, if given)."""
+    query = select(EmergencyWindow).order_by(EmergencyWindow.opened_at.desc())
+    if since is not None:
+        query = query.where(EmergencyWindow.opened_at >= since)
+    return session.scalars(query).all()
+
+
+def overdue_count(session: Session, at: datetime) -> int:
+    """Windows whose review is due and not done."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(EmergencyWindow)
+            .where(EmergencyWindow.reviewed_at.is_(None), EmergencyWindow.review_due_at < at)
+        )
+        or 0
+    )
+
+
+def unreviewed_count(session: Session) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(EmergencyWindow)
+            .where(EmergencyWindow.reviewed_at.is_(None))
+        )
+        or 0
+    )
+
+
+def use_count(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(EmergencyUse)) or 0)
+
+
+def deferred_for(session: Session, subject_id: str, at: datetime) -> dict[str, datetime]:
+    """The person's windows whose disclosure is deferred at ``at``: id -> until when."""
+    rows = session.execute(
+        select(EmergencyWindow.id, EmergencyWindow.deferred_until).where(
+            EmergencyWindow.subject_id == subject_id, EmergencyWindow.deferred_until > at
+        )
+    )
+    return {window_id: until for window_id, until in rows if until is not None}
+
+
+def deferrals_ended(session: Session, at: datetime, limit: int) -> Sequence[EmergencyWindow]:
+    """Windows whose deferral has run out and whose end is not on record yet."""
+    return session.scalars(
+        select(EmergencyWindow)
+        .where(
+            EmergencyWindow.deferred_until <= at,
+            EmergencyWindow.deferral_end_recorded_at.is_(None),
+        )
+        .order_by(EmergencyWindow.deferred_until)
+        .limit(limit)
+        .with_for_update()
+    ).all()
+
+
+DAY = timedelta(days=1)
