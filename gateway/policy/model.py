@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 ANY_KIND = "any"
 
@@ -87,12 +88,12 @@ class PolicySet:
     digest: str  # SHA-256 over the canonical form of every file, so DPOs can compare sets
     files: tuple[str, ...]
 
-    @property
+    @cached_property  # asked on every decision; a frozen dataclass's __dict__ still takes it
     def ordinary(self) -> tuple[Flow, ...]:
         """The flows that decide ordinary queries, messages and consent grants."""
         return tuple(flow for flow in self.flows if flow.emergency is None)
 
-    @property
+    @cached_property
     def emergencies(self) -> tuple[Flow, ...]:
         """The flows that decide emergency queries only."""
         return tuple(flow for flow in self.flows if flow.emergency is not None)

@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from gateway.cli.main import cli
+from tests.support import new_ed25519, public_jwks
 
 
 @pytest.fixture
@@ -30,3 +31,10 @@ def gateway(database_url: str, key_dir: Path, tmp_path: Path):
         return runner.invoke(cli, list(args), input=input)
 
     return run
+
+
+@pytest.fixture
+def jwks_file(tmp_path: Path) -> Path:
+    path = tmp_path / "agency.jwks.json"
+    path.write_text(public_jwks(new_ed25519()))
+    return path

@@ -22,13 +22,6 @@ from tests.support import new_ed25519, new_es256, public_jwks
 SECRET = "gws_" + "a-client-secret-of-forty-characters-x"
 
 
-@pytest.fixture
-def jwks_file(tmp_path: Path) -> Path:
-    path = tmp_path / "agency.jwks.json"
-    path.write_text(public_jwks(new_ed25519()))
-    return path
-
-
 def succeeded(result: Result) -> str:
     assert result.exception is None, result.output
     assert result.exit_code == 0, result.output
