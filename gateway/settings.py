@@ -287,6 +287,15 @@ class Settings(BaseSettings):
         description="Longest time, from the emergency access, that a DPO may defer showing it "
         "to the person in the portal; after it, it shows whatever was set.",
     )
+    emergency_record_days: int = Field(
+        default=365,
+        ge=30,
+        le=3650,
+        description="Days a record of emergency access (its window, uses and sealed "
+        "justifications) is kept after the window closed; only once a DPO has reviewed it and "
+        "it is shown to the person. The audit log's entries about it follow the log's own "
+        "retention.",
+    )
     portal_operator: str | None = Field(
         default=None,
         max_length=500,

@@ -40,6 +40,9 @@ _TERMS: dict[str, dict[str, str]] = {
         "rectification_unanswered": N_(
             "An office has not yet answered the person's request to correct what it passed on."
         ),
+        "emergency_record": N_(
+            "A record of an emergency access to protect a child is kept until its period ends."
+        ),
     },
     # What was just done (gateway.persons.service.Action).
     "done": {

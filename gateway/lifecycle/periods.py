@@ -20,6 +20,7 @@ class Periods:
     unknown_flow: timedelta  # ledger rows of a flow the active set does not have
     messages: timedelta  # a closed message's metadata, after closing
     evidence: timedelta  # an ended consent's record and evidence, after its end
+    emergency: timedelta  # a reviewed record of emergency access, after its window closed
     session_idle: timedelta
     session_max: timedelta
     sign_in_failures: timedelta
@@ -35,6 +36,7 @@ class Periods:
             unknown_flow=timedelta(days=fallback),
             messages=timedelta(days=settings.message_record_days),
             evidence=timedelta(days=settings.consent_evidence_days),
+            emergency=timedelta(days=settings.emergency_record_days),
             session_idle=timedelta(minutes=settings.session_idle_minutes),
             session_max=timedelta(hours=settings.session_max_hours),
             sign_in_failures=timedelta(minutes=settings.login_lockout_minutes),
@@ -47,6 +49,7 @@ class Periods:
             unknown_flow=now - self.unknown_flow,
             messages=now - self.messages,
             evidence=now - self.evidence,
+            emergency=now - self.emergency,
             session_idle=now - self.session_idle,
             session_max=now - self.session_max,
             sign_in_failures=now - self.sign_in_failures,
@@ -62,6 +65,7 @@ class CutOffs:
     unknown_flow: datetime
     messages: datetime
     evidence: datetime
+    emergency: datetime
     session_idle: datetime
     session_max: datetime
     sign_in_failures: datetime

@@ -37,6 +37,7 @@ from gateway.consents.tables import (
     PortalCode,
 )
 from gateway.db.engine import Database
+from gateway.emergency.tables import EmergencyUse, EmergencyWindow
 from gateway.messages.tables import Message, State
 from gateway.rectifications.tables import Rectification
 from gateway.release.tables import Release
@@ -221,18 +222,62 @@ def erase_consents(session: Session, ids: Sequence[str]) -> dict[str, int]:
     }
 
 
+# -- emergency access ------------------------------------------------------------------------
+
+
+def _windows_due(before: datetime, now: datetime) -> Select[str, str]:
+    """Records of emergency access that closed before ``before``, were reviewed, and are
+    shown to the person (no deferral running): an unreviewed one is kept until a DPO has
+    reviewed it, whatever its age."""
+    return select(EmergencyWindow.id, EmergencyWindow.subject_id).where(
+        EmergencyWindow.closes_at < before,
+        EmergencyWindow.reviewed_at.is_not(None),
+        or_(EmergencyWindow.deferred_until.is_(None), EmergencyWindow.deferred_until <= now),
+        EmergencyWindow.subject_id.not_in(_KEPT),
+    )
+
+
+def windows_due(
+    session: Session, before: datetime, now: datetime, limit: int
+) -> Sequence[tuple[str, str]]:
+    """Up to ``limit`` (window id, subject id) due, locked."""
+    query = _windows_due(before, now).order_by(EmergencyWindow.id).limit(limit)
+    return [(row[0], row[1]) for row in session.execute(query.with_for_update(skip_locked=True))]
+
+
+def count_windows_due(session: Session, before: datetime, now: datetime) -> int:
+    return _count(session, _windows_due(before, now))
+
+
+def erase_windows(session: Session, ids: Sequence[str]) -> dict[str, int]:
+    wanted = list(ids)
+    return {
+        "uses": _deleted(session, delete(EmergencyUse).where(EmergencyUse.window_id.in_(wanted))),
+        "windows": _deleted(session, delete(EmergencyWindow).where(EmergencyWindow.id.in_(wanted))),
+    }
+
+
+def emergency_windows_of(session: Session, subject_id: str) -> int:
+    """The person's records of emergency access (an erasure on request is refused while one
+    is kept: it is kept by law, Art. 17(3)(b) GDPR)."""
+    return _count(
+        session, select(EmergencyWindow.id).where(EmergencyWindow.subject_id == subject_id)
+    )
+
+
 # -- persons -----------------------------------------------------------------------------------
 
 
 def _persons_due() -> Select[Any]:
     """Persons of whom nothing is left: no consent (in any state), no ledger row, no message,
-    no rectification notice still unanswered or going with its consent (an answered one about
-    a release by statute goes with the person)."""
+    no record of an emergency access, no rectification notice still unanswered or going with
+    its consent (an answered one about a release by statute goes with the person)."""
     return select(Subject.id).where(
         ~exists().where(ConsentRecord.subject_id == Subject.id),
         ~exists().where(PortalCode.subject_id == Subject.id),
         ~exists().where(Release.subject_id == Subject.id),
         ~exists().where(Message.subject_id == Subject.id),
+        ~exists().where(EmergencyWindow.subject_id == Subject.id),
         ~exists().where(
             Rectification.subject_id == Subject.id,
             or_(Rectification.answered_at.is_(None), Rectification.consent_id.is_not(None)),

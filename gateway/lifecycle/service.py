@@ -1,9 +1,10 @@
 """The lifecycle: each kind of data erased once its period has run out, in small batches.
 
 The steps run in this order, each until nothing of its kind is due (or a round's budget is
-spent): release ledger rows, closed messages, ended consents with their evidence, persons of
-whom nothing is left, page sessions and sign-in throttles. A person goes in the same run as
-their last consent, ledger row or message.
+spent): release ledger rows, closed messages, ended consents with their evidence, reviewed
+records of emergency access, persons of whom nothing is left, page sessions and sign-in
+throttles. A person goes in the same run as their last consent, ledger row, message or record
+of emergency access.
 
 Each batch is one short transaction: the rows are chosen (locked on PostgreSQL, see the
 repository), erased, and the erasure recorded in the audit log in the same transaction, so a
@@ -40,6 +41,7 @@ class Kind(StrEnum):
     RELEASES = "releases"
     MESSAGES = "messages"
     CONSENTS = "consents"
+    EMERGENCY = "emergency"  # records of emergency access (gateway.emergency)
     PERSONS = "persons"
     SESSIONS = "sessions"
     SIGN_IN_FAILURES = "sign_in_failures"
@@ -124,6 +126,7 @@ def due(database: Database, periods: Periods, now: datetime | None = None) -> Re
             Kind.RELEASES: repository.count_releases_due(session, cut.flows, cut.unknown_flow),
             Kind.MESSAGES: repository.count_messages_due(session, cut.messages),
             Kind.CONSENTS: repository.count_consents_due(session, cut.evidence),
+            Kind.EMERGENCY: repository.count_windows_due(session, cut.emergency, cut.now),
             Kind.PERSONS: repository.count_persons_due(session),
             Kind.SESSIONS: repository.count_sessions_due(
                 session, cut.session_idle, cut.session_max
@@ -167,6 +170,14 @@ def _consents(session: Session, cut: CutOffs, limit: int) -> tuple[int, Mapping[
     }
 
 
+def _emergency(session: Session, cut: CutOffs, limit: int) -> tuple[int, Mapping[str, int]]:
+    rows = repository.windows_due(session, cut.emergency, cut.now, limit)
+    if not rows:
+        return 0, {}
+    erased = repository.erase_windows(session, [row[0] for row in rows])
+    return len(rows), {**erased, "persons": len({row[1] for row in rows})}
+
+
 def _persons(audit: AuditLog) -> Step:
     def step(session: Session, _cut: CutOffs, limit: int) -> tuple[int, Mapping[str, str | int]]:
         ids = repository.persons_due(session, limit)
@@ -199,6 +210,7 @@ def _steps(audit: AuditLog) -> tuple[tuple[Kind, Step], ...]:
         (Kind.RELEASES, _releases),
         (Kind.MESSAGES, _messages),
         (Kind.CONSENTS, _consents),
+        (Kind.EMERGENCY, _emergency),
         (Kind.PERSONS, _persons(audit)),
         (Kind.SESSIONS, _sessions),
         (Kind.SIGN_IN_FAILURES, _throttles),

@@ -61,6 +61,7 @@ def _show(state: State) -> None:
     click.echo(f"active consents: {state.active_consents}")
     click.echo(f"unanswered withdrawal notices: {state.open_notices}")
     click.echo(f"unanswered requests to correct: {state.open_rectifications}")
+    click.echo(f"records of emergency access: {state.emergency_records}")
     click.echo(f"messages waiting: {state.pending_messages}")
 
 

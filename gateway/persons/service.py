@@ -57,6 +57,8 @@ class Refusal(StrEnum):
     NOTICE_UNANSWERED = "notice_unanswered"
     MESSAGE_PENDING = "message_pending"
     RECTIFICATION_UNANSWERED = "rectification_unanswered"
+    # A record of emergency access (§ 8a SGB VIII) is kept by law until its period ends.
+    EMERGENCY_RECORD = "emergency_record"
 
 
 # In words, for the command line (the DPO pages translate their own).
@@ -68,6 +70,8 @@ EXPLAINED = {
     Refusal.MESSAGE_PENDING: "a message about the person is waiting for its recipient",
     Refusal.RECTIFICATION_UNANSWERED: "an office has not yet answered the person's request "
     "to correct what it passed on",
+    Refusal.EMERGENCY_RECORD: "a record of an emergency access to protect a child is kept "
+    "until its period ends (Art. 17(3)(b) GDPR)",
 }
 
 _EVENTS = {
@@ -97,6 +101,7 @@ class State:
     open_notices: int
     pending_messages: int
     open_rectifications: int
+    emergency_records: int = 0
 
     @property
     def refusals(self) -> list[Refusal]:
@@ -108,6 +113,7 @@ class State:
             (Refusal.NOTICE_UNANSWERED, self.open_notices),
             (Refusal.MESSAGE_PENDING, self.pending_messages),
             (Refusal.RECTIFICATION_UNANSWERED, self.open_rectifications),
+            (Refusal.EMERGENCY_RECORD, self.emergency_records),
         )
         return [refusal for refusal, present in checks if present]
 
@@ -263,6 +269,7 @@ def _state(session: Session, subject_id: str, now: datetime) -> State:
         open_notices=lifecycle.open_notices_of(session, subject_id),
         pending_messages=len(lifecycle.messages_of(session, subject_id, pending=True)),
         open_rectifications=lifecycle.open_rectifications_of(session, subject_id),
+        emergency_records=lifecycle.emergency_windows_of(session, subject_id),
     )
 
 

@@ -20,6 +20,7 @@ from gateway.consents.tables import (
     PortalCode,
 )
 from gateway.db.metadata import metadata
+from gateway.emergency.tables import EmergencyUse, EmergencyWindow
 from gateway.messages.tables import Message
 from gateway.rectifications.tables import Rectification
 from gateway.release.tables import Kind, Release
@@ -279,6 +280,55 @@ def rectification(
     )
     session.flush()
     return rectification_id
+
+
+def emergency(
+    session: Session,
+    who: str,
+    closes_at: datetime,
+    *,
+    reviewed_at: datetime | None = None,
+    deferred_until: datetime | None = None,
+) -> str:
+    """A record of emergency access: the youth welfare office asked about the person, with
+    one use whose justification is sealed."""
+    window_id = new_id()
+    opened = closes_at - timedelta(hours=72)
+    session.add(
+        EmergencyWindow(
+            id=window_id,
+            subject_id=who,
+            recipient=JA,
+            reason="acute_child_endangerment",
+            opened_at=opened,
+            closes_at=closes_at,
+            review_due_at=opened + timedelta(days=7),
+            reviewed_at=reviewed_at,
+            reviewed_by="dpo" if reviewed_at else None,
+            verdict="justified" if reviewed_at else None,
+            review_comment="reviewed" if reviewed_at else None,
+            deferred_until=deferred_until,
+        )
+    )
+    session.add(
+        EmergencyUse(
+            id=new_id(),
+            window_id=window_id,
+            subject_id=who,
+            recipient=JA,
+            provider=ABH,
+            categories="residence_status",
+            purpose="child_and_youth_welfare",
+            reason="acute_child_endangerment",
+            used_at=opened,
+            key_id="kek-20250101T000000-00000000",
+            wrapped_key=b"w" * 40,
+            nonce=b"n" * 12,
+            ciphertext=b"sealed",
+        )
+    )
+    session.flush()
+    return window_id
 
 
 def counts(session: Session) -> dict[str, int]:

@@ -88,6 +88,7 @@ def test_the_lifecycle_skips_restricted_and_held_persons_until_both_are_lifted(
         ("notice", [Refusal.NOTICE_UNANSWERED]),
         ("message", [Refusal.MESSAGE_PENDING]),
         ("rectification", [Refusal.RECTIFICATION_UNANSWERED]),
+        ("emergency", [Refusal.EMERGENCY_RECORD]),
         ("everything", list(Refusal)),
     ],
 )
@@ -105,6 +106,8 @@ def test_an_erasure_is_refused_with_each_reason_and_changes_nothing(
             seed.message(session, who, T0, closed_at=None)
         if setup in ("rectification", "everything"):
             seed.rectification(session, who, T0, consent_id=ended)
+        if setup in ("emergency", "everything"):
+            seed.emergency(session, who, T0, reviewed_at=T0)
     if setup in ("hold", "everything"):
         _control(runtime, Action.HOLD, "JC-1")
     if setup in ("restrict", "everything"):
