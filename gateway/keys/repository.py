@@ -11,11 +11,12 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from gateway.emergency.tables import EmergencyUse
 from gateway.messages.tables import Message
 from gateway.rectifications.tables import Rectification
 
-SealedTable = type[Message] | type[Rectification]
-SEALED_TABLES: tuple[SealedTable, ...] = (Message, Rectification)
+SealedTable = type[Message] | type[Rectification] | type[EmergencyUse]
+SEALED_TABLES: tuple[SealedTable, ...] = (Message, Rectification, EmergencyUse)
 
 
 def sealed_with_other_keys(

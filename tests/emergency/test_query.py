@@ -5,12 +5,15 @@ flow's fields pass, the window and the use are recorded, the justification only 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 
+from gateway.emergency import review
 from gateway.emergency.access import associated_data
 from gateway.emergency.tables import EmergencyUse, EmergencyWindow
+from gateway.keys import repository
+from gateway.keys.rewrap import rewrap_sealed
 from gateway.messages.sealing import Sealed
 from gateway.release.tables import Release
 from tests.emergency.world import EMERGENCY_FIELDS, JA, JUSTIFICATION, Emergency
@@ -124,3 +127,28 @@ def test_an_ordinary_query_never_rests_on_an_emergency_flow(emergency: Emergency
     response = emergency.world.post("/v1/exchanges", body, emergency.ja)
     assert response.status_code == 403
     assert response.json()["reason"] in {"no_consent", "consent_withdrawn"}
+
+
+def test_a_key_rotation_rewraps_the_justification_and_it_still_opens(emergency: Emergency):
+    emergency.grant()
+    emergency.known_from_a_consent()
+    answer = emergency.ask().json()
+    runtime = emergency.world.gateway.runtime
+
+    new = runtime.sealing.rotate()
+    rewrapped = rewrap_sealed(runtime.database, runtime.sealing)
+
+    assert rewrapped.unreadable == 0
+    with runtime.database.transaction(read_only=True) as session:
+        assert repository.key_ids_in_use(session) == {new}
+        # Re-wrapped, so the retired key (erased an hour after nothing uses it) is not needed.
+        assert session.scalars(select(EmergencyUse.key_id)).all() == [new]
+    read = review.read_justification(
+        runtime.database,
+        runtime.audit,
+        runtime.sealing,
+        answer["exchange_id"],
+        actor="dpo-anna",
+        now=datetime.now(UTC),
+    )
+    assert (read.case_number, read.text) == (JUSTIFICATION["case_number"], JUSTIFICATION["text"])
