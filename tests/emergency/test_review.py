@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import select, update
 
 from gateway.audit.tables import AuditEntry
+from gateway.audit.verify import verify_stored
 from gateway.emergency import review
-from gateway.emergency.tables import EmergencyWindow, Verdict
+from gateway.emergency.tables import EmergencyUse, EmergencyWindow, Verdict
 from tests.emergency.world import JUSTIFICATION, Emergency
 
 DPO = "dpo-anna"
@@ -168,3 +169,34 @@ def test_monitoring_and_readiness_count_open_and_overdue_reviews(emergency: Emer
     assert "gateway_emergency_releases_total 1.0" in metrics
     assert "gateway_emergency_reviews_overdue 1.0" in metrics
     assert JUSTIFICATION["case_number"] not in metrics
+
+
+def test_the_audit_log_verifies_after_a_whole_emergency_story(emergency: Emergency):
+    window_id = opened(emergency)
+    runtime = emergency.world.gateway.runtime
+    now = datetime.now(UTC)
+    assert emergency.ask({**JUSTIFICATION, "reason": "not_listed_here"}).status_code == 403
+    with runtime.database.transaction(read_only=True) as session:
+        (use_id,) = session.scalars(select(EmergencyUse.id))
+    review.read_justification(
+        runtime.database, runtime.audit, runtime.sealing, use_id, actor=DPO, now=now
+    )
+    review.defer(runtime.database, runtime.audit, window_id, until=now + timedelta(days=1),
+                 reason="Gefahr", actor=DPO, now=now, max_days=90)  # fmt: skip
+    comment = "Keine gewichtigen Anhaltspunkte erkennbar."
+    review.review(runtime.database, runtime.audit, window_id, verdict=Verdict.NOT_JUSTIFIED,
+                  comment=comment, actor=DPO, now=now)  # fmt: skip
+    review.record_ended_deferrals(runtime.database, runtime.audit, now + timedelta(days=2))
+
+    runtime.audit.publish(runtime.database)
+    with runtime.database.transaction(read_only=True) as session:
+        report = verify_stored(session, runtime.audit.verifier)
+    assert report.intact, report.problems
+    events = {e["event"] for e in map(json.loads, _bodies(runtime))}
+    assert {"emergency.justification_read", "emergency.disclosure_deferred",
+            "emergency.reviewed", "emergency.disclosure_resumed"} <= events  # fmt: skip
+
+
+def _bodies(runtime) -> list[str]:
+    with runtime.database.transaction(read_only=True) as session:
+        return [body for body in session.scalars(select(AuditEntry.body)) if body]
