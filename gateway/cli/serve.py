@@ -19,6 +19,7 @@ from gateway.demo.address import remember
 from gateway.demo.agencies import DEMO_CONTACTS, set_up
 from gateway.observability import metrics_folder
 from gateway.policy.loader import PolicyError
+from gateway.policy.model import PolicySet
 from gateway.runtime import load_data_files, open_audit_log, open_key_store, open_message_keys
 from gateway.schemas.registry import SchemaError
 from gateway.settings import Settings
@@ -70,9 +71,9 @@ def serve(host: str, port: int | None, workers: int, demo: bool) -> None:
     with _writing_keys(settings):
         open_key_store(settings).ensure()
     audit = open_audit_log(settings)
-    _audit_policies(settings, database, audit)
+    policies = _audit_policies(settings, database, audit)
     if settings.demo:
-        agencies = set_up(database, audit, settings.demo_dir, settings.issuer)
+        agencies = set_up(database, audit, settings.demo_dir, settings.issuer, policies)
         remember(settings.demo_dir, settings.issuer)
         _announce_demo(settings, agencies)
     database.dispose()
@@ -103,7 +104,7 @@ def _writing_keys(settings: Settings) -> Iterator[None]:
         raise click.ClickException(message) from None
 
 
-def _audit_policies(settings: Settings, database: Database, audit: AuditLog) -> None:
+def _audit_policies(settings: Settings, database: Database, audit: AuditLog) -> PolicySet:
     """Refuse to start on an invalid policy set; record which set this start serves."""
     try:
         policies, _ = load_data_files(settings)
@@ -121,6 +122,7 @@ def _audit_policies(settings: Settings, database: Database, audit: AuditLog) -> 
                 details={"files": ", ".join(policies.files), "flows": len(policies.flows)},
             ),
         )
+    return policies
 
 
 def _port_free(host: str, port: int) -> int:

@@ -111,6 +111,34 @@ class GatewayClient:
         }
         return self._call("POST", "/v1/exchanges", json=body)
 
+    def emergency_query(
+        self,
+        provider: str,
+        subject_ref: str,
+        categories: list[str],
+        purpose: str,
+        *,
+        reason: str,
+        case_number: str,
+        text: str,
+    ) -> dict[str, Any]:
+        """Ask for data in a child-protection emergency, without consent (§ 8a SGB VIII).
+
+        Only for an agency registered for emergency access, with a ``TokenSource`` made with
+        ``scope="exchange:emergency"`` (a token carries it only when asked for by name).
+        ``reason`` is a code the policy's emergency flow lists, ``case_number`` your own case
+        number, ``text`` why it cannot wait (stored sealed; a DPO reviews every use). The
+        answer has ``emergency_window`` besides what ``query`` returns.
+        """
+        body = {
+            "provider": provider,
+            "subject_ref": subject_ref,
+            "categories": categories,
+            "purpose": purpose,
+            "justification": {"reason": reason, "case_number": case_number, "text": text},
+        }
+        return self._call("POST", "/v1/exchanges/emergency", json=body)
+
     # -- messages ---------------------------------------------------------------------------
 
     def send_message(

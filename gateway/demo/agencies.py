@@ -6,6 +6,7 @@ tokens. Demo clients are marked as such and refused whenever the gateway runs wi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from consent.vocabulary import AgencyKind
 from gateway.agencies import repository, service
 from gateway.audit.service import AuditLog
 from gateway.db.engine import Database
+from gateway.policy.model import PolicySet
 
 DEMO_MUNICIPALITY = "koeln"
 
@@ -80,9 +82,11 @@ def provider_url(issuer: str, agency_id: str) -> str:
 
 
 def set_up(
-    database: Database, audit: AuditLog, demo_dir: Path, issuer: str
+    database: Database, audit: AuditLog, demo_dir: Path, issuer: str, policies: PolicySet
 ) -> list[tuple[DemoAgency, Path]]:
-    """Register the demo agencies (once) with keys from the demo folder (made if missing)."""
+    """Register the demo agencies (once) with keys from the demo folder (made if missing);
+    the youth welfare office may make emergency queries where the policy set has flows for
+    them (the demo story's last step makes one)."""
     demo_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     prepared = []
     with database.transaction() as session:
@@ -111,6 +115,13 @@ def set_up(
                     session, audit, agency.id, provider_url=provider_url(issuer, agency.id),
                     contact=agency.contact,
                 )  # fmt: skip
+            ours = client is None or client.demo
+            if ours and agency.kind is AgencyKind.YOUTH_WELFARE_OFFICE:
+                # No emergency flow to it in this policy set: the demo goes without.
+                with contextlib.suppress(service.RegistryError):
+                    service.set_emergency_access(
+                        session, audit, agency.id, allowed=True, policies=policies
+                    )
             prepared.append((agency, path))
     return prepared
 

@@ -45,9 +45,10 @@ def tell(
     """Walk through the story against the gateway at ``gateway_url``, as the job centre and the
     youth welfare office (their demo keys are in ``demo_dir``), saying each step."""
 
-    def client(agency_id: str, caseworker: str) -> GatewayClient:
+    def client(agency_id: str, caseworker: str, scope: str | None = None) -> GatewayClient:
         key = AgencyKey.from_jwk_file(agency_id, key_path(demo_dir, agency_id))
-        return GatewayClient(gateway_url, TokenSource(token_endpoint, key), caseworker=caseworker)
+        tokens = TokenSource(token_endpoint, key, scope=scope)
+        return GatewayClient(gateway_url, tokens, caseworker=caseworker)
 
     # The youth welfare office's system: the reference simulator with its sample case files.
     youth_welfare_cases = copy.deepcopy(CASES[JA])
@@ -101,7 +102,25 @@ def tell(
             if notice["consent_id"] == consent["consent_id"]
         ]
         say(f"8. withdrawal notices to {' and '.join(told)}, to delete what they received")
-    say("9. check the audit log: gateway audit verify")
+
+    with client(JA, "demo-cw-7", scope="exchange:emergency") as emergency:
+        try:
+            answer = emergency.emergency_query(
+                ABH, REFERENCES[JA], ["residence_status"], "child_and_youth_welfare",
+                reason="acute_child_endangerment", case_number="JA-8A-2026-0001",
+                text="The school reports the child has not been seen for a week; no one answers.",
+            )  # fmt: skip
+        except ExchangeDenied as denied:  # the story run more often than the daily limit
+            say(f"9. an emergency query by the youth welfare office: refused ({denied.reason})")
+        else:
+            window = answer["emergency_window"]
+            say(
+                f"9. the youth welfare office fears for the child and asks in an emergency, "
+                f"without consent ({answer['legal_basis']}): {answer['data']}; its emergency "
+                f"access lasts until {window['closes_at']}, and a DPO reviews it by "
+                f"{window['review_due_at']} (/dpo/emergency)"
+            )
+    say("10. check the audit log: gateway audit verify")
 
 
 def _consent(now: datetime) -> dict[str, Any]:

@@ -31,12 +31,14 @@ RELEASED = {
 def test_the_demo_story(database_url: str, tmp_path: Path):
     with start_live_server(database_url, tmp_path, demo=True) as gateway:
         runtime = gateway.runtime
-        set_up(runtime.database, runtime.audit, runtime.settings.demo_dir, runtime.settings.issuer)
+        settings = runtime.settings
+        set_up(runtime.database, runtime.audit, settings.demo_dir, settings.issuer,
+               runtime.policies)  # fmt: skip
         said: list[str] = []
         tell(gateway.url, gateway.token_endpoint, runtime.settings.demo_dir, said.append)
 
         steps = {line.split(".")[0]: line for line in said if line[0].isdigit()}
-        assert sorted(steps, key=int) == [str(step) for step in range(1, 10)]
+        assert sorted(steps, key=int) == [str(step) for step in range(1, 11)]
         assert steps["2"].endswith(f": {{'residence_status': {RELEASED!r}}}")
         assert steps["3"].startswith("3. the job centre invites the youth welfare office")
         assert f"under its own reference {REFERENCES[JA]} and acknowledged" in steps["4"]
@@ -47,6 +49,9 @@ def test_the_demo_story(database_url: str, tmp_path: Path):
             "8. withdrawal notices to the job centre (1 exchange) "
             "and the youth welfare office (1 message)"
         )
+        assert "asks in an emergency, without consent (statute: § 8a" in steps["9"]
+        assert "'residence_status': {'title': 'residence_permit'" in steps["9"]
+        assert "employment_permitted" not in steps["9"]  # only the emergency flow's fields
 
         with runtime.database.transaction(read_only=True) as session:
             (message,) = session.scalars(select(Message)).all()
