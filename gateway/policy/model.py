@@ -94,6 +94,16 @@ class PolicySet:
         return tuple(flow for flow in self.flows if flow.emergency is None)
 
     @cached_property
+    def emergency_reasons(self) -> frozenset[str]:
+        """Every reason code some emergency flow lists."""
+        return frozenset(
+            reason
+            for flow in self.emergencies
+            if flow.emergency
+            for reason in flow.emergency.reasons
+        )
+
+    @cached_property
     def emergencies(self) -> tuple[Flow, ...]:
         """The flows that decide emergency queries only."""
         return tuple(flow for flow in self.flows if flow.emergency is not None)

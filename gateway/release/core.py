@@ -321,7 +321,9 @@ def _event(
         # That it was an emergency, why (the code) and, for a release, in which window; the
         # justification itself only as its keyed digest.
         details["emergency"] = True
-        details["emergency_reason"] = handover.emergency.justification.reason
+        code = handover.emergency.justification.reason
+        if code in rules.policies.emergency_reasons:  # a code of the caller's own making could
+            details["emergency_reason"] = code  # carry anything, a name too: left out
         if window is not None:
             details["emergency_window"] = window.id
         fields["justification"] = handover.emergency.justification.plain
