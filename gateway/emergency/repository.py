@@ -120,6 +120,21 @@ def deferred_for(session: Session, subject_id: str, at: datetime) -> dict[str, d
     return {window_id: until for window_id, until in rows if until is not None}
 
 
+def deferred_uses(
+    session: Session, subject_id: str, at: datetime
+) -> list[tuple[str, str, str | None]]:
+    """Each use in the person's windows whose disclosure is deferred at ``at``: (window id,
+    the agency that asked, the use's exchange id, or None for a window whose uses are no
+    longer kept). The portal hides all three: the person's pages must not give the emergency
+    away before the date."""
+    rows = session.execute(
+        select(EmergencyWindow.id, EmergencyWindow.recipient, EmergencyUse.id)
+        .outerjoin(EmergencyUse, EmergencyUse.window_id == EmergencyWindow.id)
+        .where(EmergencyWindow.subject_id == subject_id, EmergencyWindow.deferred_until > at)
+    )
+    return [(window_id, recipient, use_id) for window_id, recipient, use_id in rows]
+
+
 def deferrals_ended(session: Session, at: datetime, limit: int) -> Sequence[EmergencyWindow]:
     """Windows whose deferral has run out and whose end is not on record yet."""
     return session.scalars(

@@ -5,6 +5,9 @@ about them, or a message about them was stopped: when, which offices (by name), 
 information, what for, and what came of it (with the reason, in plain words, when refused).
 Only the person's own entries are read (by their pseudonym), and only names of offices, kinds
 of information and purposes are shown: never pseudonyms, references or caseworkers.
+
+An emergency query (§ 8a SGB VIII) has a heading of its own and is explained under it; what a
+DPO deferred showing is left out until its date (``gateway.portal.emergencies``).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from gateway.audit.query import EntryView, about_subject
 from gateway.audit.service import AuditLog
 from gateway.consents import repository as consents
 from gateway.consents.tables import ConsentVersion
-from gateway.portal import labels
+from gateway.portal import emergencies, labels
 from gateway.portal.labels import Badge, Reader
 from gateway.portal.views import AgencyView, agencies, last_versions, short_number
 from gateway.web.i18n import N_
@@ -52,6 +55,7 @@ WITHDREW_PERMISSION = N_("You had withdrawn permission %(number)s of your consen
 class HistoryEntry:
     when: str
     text: str  # a TEXTS msgid (the heading), with the offices for %(provider)s and %(recipient)s
+    explanation: str | None  # a msgid said under the heading (what an emergency query means)
     provider: AgencyView
     recipient: AgencyView
     categories: list[str]  # labels
@@ -64,10 +68,11 @@ class HistoryEntry:
 
 
 def who_asked(
-    session: Session, audit: AuditLog, subject_id: str, reader: Reader
+    session: Session, audit: AuditLog, subject_id: str, reader: Reader, now: datetime
 ) -> list[HistoryEntry]:
     """The person's history, newest first. An exchange that released several kinds of
-    information (one audit entry each) is one line."""
+    information (one audit entry each) is one line. What is deferred at ``now`` is left out."""
+    deferred = emergencies.deferred(session, subject_id, now)
     shown: dict[tuple[Any, ...], tuple[EntryView, list[str]]] = {}
     for view in about_subject(session, audit.pseudonymizer.pseudonym(subject_id)):
         body = view.body
@@ -77,6 +82,8 @@ def who_asked(
             or not (body.get("provider") and body.get("requester"))
         ):
             continue  # pruned, or not about one office asking or telling another
+        if deferred.hides(body):
+            continue  # not yet: no trace of it, not even a count
         details = body.get("details", {})
         key = (view.event, details.get("exchange_id") or view.id, body.get("decision"))
         if key in shown:
@@ -161,9 +168,11 @@ def _entry(
     if body.get("reason") == "consent_withdrawn":
         which = _withdrawn(body, categories, view.recorded_at, ended)
         reason, values = which if which else (reason, {})
+    emergency = event is EventType.EXCHANGE_DECIDED and emergencies.is_emergency(body)
     return HistoryEntry(
         when=reader.moment(view.recorded_at),
-        text=TEXTS[event],
+        text=emergencies.ASKED if emergency else TEXTS[event],
+        explanation=emergencies.WHY if emergency else None,
         provider=names[body["provider"]],
         recipient=names[body["requester"]],
         categories=[labels.category(code) for code in dict.fromkeys(sorted(categories))],

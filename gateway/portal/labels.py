@@ -87,6 +87,12 @@ REASONS = {
     "provider_unreachable": N_("The other office's system could not be reached."),
     "provider_invalid_response": N_("The other office's system sent wrong data."),
     "message_expired": N_("Nobody collected the message in time."),
+    # Refused emergency queries (§ 8a SGB VIII).
+    "emergency_reason_not_listed": N_(
+        "The rules do not allow an emergency request for this reason."
+    ),
+    "emergency_window_closed": N_("The time for emergency requests about you had ended."),
+    "emergency_limit_reached": N_("The office had made too many emergency requests that day."),
 }
 UNKNOWN = N_("unknown")
 

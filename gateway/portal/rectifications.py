@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from gateway.portal import labels
+from gateway.portal import emergencies, labels
 from gateway.portal.labels import Badge, Reader
 from gateway.portal.views import AgencyView, agencies
 from gateway.rectifications import service as rectifications
@@ -67,19 +68,31 @@ class ReleaseView:
     can_flag: bool  # no notice about this office's information is open
 
 
-def passed_on(session: Session, subject_id: str, reader: Reader) -> list[ReleaseView]:
-    """What offices passed on about the person, newest first, with what the person said."""
-    rows = rectifications.released_about(session, subject_id)
+def passed_on(
+    session: Session, subject_id: str, reader: Reader, now: datetime
+) -> list[ReleaseView]:
+    """What offices passed on about the person, newest first, with what the person said; not
+    what was passed on in an emergency whose showing is deferred at ``now``."""
+    hidden = emergencies.deferred(session, subject_id, now).exchanges
+    rows = [
+        row for row in rectifications.released_about(session, subject_id) if row.id not in hidden
+    ]
     flags = rectifications.of_subject(session, subject_id)
     names = agencies(session, {row.provider for row in rows} | {row.recipient for row in rows})
     return [_release(row, flags, names, reader) for row in rows]
 
 
 def release(
-    session: Session, subject_id: str, release_id: str, category: str, reader: Reader
+    session: Session,
+    subject_id: str,
+    release_id: str,
+    category: str,
+    reader: Reader,
+    now: datetime,
 ) -> ReleaseView:
-    """One release of the person's, for the form; anyone else's is not found."""
-    for view in passed_on(session, subject_id, reader):
+    """One release of the person's, for the form; anyone else's (or a deferred one) is not
+    found."""
+    for view in passed_on(session, subject_id, reader, now):
         if (view.release_id, view.category_code) == (release_id, category):
             return view
     raise ReleaseNotFound()

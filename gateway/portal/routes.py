@@ -335,10 +335,10 @@ def history_page(
     person: Person,
     notice: NoticeName = "",
 ) -> HTMLResponse:
-    reader = _reader(language, runtime)
+    reader, now = _reader(language, runtime), datetime.now(UTC)
     context = {
-        "entries": history.who_asked(session, runtime.audit, person.subject_id, reader),
-        "released": rectifications.passed_on(session, person.subject_id, reader),
+        "entries": history.who_asked(session, runtime.audit, person.subject_id, reader, now),
+        "released": rectifications.passed_on(session, person.subject_id, reader, now),
         "notice": rectifications.notice_text(notice),
         "section": "history",
     }
@@ -356,7 +356,9 @@ def wrong_form(
     category: CategoryCode,
 ) -> HTMLResponse:
     reader = _reader(language, runtime)
-    view = rectifications.release(session, person.subject_id, release_id, category, reader)
+    view = rectifications.release(
+        session, person.subject_id, release_id, category, reader, datetime.now(UTC)
+    )
     context = {"release": view, "text": "", "error": None, "section": "history"}
     return _page(request, "wrong", language, person, context, runtime)
 
@@ -384,7 +386,9 @@ def flag_wrong(
         )
     except TextTooLong:
         reader = _reader(language, runtime)
-        view = rectifications.release(session, person.subject_id, release_id, category, reader)
+        view = rectifications.release(
+            session, person.subject_id, release_id, category, reader, datetime.now(UTC)
+        )
         context = {"release": view, "text": text, "error": rectifications.TOO_LONG}
         context |= {"section": "history"}
         return _page(request, "wrong", language, person, context, runtime, 400)

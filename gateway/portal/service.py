@@ -21,9 +21,10 @@ from gateway.consents import portal_codes
 from gateway.consents import service as consent_service
 from gateway.consents.portal_codes import LiveCode
 from gateway.consents.service import OwnWithdrawal
-from gateway.portal import rectifications, views
+from gateway.portal import emergencies, rectifications, views
 from gateway.portal.views import AgencyView
 from gateway.rectifications import service as rectification_service
+from gateway.rectifications.errors import ReleaseNotFound
 from gateway.runtime import Runtime
 from gateway.web import sessions, throttle
 from gateway.web.i18n import N_
@@ -295,7 +296,11 @@ def flag_wrong(
     request_id: str | None = None,
 ) -> rectifications.Notice:
     """The person says that ``category`` of one of their releases is wrong; the office it came
-    from gets a rectification notice. Raises ``TextTooLong`` (nothing stored) for a long text."""
+    from gets a rectification notice. Raises ``TextTooLong`` (nothing stored) for a long text.
+    A release the person may not see yet (a deferred emergency) is not found, as on the page."""
+    now = datetime.now(UTC)
+    if release_id in emergencies.deferred(session, person.subject_id, now).exchanges:
+        raise ReleaseNotFound()
     flagged = rectification_service.flag(
         session,
         runtime.audit,
@@ -304,7 +309,7 @@ def flag_wrong(
         release_id=release_id,
         category=category,
         text=text,
-        now=datetime.now(UTC),
+        now=now,
         code_details=person.code.details,
         request_id=request_id,
     )

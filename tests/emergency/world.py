@@ -54,6 +54,10 @@ class Emergency:
     def known_from_a_consent(self) -> str:
         """The person is linked between the two offices by a consent for case management,
         which is then withdrawn: emergency access does not rest on it."""
+        return str(self.recorded_consent()["consent_id"])
+
+    def recorded_consent(self) -> dict[str, Any]:
+        """That consent, as the gateway answers it (with the person's portal code)."""
         now = datetime.now(UTC)
         body = {
             "subject": {"references": {JA: "JA-77", ABH: "ABH-0815"}, "age_band": "minor_under_15"},
@@ -68,7 +72,7 @@ class Emergency:
         }  # fmt: skip
         response = self.world.post("/v1/consents", body, self.ja)
         assert response.status_code == 201, response.text
-        return str(response.json()["consent_id"])
+        return dict(response.json())
 
     def withdraw(self, consent_id: str) -> None:
         response = self.world.post(
