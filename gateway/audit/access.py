@@ -5,7 +5,7 @@ pseudonym, so the person's next report shows that a DPO looked."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import ClassVar
 
 from sqlalchemy.orm import Session
@@ -15,6 +15,7 @@ from gateway.audit.models import AccessRecord, AccessReport
 from gateway.audit.query import about_subject
 from gateway.audit.service import AuditLog
 from gateway.db.engine import Database
+from gateway.emergency.disclosure import Deferred, deferred
 from gateway.errors import GatewayError, ProblemType, problem_type
 from gateway.subjects.repository import subject_of
 
@@ -60,7 +61,8 @@ def access_report(
         subject = subject_of(session, agency, reference)
         if subject is None:
             raise UnknownSubject()
-        records = _records(session, audit.pseudonymizer.pseudonym(subject))
+        held_back = deferred(session, subject, now or datetime.now(UTC))
+        records = _records(session, audit.pseudonymizer.pseudonym(subject), held_back)
     with database.transaction() as session:
         audit.record(
             session,
@@ -83,13 +85,14 @@ def _looked(agency: str, records: int, download: str | None) -> dict[str, str | 
     return details
 
 
-def _records(session: Session, pseudonym: str) -> list[AccessRecord]:
+def _records(session: Session, pseudonym: str, held_back: Deferred) -> list[AccessRecord]:
     return [
         AccessRecord(
             time=view.recorded_at,
             event=view.event,
             **{name: view.body.get(name) for name in _REPORTED},
             categories=view.body.get("categories", []),
+            deferred=held_back.hides(view.body),
         )
         for view in about_subject(session, pseudonym)
         if view.body is not None  # pruned: nothing left to report

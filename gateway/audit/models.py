@@ -91,6 +91,12 @@ class AccessRecord(BaseModel):
         description="Further facts of the entry, never personal: e.g. whether a withdrawal "
         "took back the whole consent (`whole`) or some of its grants (`grants_withdrawn`).",
     )
+    deferred: bool = Field(
+        default=False,
+        description="An emergency access (§ 8a SGB VIII) a data-protection officer deferred "
+        "telling the person of (or the same office's refused emergency attempt meanwhile): not "
+        "to be handed to the person before the deferral ends; their portal does not show it yet.",
+    )
 
 
 class AccessReport(BaseModel):

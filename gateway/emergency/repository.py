@@ -110,16 +110,6 @@ def use_count(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(EmergencyUse)) or 0)
 
 
-def deferred_for(session: Session, subject_id: str, at: datetime) -> dict[str, datetime]:
-    """The person's windows whose disclosure is deferred at ``at``: id -> until when."""
-    rows = session.execute(
-        select(EmergencyWindow.id, EmergencyWindow.deferred_until).where(
-            EmergencyWindow.subject_id == subject_id, EmergencyWindow.deferred_until > at
-        )
-    )
-    return {window_id: until for window_id, until in rows if until is not None}
-
-
 def deferred_uses(
     session: Session, subject_id: str, at: datetime
 ) -> list[tuple[str, str, str | None]]:

@@ -1,26 +1,15 @@
-"""Emergency access (§ 8a SGB VIII) on the person's pages: how it is told, and what is held back
-while a data-protection officer has deferred telling it.
+"""Emergency access (§ 8a SGB VIII) on the person's pages: how it is told. What is held back
+while a data-protection officer has deferred telling it is ``gateway.emergency.disclosure``'s.
 
 Every emergency query about the person shows under "Who asked about me", with its own heading
-and a few plain words on why it needed no consent. A DPO may defer showing a window's queries
-for a bounded time, where telling the parents at once could put the child in danger. Until
-that date the pages show nothing of it: not its queries, not what was passed on in it, and not
-the same office's refused emergency attempts (a refusal would give the emergency away just as
-well). Whether something is deferred is decided whenever a page is made, so that after the
-date it shows by itself: nothing is ever hidden for good.
+and a few plain words on why it needed no consent.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-from gateway.audit.events import Decision
-from gateway.emergency import repository
 from gateway.web.i18n import N_
 
 # The heading of an emergency query, and what it means, under it.
@@ -29,39 +18,6 @@ WHY = N_(
     "This did not need your consent. The law (§ 8a SGB VIII) allows the youth welfare office "
     "to ask when a child may be in danger. A data protection officer checks every such request."
 )
-
-
-@dataclass(frozen=True)
-class Deferred:
-    """What the person may not see yet: windows, the offices that asked in them, and the
-    exchanges made in them."""
-
-    windows: frozenset[str] = frozenset()
-    offices: frozenset[str] = frozenset()
-    exchanges: frozenset[str] = frozenset()
-
-    def hides(self, body: Mapping[str, Any]) -> bool:
-        """Whether an audit entry's body is held back: an emergency query in a deferred
-        window, or a refused emergency attempt by an office that has one for the person."""
-        details = body.get("details") or {}
-        if not details.get("emergency"):
-            return False
-        if details.get("emergency_window") in self.windows:
-            return True
-        if details.get("exchange_id") in self.exchanges:
-            return True
-        refused = body.get("decision") == Decision.DENY.value
-        return refused and body.get("requester") in self.offices
-
-
-def deferred(session: Session, subject_id: str, now: datetime) -> Deferred:
-    """What is deferred for the person at ``now``."""
-    rows = repository.deferred_uses(session, subject_id, now)
-    return Deferred(
-        windows=frozenset(window for window, _, _ in rows),
-        offices=frozenset(office for _, office, _ in rows),
-        exchanges=frozenset(use for _, _, use in rows if use is not None),
-    )
 
 
 def is_emergency(body: Mapping[str, Any]) -> bool:

@@ -25,6 +25,7 @@ from gateway.audit.query import EntryView, about_subject
 from gateway.audit.service import AuditLog
 from gateway.consents import repository as consents
 from gateway.consents.tables import ConsentVersion
+from gateway.emergency import disclosure
 from gateway.portal import emergencies, labels
 from gateway.portal.labels import Badge, Reader
 from gateway.portal.views import AgencyView, agencies, last_versions, short_number
@@ -72,7 +73,7 @@ def who_asked(
 ) -> list[HistoryEntry]:
     """The person's history, newest first. An exchange that released several kinds of
     information (one audit entry each) is one line. What is deferred at ``now`` is left out."""
-    deferred = emergencies.deferred(session, subject_id, now)
+    deferred = disclosure.deferred(session, subject_id, now)
     shown: dict[tuple[Any, ...], tuple[EntryView, list[str]]] = {}
     for view in about_subject(session, audit.pseudonymizer.pseudonym(subject_id)):
         body = view.body

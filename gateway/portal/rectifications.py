@@ -14,7 +14,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from gateway.portal import emergencies, labels
+from gateway.emergency import disclosure
+from gateway.portal import labels
 from gateway.portal.labels import Badge, Reader
 from gateway.portal.views import AgencyView, agencies
 from gateway.rectifications import service as rectifications
@@ -73,7 +74,7 @@ def passed_on(
 ) -> list[ReleaseView]:
     """What offices passed on about the person, newest first, with what the person said; not
     what was passed on in an emergency whose showing is deferred at ``now``."""
-    hidden = emergencies.deferred(session, subject_id, now).exchanges
+    hidden = disclosure.deferred(session, subject_id, now).exchanges
     rows = [
         row for row in rectifications.released_about(session, subject_id) if row.id not in hidden
     ]

@@ -21,7 +21,8 @@ from gateway.consents import portal_codes
 from gateway.consents import service as consent_service
 from gateway.consents.portal_codes import LiveCode
 from gateway.consents.service import OwnWithdrawal
-from gateway.portal import emergencies, rectifications, views
+from gateway.emergency import disclosure
+from gateway.portal import rectifications, views
 from gateway.portal.views import AgencyView
 from gateway.rectifications import service as rectification_service
 from gateway.rectifications.errors import ReleaseNotFound
@@ -299,7 +300,7 @@ def flag_wrong(
     from gets a rectification notice. Raises ``TextTooLong`` (nothing stored) for a long text.
     A release the person may not see yet (a deferred emergency) is not found, as on the page."""
     now = datetime.now(UTC)
-    if release_id in emergencies.deferred(session, person.subject_id, now).exchanges:
+    if release_id in disclosure.deferred(session, person.subject_id, now).exchanges:
         raise ReleaseNotFound()
     flagged = rectification_service.flag(
         session,

@@ -11,11 +11,12 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
+from gateway.audit.access import access_report
 from gateway.audit.tables import AuditEntry
 from gateway.audit.verify import verify_stored
 from gateway.emergency import review
 from gateway.emergency.tables import EmergencyUse, EmergencyWindow, Verdict
-from tests.emergency.world import JUSTIFICATION, Emergency
+from tests.emergency.world import JA, JUSTIFICATION, Emergency
 
 DPO = "dpo-anna"
 
@@ -200,3 +201,30 @@ def test_the_audit_log_verifies_after_a_whole_emergency_story(emergency: Emergen
 def _bodies(runtime) -> list[str]:
     with runtime.database.transaction(read_only=True) as session:
         return [body for body in session.scalars(select(AuditEntry.body)) if body]
+
+
+def test_the_access_report_marks_what_the_person_may_not_be_told_yet(emergency: Emergency):
+    window_id = opened(emergency)
+    runtime = emergency.world.gateway.runtime
+    now = datetime.now(UTC)
+
+    def marks() -> dict[tuple[str, str | None, bool], int]:
+        report = access_report(runtime.database, runtime.audit, actor=DPO, agency=JA,
+                               reference="JA-77", request_id=None)  # fmt: skip
+        found: dict[tuple[str, str | None, bool], int] = {}
+        for record in report.records:
+            assert not record.deferred or (record.details or {}).get("emergency")
+            key = (record.event, record.decision, record.deferred)
+            found[key] = found.get(key, 0) + 1
+        return found
+
+    assert ("exchange.decided", "permit", False) in marks()
+    review.defer(runtime.database, runtime.audit, window_id, until=now + timedelta(days=3),
+                 reason="Gefahr", actor=DPO, now=now, max_days=90)  # fmt: skip
+    assert emergency.ask({**JUSTIFICATION, "reason": "not_listed_here"}).status_code == 403
+    deferred = marks()
+    assert deferred[("exchange.decided", "permit", True)] == 1
+    assert deferred[("exchange.decided", "deny", True)] == 1  # the same office's attempt
+    assert ("exchange.decided", "permit", False) not in deferred
+    review.end_deferral(runtime.database, runtime.audit, window_id, actor=DPO, now=now)
+    assert not any(deferred for (_, _, deferred) in marks())
