@@ -6,15 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from gateway.auth.dependencies import INSUFFICIENT_SCOPE, INVALID_TOKEN, Admission, admit
+from gateway.auth.dependencies import Admission, admit
 from gateway.auth.scopes import Scope
 from gateway.consents.routes import Caseworker
 from gateway.emergency.models import EmergencyQueryIn, EmergencyQueryOut
-from gateway.errors import PAYLOAD_TOO_LARGE, problem_responses
-from gateway.exchange import errors, service
-from gateway.exchange.routes import gateway_for
+from gateway.exchange import service
+from gateway.exchange.routes import QUERY_PROBLEMS, asked, gateway_for
 from gateway.observability.tracing import RequestTrace
-from gateway.release.errors import EXCHANGE_DENIED
 from gateway.runtime import RuntimeDep
 
 router = APIRouter(prefix="/v1/exchanges", tags=["exchange"])
@@ -33,14 +31,7 @@ EmergencyQuerier = Annotated[Admission, Depends(admit(Scope.EXCHANGE_EMERGENCY))
     "Refusals (`no_policy`, `emergency_reason_not_listed`, `emergency_window_closed`, "
     "`emergency_limit_reached`, and the ordinary ones) are audited.",
     response_model=EmergencyQueryOut,
-    responses=problem_responses(
-        INVALID_TOKEN,
-        INSUFFICIENT_SCOPE,
-        EXCHANGE_DENIED,
-        errors.PROVIDER_FAILED,
-        errors.PROVIDER_TIMEOUT,
-        PAYLOAD_TOO_LARGE,
-    ),
+    responses=QUERY_PROBLEMS,
 )
 async def emergency_query(
     request: Request,
@@ -50,14 +41,9 @@ async def emergency_query(
     trace: RequestTrace,
     caseworker: Caseworker = None,
 ) -> EmergencyQueryOut:
-    asked = service.Asked(
-        admission=admission,
-        query=body,
-        caseworker=caseworker,
-        request_id=getattr(request.state, "request_id", None),
-        trace=trace,
-        justification=body.justification,
+    answer = await service.query(
+        gateway_for(runtime),
+        asked(request, admission, body, trace, caseworker, body.justification),
     )
-    answer = await service.query(gateway_for(runtime), asked)
     assert isinstance(answer, EmergencyQueryOut)  # an emergency release has its window
     return answer

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from gateway.auth.dependencies import INSUFFICIENT_SCOPE, INVALID_TOKEN, Admission, admit
 from gateway.auth.scopes import Scope
 from gateway.consents.routes import Caseworker
+from gateway.emergency.models import JustificationIn
 from gateway.errors import PAYLOAD_TOO_LARGE, problem_responses
 from gateway.exchange import errors, service
 from gateway.exchange.models import QueryIn, QueryOut
@@ -20,18 +21,22 @@ router = APIRouter(prefix="/v1/exchanges", tags=["exchange"])
 Querier = Annotated[Admission, Depends(admit(Scope.EXCHANGE_QUERY))]
 
 
+# What a query may answer besides its data (an emergency query too).
+QUERY_PROBLEMS = problem_responses(
+    INVALID_TOKEN,
+    INSUFFICIENT_SCOPE,
+    EXCHANGE_DENIED,
+    errors.PROVIDER_FAILED,
+    errors.PROVIDER_TIMEOUT,
+    PAYLOAD_TOO_LARGE,
+)
+
+
 @router.post(
     "",
     summary="Ask another agency for data about a shared client",
     response_model=QueryOut,
-    responses=problem_responses(
-        INVALID_TOKEN,
-        INSUFFICIENT_SCOPE,
-        EXCHANGE_DENIED,
-        errors.PROVIDER_FAILED,
-        errors.PROVIDER_TIMEOUT,
-        PAYLOAD_TOO_LARGE,
-    ),
+    responses=QUERY_PROBLEMS,
 )
 async def query(
     request: Request,
@@ -41,14 +46,28 @@ async def query(
     trace: RequestTrace,
     caseworker: Caseworker = None,
 ) -> QueryOut:
-    asked = service.Asked(
+    return await service.query(
+        gateway_for(runtime), asked(request, admission, body, trace, caseworker)
+    )
+
+
+def asked(
+    request: Request,
+    admission: Admission,
+    body: QueryIn,
+    trace: RequestTrace,
+    caseworker: str | None,
+    justification: JustificationIn | None = None,
+) -> service.Asked:
+    """The query as the service takes it, from a route's request."""
+    return service.Asked(
         admission=admission,
         query=body,
         caseworker=caseworker,
         request_id=getattr(request.state, "request_id", None),
         trace=trace,
+        justification=justification,
     )
-    return await service.query(gateway_for(runtime), asked)
 
 
 def gateway_for(runtime: Runtime) -> service.Gateway:
