@@ -25,7 +25,7 @@ from gateway.web.pages import PageLanguage, see_other
 
 router = APIRouter(prefix="/dpo", include_in_schema=False)
 
-WindowId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
+WindowId = Annotated[str, Path(max_length=64)]  # an unknown one is "no such page"
 UseId = Annotated[str, Form(max_length=36)]
 Done = Literal["reviewed", "deferred", "resumed"]
 
