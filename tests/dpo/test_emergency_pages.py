@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from gateway.audit.events import EventType
 from gateway.audit.service import decode
 from gateway.audit.tables import AuditEntry
-from gateway.emergency.tables import EmergencyWindow
+from gateway.emergency.tables import EmergencyUse, EmergencyWindow
 from gateway.runtime import Runtime
 from tests.dpo.pages import facts, table
 from tests.dpo.seeded import USER, csrf_of
@@ -155,7 +155,10 @@ def test_a_use_of_another_window_or_an_unknown_window_is_no_such_page_and_nothin
     signed_in: TestClient, runtime: Runtime, asked: dict[str, Any]
 ):
     unknown = "00000000-0000-4000-8000-000000000000"
-    assert signed_in.get(f"/dpo/emergency/{unknown}").status_code == 404
+    for window in (unknown, "not-a-window"):
+        missing = signed_in.get(f"/dpo/emergency/{window}")
+        assert missing.status_code == 404
+        assert "There is no such page." in missing.text
     token = csrf_of(signed_in.get(f"/dpo/emergency/{_window(asked)}").text)
     for window, use in ((unknown, asked["exchange_id"]), (_window(asked), unknown)):
         read = signed_in.post(
@@ -315,3 +318,18 @@ def test_the_page_is_in_the_navigation_and_speaks_every_dpo_language(
         assert page.status_code == 200
         assert heading in page.text
         assert "Record the review" not in page.text
+
+
+def test_a_justification_no_longer_kept_is_said_in_words_and_the_look_is_still_on_record(
+    signed_in: TestClient, runtime: Runtime, asked: dict[str, Any]
+):
+    with runtime.database.transaction() as session:
+        session.execute(
+            update(EmergencyUse)
+            .where(EmergencyUse.id == asked["exchange_id"])
+            .values(key_id=None, wrapped_key=None, nonce=None, ciphertext=None)
+        )
+    read = _post(signed_in, _window(asked), "justification", use=asked["exchange_id"])
+    assert read.status_code == 422
+    assert "The justification is no longer kept." in read.text
+    assert len(_entries(runtime, EventType.EMERGENCY_JUSTIFICATION_READ)) == 1
