@@ -24,6 +24,7 @@ from gateway.consents.routes import forms_router, notices_router
 from gateway.consents.routes import router as consents_router
 from gateway.consents.service import sweep_expiries
 from gateway.demo.providers import mount_demo_providers
+from gateway.dpo.emergency_pages import router as dpo_emergency_router
 from gateway.dpo.person_pages import router as dpo_person_router
 from gateway.dpo.routes import router as dpo_router
 from gateway.emergency.review import record_ended_deferrals
@@ -164,6 +165,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         portal_router,
         dpo_router,
         dpo_person_router,
+        dpo_emergency_router,
     )
     for router in routers:
         app.include_router(router)

@@ -196,3 +196,53 @@ def legal_basis(code: str | None) -> str:
     if kind == "statute" and citation:
         return gettext(_STATUTE_BASIS) % {"citation": citation}
     return code
+
+
+# -- the emergency-access pages (gateway.dpo.emergency) -----------------------------------------
+
+_TERMS["emergency_reason"] = {
+    "acute_child_endangerment": N_("acute danger to a child"),
+    "child_whereabouts_unknown": N_("a child's whereabouts unknown"),
+}
+_TERMS["state"] = {  # gateway.emergency.review.State
+    "open": N_("open: emergency queries still possible"),
+    "awaiting_review": N_("awaiting review"),
+    "overdue": N_("review overdue"),
+    "reviewed": N_("reviewed"),
+}
+_TERMS["verdict"] = {  # gateway.emergency.tables.Verdict
+    "justified": N_("justified"),
+    "not_justified": N_("not justified"),
+}
+# What was just done on an emergency access.
+_TERMS["emergency_done"] = {
+    "reviewed": N_("Your review is recorded."),
+    "deferred": N_("Showing it to the person is deferred."),
+    "resumed": N_("The person is shown this emergency access from now on."),
+}
+# Why an action on an emergency access was refused (gateway.emergency.review.ReviewError.code).
+_REVIEW_ERRORS = {
+    "comment_required": N_("Please write a comment: why it was, or was not, justified."),
+    "comment_too_long": N_("The comment may be at most %(limit)s characters long."),
+    "reason_required": N_("Please give a reason for deferring."),
+    "reason_too_long": N_("The reason may be at most %(limit)s characters long."),
+    "reviewed_already": N_("This emergency access has been reviewed already."),
+    "date_past": N_("The date must lie in the future."),
+    "date_too_late": N_(
+        "Showing it may be deferred by at most %(days)s days from the emergency access, "
+        "until %(latest)s at the latest."
+    ),
+    "date_invalid": N_("Please give a date."),
+    "verdict_required": N_("Please choose whether it was justified."),
+    "not_deferred": N_("Showing this emergency access is not deferred."),
+    "not_kept": N_("The justification is no longer kept."),
+}
+_REFUSED = N_("This could not be done.")
+
+
+def review_error(code: str, values: Mapping[str, object] | None = None) -> str:
+    """Why an action on an emergency access was refused, in the page's language."""
+    known = _REVIEW_ERRORS.get(code)
+    if known is None:
+        return gettext(_REFUSED)
+    return gettext(known) % dict(values or {})

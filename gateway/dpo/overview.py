@@ -12,6 +12,7 @@ from gateway.dpo import charts, integrity, repository
 from gateway.dpo.charts import BarChart, ColumnChart, DayCount
 from gateway.dpo.integrity import Verification
 from gateway.dpo.labels import term
+from gateway.emergency import review
 from gateway.errors import InvalidRequest
 from gateway.web.i18n import gettext
 
@@ -44,6 +45,7 @@ class Overview:
     notices: int  # withdrawal notices not yet answered
     log_size: int  # entries placed in the tree
     verification: Verification | None
+    emergency: review.Status  # emergency access: releases, reviews open and overdue
 
 
 def period(days: int, now: datetime) -> tuple[datetime, datetime]:
@@ -89,6 +91,7 @@ def overview(session: Session, days: int, now: datetime) -> Overview:
         notices=repository.outstanding_notice_count(session),
         log_size=repository.placed_count(session),
         verification=integrity.last_verification(session),
+        emergency=review.status(session, now),
     )
 
 

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from gateway.audit.tables import AuditEntry
 from gateway.emergency.tables import EmergencyUse, EmergencyWindow
 
 _LOCK_CLASS = 0x8A  # the first key of the advisory locks below: § 8a
@@ -81,6 +82,37 @@ def windows(session: Session, *, since: datetime | None = None) -> Sequence[Emer
     if since is not None:
         query = query.where(EmergencyWindow.opened_at >= since)
     return session.scalars(query).all()
+
+
+def providers_and_uses(session: Session) -> dict[str, tuple[list[str], int]]:
+    """Per window: the providing agencies of its uses (sorted) and how many uses it has."""
+    found: dict[str, tuple[list[str], int]] = {}
+    rows = session.execute(
+        select(EmergencyUse.window_id, EmergencyUse.provider, func.count())
+        .group_by(EmergencyUse.window_id, EmergencyUse.provider)
+        .order_by(EmergencyUse.window_id, EmergencyUse.provider)
+    )
+    for window_id, provider, count in rows:
+        providers, uses = found.get(window_id, ([], 0))
+        found[window_id] = ([*providers, provider], uses + int(count))
+    return found
+
+
+def release_entry_bodies(session: Session, pseudonym: str, use: EmergencyUse) -> Sequence[str]:
+    """The bodies of the permits recorded about this person between the use's provider and
+    recipient, newest first (the use's own among them, unless pruned)."""
+    bodies = session.scalars(
+        select(AuditEntry.body)
+        .where(
+            AuditEntry.subject == pseudonym,
+            AuditEntry.event == "exchange.decided",
+            AuditEntry.decision == "permit",
+            AuditEntry.requester == use.recipient,
+            AuditEntry.provider == use.provider,
+        )
+        .order_by(AuditEntry.id.desc())
+    )
+    return [body for body in bodies if body]
 
 
 def overdue_count(session: Session, at: datetime) -> int:

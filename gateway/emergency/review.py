@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
 from gateway.audit.events import OPERATOR, AuditEvent, EventType
-from gateway.audit.service import AuditLog
+from gateway.audit.service import AuditLog, decode
 from gateway.db.engine import Database
 from gateway.emergency import repository
+from gateway.emergency.access import Justification as Plain
 from gateway.emergency.access import associated_data
 from gateway.emergency.tables import EmergencyUse, EmergencyWindow, Verdict
 from gateway.messages.sealing import MessageKeys, Sealed
@@ -30,7 +31,13 @@ REASON_MAX = 1000
 
 
 class ReviewError(ValueError):
-    """What a DPO asked for that cannot be done; the message says why, without personal data."""
+    """What a DPO asked for that cannot be done; the message says why, without personal data.
+    ``code`` (and ``values``) name the case, for the DPO pages to say it in their language."""
+
+    def __init__(self, message: str, code: str = "", **values: object):
+        super().__init__(message)
+        self.code = code or "refused"
+        self.values = values
 
 
 class NotFound(ReviewError):
@@ -72,7 +79,7 @@ def windows(session: Session, *, since: datetime | None = None) -> Sequence[Emer
 def window(session: Session, window_id: str) -> tuple[EmergencyWindow, Sequence[EmergencyUse]]:
     found = repository.window(session, window_id)
     if found is None:
-        raise NotFound("no such emergency access")
+        raise NotFound("no such emergency access", "not_found")
     return found, repository.uses_in(session, window_id)
 
 
@@ -90,7 +97,7 @@ def read_justification(
     with database.transaction() as session:
         use = repository.use(session, use_id)
         if use is None:
-            raise NotFound("no such emergency query")
+            raise NotFound("no such emergency query", "not_found")
         audit.record(
             session,
             AuditEvent(
@@ -105,7 +112,7 @@ def read_justification(
         )
         sealed = _sealed(use)
     if sealed is None:
-        raise NotFound("the justification is no longer kept")
+        raise NotFound("the justification is no longer kept", "not_kept")
     opened = json.loads(sealing.open(sealed, associated_data(use_id)))
     return Justification(str(opened["case_number"]), str(opened["text"]))
 
@@ -128,11 +135,11 @@ def review(
 ) -> EmergencyWindow:
     """Record a DPO's review of a window, once; a comment is required (why it was, or was
     not, justified)."""
-    comment = _words(comment, COMMENT_MAX, "a comment")
+    comment = _words(comment, COMMENT_MAX, "a comment", "comment")
     with database.transaction() as session:
         found = _locked(session, window_id)
         if found.reviewed_at is not None:
-            raise ReviewError("this emergency access was reviewed already")
+            raise ReviewError("this emergency access was reviewed already", "reviewed_already")
         found.reviewed_at, found.reviewed_by = now, actor
         found.verdict, found.review_comment = verdict.value, comment
         audit.record(
@@ -164,16 +171,19 @@ def defer(
     """Defer showing the window's uses to the person until ``until``: later than now, and no
     later than ``max_days`` after the window opened, whatever was deferred before. A reason
     is required. Setting it again moves the date (within the same bound)."""
-    reason = _words(reason, REASON_MAX, "a reason")
+    reason = _words(reason, REASON_MAX, "a reason", "reason")
     with database.transaction() as session:
         found = _locked(session, window_id)
         latest = found.opened_at + timedelta(days=max_days)
         if until <= now:
-            raise ReviewError("the date must lie in the future")
+            raise ReviewError("the date must lie in the future", "date_past")
         if until > latest:
             raise ReviewError(
                 f"showing it may be deferred by at most {max_days} days from the emergency "
-                f"access, until {latest.date().isoformat()}"
+                f"access, until {latest.date().isoformat()}",
+                "date_too_late",
+                days=max_days,
+                latest=latest.date().isoformat(),
             )
         found.deferred_until, found.deferred_by, found.deferral_reason = until, actor, reason
         found.deferral_end_recorded_at = None
@@ -199,7 +209,7 @@ def end_deferral(
     with database.transaction() as session:
         found = _locked(session, window_id)
         if not deferred(found, now):
-            raise ReviewError("showing this emergency access is not deferred")
+            raise ReviewError("showing this emergency access is not deferred", "not_deferred")
         found.deferred_until = now
         _resumed(session, audit, found, actor, now)
         return found
@@ -252,14 +262,44 @@ def status(session: Session, now: datetime) -> Status:
 def _locked(session: Session, window_id: str) -> EmergencyWindow:
     found = repository.window(session, window_id, for_update=True)
     if found is None:
-        raise NotFound("no such emergency access")
+        raise NotFound("no such emergency access", "not_found")
     return found
 
 
-def _words(text: str, limit: int, what: str) -> str:
+def _words(text: str, limit: int, what: str, code: str) -> str:
     kept = "".join(c for c in text if c in "\n\t" or c.isprintable()).strip()
     if len(kept) < 3:
-        raise ReviewError(f"{what} is required")
+        raise ReviewError(f"{what} is required", f"{code}_required")
     if len(kept) > limit:
-        raise ReviewError(f"{what} may be at most {limit} characters")
+        raise ReviewError(f"{what} may be at most {limit} characters", f"{code}_too_long",
+                          limit=limit)  # fmt: skip
     return kept
+
+
+def read_and_compare(
+    database: Database,
+    audit: AuditLog,
+    sealing: MessageKeys,
+    use_id: str,
+    *,
+    actor: str,
+    now: datetime,
+) -> Justification:
+    """``read_justification``, and whether it is the one the release's audit entry recorded
+    (its ``justification_hmac``): ``matches_audit`` is None when that entry is no longer kept."""
+    read = read_justification(database, audit, sealing, use_id, actor=actor, now=now)
+    plain = Plain.plain_form(read.case_number, read.text)
+    with database.transaction(read_only=True) as session:
+        use = repository.use(session, use_id)
+        assert use is not None  # it was just read
+        pseudonym = audit.pseudonymizer.pseudonym(use.subject_id)
+        for body in repository.release_entry_bodies(session, pseudonym, use):
+            entry = decode(body)
+            details = entry.get("details") or {}
+            if details.get("exchange_id") == use.id and "justification_hmac" in entry:
+                matches = audit.digests.justification_matches(
+                    str(entry["justification_hmac"]), entry.get("subject"), str(entry["time"]),
+                    plain,
+                )  # fmt: skip
+                return replace(read, matches_audit=matches)
+    return read
