@@ -38,7 +38,7 @@ _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 REPORT_COLUMNS = (
     "time", "event", "requester", "provider", "caseworker", "categories", "purpose",
-    "legal_basis", "decision", "reason", "consent_id", "details",
+    "legal_basis", "decision", "reason", "consent_id", "details", "deferred",
 )  # fmt: skip
 
 

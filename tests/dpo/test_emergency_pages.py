@@ -333,3 +333,26 @@ def test_a_justification_no_longer_kept_is_said_in_words_and_the_look_is_still_o
     assert read.status_code == 422
     assert "The justification is no longer kept." in read.text
     assert len(_entries(runtime, EventType.EMERGENCY_JUSTIFICATION_READ)) == 1
+
+
+def test_the_access_report_page_and_its_download_mark_what_the_person_may_not_see_yet(
+    signed_in: TestClient, runtime: Runtime, asked: dict[str, Any]
+):
+    def report(kind: str | None = None):
+        token = csrf_of(signed_in.get("/dpo/report").text)
+        fields = {"csrf_token": token, "agency": JA, "reference": "JA-77"}
+        if kind is None:
+            return signed_in.post("/dpo/report", data=fields).text
+        return signed_in.post("/dpo/report/download", data={**fields, "format": kind}).text
+
+    assert "⏸" not in report()
+    posted = _post(signed_in, _window(asked), "defer", until=(datetime.now(UTC) +
+                   timedelta(days=5)).date().isoformat(), reason=REASON)  # fmt: skip
+    assert posted.status_code in (200, 303), posted.text
+
+    page = report()
+    assert "Not yet for the person: 1 records of emergency access" in page
+    assert page.count("⏸ not yet for the person") == 1
+    header, *rows = report("csv").splitlines()
+    assert header.split(",")[-1] == "deferred"
+    assert [row.split(",")[-1] for row in rows].count("true") == 1
