@@ -304,4 +304,4 @@ def test_the_quick_start_works_as_written_with_port_8000_taken(database_url: str
             check=False,
         )
         assert story.returncode == 0, story.stdout + story.stderr
-        assert "9. check the audit log" in story.stdout
+        assert "10. check the audit log" in story.stdout
