@@ -32,13 +32,14 @@ class Deferred:
     exchanges: frozenset[str] = frozenset()
 
     def hides(self, body: Mapping[str, Any]) -> bool:
-        """Whether an audit entry's body is held back: an emergency query in a deferred
-        window, or a refused emergency attempt by an office that has one for the person."""
+        """Whether an audit entry's body is held back: anything about a deferred window (its
+        queries, and what DPOs did about it: a reading, the review, the deferral itself), or
+        a refused emergency attempt by an office that has one for the person."""
         details = body.get("details") or {}
-        if not details.get("emergency"):
-            return False
         if details.get("emergency_window") in self.windows:
             return True
+        if not details.get("emergency"):
+            return False
         if details.get("exchange_id") in self.exchanges:
             return True
         refused = body.get("decision") == Decision.DENY.value
