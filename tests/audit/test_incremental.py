@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from click.testing import CliRunner
 
-from gateway.audit.events import AuditEvent, Decision, EventType
 from gateway.audit.incremental import Verified, verify_stored_from
 from gateway.audit.merkle import Frontier, leaf_hash
 from gateway.audit.notes import Checkpoint, sign_checkpoint
@@ -18,30 +17,12 @@ from gateway.audit.service import encode
 from gateway.audit.verify import verify_stored
 from gateway.cli.main import cli
 from gateway.runtime import Runtime
+from tests.audit.logs import record_decisions
 from tests.audit.tampering import EMPTY, query, tamper
 
 KEPT_SIZE = 12  # the tree of 12 leaves is made of the subtrees (3, 0) and (2, 2)
 SIZE = 20
 LONG_AGO = datetime.now(UTC) - timedelta(days=400)
-
-
-def record(runtime: Runtime, numbers: range, moment: datetime | None = None) -> None:
-    with runtime.database.transaction() as session:
-        for number in numbers:
-            runtime.audit.record(
-                session,
-                AuditEvent(
-                    EventType.EXCHANGE_DECIDED,
-                    requester="koeln-jobcenter",
-                    provider="koeln-sozialamt",
-                    categories=("benefit_status",),
-                    purpose="benefit_entitlement",
-                    decision=Decision.PERMIT,
-                    request_id=f"req-{number:08d}",
-                ),
-                now=moment,
-            )
-    runtime.audit.publish(runtime.database)
 
 
 def note_of(runtime: Runtime, size: int) -> str:
@@ -64,7 +45,7 @@ def entry_id_at(runtime: Runtime, position: int) -> int:
 def log(runtime: Runtime) -> Runtime:
     """Twenty entries, checkpointed after every fourth; the DPO kept the one of twelve."""
     for start in range(0, SIZE, 4):
-        record(runtime, range(start, start + 4))
+        record_decisions(runtime, range(start, start + 4))
     return runtime
 
 
@@ -95,7 +76,7 @@ def test_only_the_entries_after_the_kept_checkpoint_are_read(log: Runtime):
 
 
 def test_the_kept_checkpoint_itself_verifies_when_nothing_was_added(runtime: Runtime):
-    record(runtime, range(4))
+    record_decisions(runtime, range(4))
     kept = note_of(runtime, 4)
     verified = check(runtime, kept)
     assert verified.report.intact, verified.report.problems
@@ -155,9 +136,9 @@ def test_an_entry_emptied_without_licence_after_the_kept_checkpoint_is_named(log
 def test_entries_pruned_under_a_record_placed_after_the_kept_checkpoint_verify(
     runtime: Runtime,
 ):
-    record(runtime, range(4), LONG_AGO)
+    record_decisions(runtime, range(4), now=LONG_AGO)
     kept = note_of(runtime, 4)
-    record(runtime, range(4, 10), LONG_AGO)
+    record_decisions(runtime, range(4, 10), now=LONG_AGO)
     assert prune(runtime.audit, runtime.database, datetime.now(UTC) - timedelta(days=30)) == 10
     verified = check(runtime, kept)
     assert verified.report.intact, verified.report.problems
@@ -275,7 +256,7 @@ def test_the_cli_verifies_a_database_from_the_kept_file_and_keeps_the_newest(
 ):
     """`gateway audit verify --from FILE`: the first run (no file yet) checks everything and
     keeps the newest checkpoint; the next checks from it; a bad run keeps the old file."""
-    record(runtime, range(KEPT_SIZE))
+    record_decisions(runtime, range(KEPT_SIZE))
     kept = tmp_path / "kept.checkpoint"
     environment = {
         "GATEWAY_DATABASE_URL": runtime.settings.database_url,
@@ -285,12 +266,12 @@ def test_the_cli_verifies_a_database_from_the_kept_file_and_keeps_the_newest(
     first = CliRunner().invoke(cli, args, env=environment)
     assert first.exit_code == 0, first.output
     assert f"intact: {KEPT_SIZE} entries" in first.output
-    record(runtime, range(KEPT_SIZE, SIZE))
+    record_decisions(runtime, range(KEPT_SIZE, SIZE))
     second = CliRunner().invoke(cli, args, env=environment)
     assert second.exit_code == 0, second.output
     assert f"intact: {SIZE} entries" in second.output
     assert kept.read_text() == note_of(runtime, SIZE)
-    record(runtime, range(SIZE, SIZE + 3))
+    record_decisions(runtime, range(SIZE, SIZE + 3))
     tamper(
         runtime.settings.database_url,
         "UPDATE audit_entries SET body = replace(body, 'koeln-sozialamt', 'koeln-abh')"
