@@ -18,7 +18,6 @@ from gateway.audit.events import OPERATOR
 from gateway.audit.incremental import (
     Verified,
     check_witnesses,
-    keep,
     verify_stored_from,
     verify_tiled,
 )
@@ -30,6 +29,7 @@ from gateway.audit.retention import prune
 from gateway.audit.verify import Report, verify_export, verify_stored
 from gateway.cli.context import load_settings, migrated_database
 from gateway.db.engine import Database, connect
+from gateway.keys.folder import write_atomically
 from gateway.runtime import open_audit_log
 
 _FILE = click.Path(exists=True, dir_okay=False, readable=True, path_type=Path)
@@ -140,7 +140,7 @@ def verify_command(
             database.dispose()
     _print(outcome.report)
     if kept_from is not None and outcome.checkpoint is not None:
-        keep(kept_from, outcome.checkpoint)
+        write_atomically(kept_from, outcome.checkpoint)
         click.echo(f"  kept the newest verified checkpoint in {kept_from}")
     sys.exit(0 if outcome.report.intact else 1)
 

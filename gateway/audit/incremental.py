@@ -20,10 +20,7 @@ ones, is for a full verification (``verify_stored``) to find.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy.orm import Session
 
@@ -213,17 +210,3 @@ def _opened(note: str | None, verifier: Verifier, label: str, report: Report) ->
         report.problem(f"{label} does not verify: {bad}")
         return None
     return checkpoint
-
-
-def keep(path: Path, note: str) -> None:
-    """Replace the kept checkpoint at ``path`` with ``note``, whole or not at all."""
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(note)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

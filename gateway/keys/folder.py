@@ -36,12 +36,18 @@ def changing(folder: Path) -> Iterator[None]:
 
 
 def write_json(path: Path, content: dict[str, Any]) -> None:
-    """Replace ``path`` atomically with ``content`` (mode 0600), file and folder fsynced: a key
-    lost in a crash after use would leave what it signed or wrapped unusable."""
+    """Replace ``path`` atomically with ``content``: a key lost in a crash after use would
+    leave what it signed or wrapped unusable."""
+    write_atomically(path, json.dumps(content, indent=2))
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text``, whole or not at all (mode 0600), file and folder
+    fsynced: after a crash it holds the old text or the new one, never a part."""
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")  # mode 0600
     try:
         with os.fdopen(descriptor, "w") as handle:
-            json.dump(content, handle, indent=2)
+            handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
