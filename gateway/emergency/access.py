@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from gateway.emergency import repository
-from gateway.emergency.repository import DAY
 from gateway.emergency.tables import EmergencyUse, EmergencyWindow
 from gateway.messages.sealing import Sealed
 from gateway.policy.model import PolicySet
@@ -93,7 +92,7 @@ def decide(
     window = repository.open_window(session, subject_id, recipient, at)
     if window is not None and at >= _latest_close(window.opened_at, permits, ask.limits):
         return Deny(Reason.EMERGENCY_WINDOW_CLOSED)
-    if repository.uses_since(session, recipient, at - DAY) >= ask.limits.daily_limit:
+    if repository.uses_since(session, recipient, at - timedelta(days=1)) >= ask.limits.daily_limit:
         return Deny(Reason.EMERGENCY_LIMIT_REACHED)
     return permits
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
@@ -76,12 +76,9 @@ def use(session: Session, use_id: str) -> EmergencyUse | None:
     return session.get(EmergencyUse, use_id)
 
 
-def windows(session: Session, *, since: datetime | None = None) -> Sequence[EmergencyWindow]:
-    """Windows newest first (those opened from ``since`` on, if given)."""
-    query = select(EmergencyWindow).order_by(EmergencyWindow.opened_at.desc())
-    if since is not None:
-        query = query.where(EmergencyWindow.opened_at >= since)
-    return session.scalars(query).all()
+def windows(session: Session) -> Sequence[EmergencyWindow]:
+    """Every window, newest first."""
+    return session.scalars(select(EmergencyWindow).order_by(EmergencyWindow.opened_at.desc())).all()
 
 
 def providers_and_uses(session: Session) -> dict[str, tuple[list[str], int]]:
@@ -169,6 +166,3 @@ def deferrals_ended(session: Session, at: datetime, limit: int) -> Sequence[Emer
         .limit(limit)
         .with_for_update()
     ).all()
-
-
-DAY = timedelta(days=1)

@@ -72,8 +72,8 @@ class Justification:
     matches_audit: bool | None = None  # set by whoever compares it with the audit entry
 
 
-def windows(session: Session, *, since: datetime | None = None) -> Sequence[EmergencyWindow]:
-    return repository.windows(session, since=since)
+def windows(session: Session) -> Sequence[EmergencyWindow]:
+    return repository.windows(session)
 
 
 def window(session: Session, window_id: str) -> tuple[EmergencyWindow, Sequence[EmergencyUse]]:
