@@ -103,7 +103,7 @@ def read(
         use = repository.use(session, use_id)
         if use is None or use.window_id != window_id:
             raise NotFound()
-    return review.read_and_compare(database, audit, sealing, use_id, actor=actor, now=now)
+    return review.read_justification(database, audit, sealing, use_id, actor=actor, now=now)
 
 
 def status(session: Session, now: datetime) -> review.Status:

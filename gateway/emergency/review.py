@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -21,7 +22,6 @@ from gateway.audit.events import OPERATOR, AuditEvent, EventType
 from gateway.audit.service import AuditLog, decode
 from gateway.db.engine import Database
 from gateway.emergency import repository
-from gateway.emergency.access import Justification as Plain
 from gateway.emergency.access import associated_data
 from gateway.emergency.tables import EmergencyUse, EmergencyWindow, Verdict
 from gateway.messages.sealing import MessageKeys, Sealed
@@ -92,8 +92,9 @@ def read_justification(
     actor: str,
     now: datetime,
 ) -> Justification:
-    """A use's justification, opened for a DPO; the reading is recorded first (if recording
-    fails, nothing is shown)."""
+    """A use's justification, opened for a DPO, and whether it is the one the release's audit
+    entry recorded (its ``justification_hmac``; ``matches_audit`` is None when that entry is
+    no longer kept). The reading is recorded first: if recording fails, nothing is shown."""
     with database.transaction() as session:
         use = repository.use(session, use_id)
         if use is None:
@@ -111,10 +112,29 @@ def read_justification(
             now=now,
         )
         sealed = _sealed(use)
+        recorded = _recorded(session, audit, use)
     if sealed is None:
         raise NotFound("the justification is no longer kept", "not_kept")
-    opened = json.loads(sealing.open(sealed, associated_data(use_id)))
-    return Justification(str(opened["case_number"]), str(opened["text"]))
+    plain = sealing.open(sealed, associated_data(use_id))
+    opened = json.loads(plain)
+    matches = None
+    if recorded is not None:
+        matches = audit.digests.justification_matches(
+            str(recorded["justification_hmac"]), recorded.get("subject"),
+            str(recorded["time"]), plain,
+        )  # fmt: skip
+    return Justification(str(opened["case_number"]), str(opened["text"]), matches)
+
+
+def _recorded(session: Session, audit: AuditLog, use: EmergencyUse) -> dict[str, Any] | None:
+    """The body of the permit entry that recorded the use, if it is still kept."""
+    pseudonym = audit.pseudonymizer.pseudonym(use.subject_id)
+    for body in repository.release_entry_bodies(session, pseudonym, use):
+        entry = decode(body)
+        details = entry.get("details") or {}
+        if details.get("exchange_id") == use.id and "justification_hmac" in entry:
+            return entry
+    return None
 
 
 def _sealed(use: EmergencyUse) -> Sealed | None:
@@ -274,32 +294,3 @@ def _words(text: str, limit: int, what: str, code: str) -> str:
         raise ReviewError(f"{what} may be at most {limit} characters", f"{code}_too_long",
                           limit=limit)  # fmt: skip
     return kept
-
-
-def read_and_compare(
-    database: Database,
-    audit: AuditLog,
-    sealing: MessageKeys,
-    use_id: str,
-    *,
-    actor: str,
-    now: datetime,
-) -> Justification:
-    """``read_justification``, and whether it is the one the release's audit entry recorded
-    (its ``justification_hmac``): ``matches_audit`` is None when that entry is no longer kept."""
-    read = read_justification(database, audit, sealing, use_id, actor=actor, now=now)
-    plain = Plain.plain_form(read.case_number, read.text)
-    with database.transaction(read_only=True) as session:
-        use = repository.use(session, use_id)
-        assert use is not None  # it was just read
-        pseudonym = audit.pseudonymizer.pseudonym(use.subject_id)
-        for body in repository.release_entry_bodies(session, pseudonym, use):
-            entry = decode(body)
-            details = entry.get("details") or {}
-            if details.get("exchange_id") == use.id and "justification_hmac" in entry:
-                matches = audit.digests.justification_matches(
-                    str(entry["justification_hmac"]), entry.get("subject"), str(entry["time"]),
-                    plain,
-                )  # fmt: skip
-                return replace(read, matches_audit=matches)
-    return read

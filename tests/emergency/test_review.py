@@ -15,6 +15,7 @@ from gateway.audit.access import access_report
 from gateway.audit.tables import AuditEntry
 from gateway.audit.verify import verify_stored
 from gateway.emergency import review
+from gateway.emergency.access import Justification, associated_data
 from gateway.emergency.tables import EmergencyUse, EmergencyWindow, Verdict
 from tests.emergency.world import JA, JUSTIFICATION, Emergency
 
@@ -235,3 +236,34 @@ def test_the_access_report_marks_what_the_person_may_not_be_told_yet(emergency: 
     assert deferred[("emergency.justification_read", None, True)] == 1
     review.end_deferral(runtime.database, runtime.audit, window_id, actor=DPO, now=now)
     assert not any(deferred for (_, _, deferred) in marks())
+
+
+def test_a_justification_sealed_again_by_someone_with_the_keys_does_not_match_the_log(
+    emergency: Emergency,
+):
+    """An operator with the key folder and the database can put other words in the sealed
+    row; the DPO reading it is told they are not the ones the audit log recorded."""
+    opened(emergency)
+    runtime = emergency.world.gateway.runtime
+
+    def read() -> review.Justification:
+        return review.read_justification(
+            runtime.database, runtime.audit, runtime.sealing, use_id, actor=DPO,
+            now=datetime.now(UTC),
+        )  # fmt: skip
+
+    with runtime.database.transaction(read_only=True) as session:
+        use_id = session.scalars(select(EmergencyUse.id)).one()
+    assert read().matches_audit is True
+    other = Justification.plain_form("JA-1", "A harmless reason written afterwards.")
+    sealed = runtime.sealing.seal(other, associated_data(use_id))
+    with runtime.database.transaction() as session:
+        use = session.get(EmergencyUse, use_id)
+        assert use is not None
+        use.key_id, use.wrapped_key = sealed.key_id, sealed.wrapped_key
+        use.nonce, use.ciphertext = sealed.nonce, sealed.ciphertext
+
+    shown = read()
+
+    assert shown.text == "A harmless reason written afterwards."
+    assert shown.matches_audit is False
