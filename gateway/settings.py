@@ -55,6 +55,11 @@ class WitnessConfig(BaseModel):
         return self.witness_key.name
 
 
+# No deployment may defer telling a person of an emergency access longer than this after it;
+# the portal holds to it whatever a row of the database says (gateway.emergency.disclosure).
+EMERGENCY_DEFERRAL_CEILING_DAYS = 365
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", frozen=True)
 
@@ -283,7 +288,7 @@ class Settings(BaseSettings):
     emergency_max_deferral_days: int = Field(
         default=90,
         ge=1,
-        le=365,
+        le=EMERGENCY_DEFERRAL_CEILING_DAYS,
         description="Longest time, from the emergency access, that a DPO may defer showing it "
         "to the person in the portal; after it, it shows whatever was set.",
     )

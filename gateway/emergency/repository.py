@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from gateway.audit.tables import AuditEntry
 from gateway.emergency.tables import EmergencyUse, EmergencyWindow
+from gateway.settings import EMERGENCY_DEFERRAL_CEILING_DAYS
 
 _LOCK_CLASS = 0x8A  # the first key of the advisory locks below: § 8a
 
@@ -145,13 +146,26 @@ def deferred_uses(
     """Each use in the person's windows whose disclosure is deferred at ``at``: (window id,
     the agency that asked, the use's exchange id, or None for a window whose uses are no
     longer kept). The portal hides all three: the person's pages must not give the emergency
-    away before the date."""
+    away before the date. A deferral beyond the ceiling no deployment may set
+    (``EMERGENCY_DEFERRAL_CEILING_DAYS`` after the window opened) counts for nothing: only
+    someone writing to the database makes one, to hide an emergency access for good."""
+    ceiling = timedelta(days=EMERGENCY_DEFERRAL_CEILING_DAYS)
     rows = session.execute(
-        select(EmergencyWindow.id, EmergencyWindow.recipient, EmergencyUse.id)
+        select(
+            EmergencyWindow.id,
+            EmergencyWindow.recipient,
+            EmergencyUse.id,
+            EmergencyWindow.opened_at,
+            EmergencyWindow.deferred_until,
+        )
         .outerjoin(EmergencyUse, EmergencyUse.window_id == EmergencyWindow.id)
         .where(EmergencyWindow.subject_id == subject_id, EmergencyWindow.deferred_until > at)
     )
-    return [(window_id, recipient, use_id) for window_id, recipient, use_id in rows]
+    return [
+        (window_id, recipient, use_id)
+        for window_id, recipient, use_id, opened_at, until in rows
+        if until is not None and until <= opened_at + ceiling
+    ]
 
 
 def deferrals_ended(session: Session, at: datetime, limit: int) -> Sequence[EmergencyWindow]:

@@ -243,3 +243,24 @@ def test_withdrawing_consent_leaves_emergency_access_and_the_pages_say_so_in_eve
         link = f'<a href="/portal/history">{_said(code, "Who asked about me")}</a>'
         checked = _said(code, CHECKED).replace("%(link)s", link)
         assert checked in page, code
+
+
+def test_a_deferral_written_into_the_database_beyond_any_bound_hides_nothing(
+    emergency: Emergency, browser: TestClient
+):
+    """An operator with the database sets a window's deferral ten years ahead, past what any
+    deployment may set (and with no deferral on record): the person sees the access anyway."""
+    recorded = emergency.recorded_consent()
+    answer = emergency.ask().json()
+    runtime = emergency.world.gateway.runtime
+    with runtime.database.transaction() as session:
+        session.execute(
+            update(EmergencyWindow)
+            .where(EmergencyWindow.id == answer["emergency_window"]["id"])
+            .values(deferred_until=datetime.now(UTC) + timedelta(days=3650))
+        )
+
+    page = signed_in(browser, recorded).get("/portal/history").text
+
+    (card,) = cards(page)
+    assert ASKED_IN_AN_EMERGENCY in card
